@@ -1,0 +1,47 @@
+# Floniks: `make run` starts everything on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+DEV_ENV := DEBUG=1
+
+.PHONY: run test lint typecheck system-deps migrate demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(PY)
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.deps
+
+system-deps:
+	bash scripts/system-deps.sh
+
+migrate: $(VENV)/.deps
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(DEV_ENV) $(PY) manage.py load_demo
+
+## Web server + Celery worker (with beat) on SQLite, local files and a file-system broker.
+run: demo
+	$(DEV_ENV) PORT=$(PORT) $(PY) scripts/dev.py
+
+lint: $(VENV)/.dev-deps
+	$(PY) -m ruff check .
+
+typecheck: $(VENV)/.dev-deps
+	$(PY) -m mypy
+
+## The whole suite against private PostgreSQL and Redis servers, browser tests included.
+test: $(VENV)/.dev-deps system-deps lint typecheck
+	$(PY) -m testing.run -- $(PY) -m pytest
+
+clean:
+	rm -rf var test-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Runs, steps, artifacts and version records (issue: Runs on Celery)."""

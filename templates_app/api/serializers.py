@@ -1,0 +1,229 @@
+"""Input and output shapes of the templates API (API.md). Serializers validate
+and shape data only; every state change goes through templates_app.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from templates_app.models import (
+    Bump,
+    Channel,
+    Draft,
+    Mode,
+    ModelSnapshot,
+    PointerMove,
+    Visibility,
+    Workflow,
+    WorkflowVersion,
+)
+
+
+def _username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+class ModelSnapshotSerializer(serializers.ModelSerializer[ModelSnapshot]):
+    family = serializers.CharField(source="family.name")
+    tier = serializers.CharField(source="family.tier")
+    provider = serializers.CharField(source="family.provider")
+    is_default = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelSnapshot
+        fields = ["family", "snapshot", "tier", "provider", "status", "is_default"]
+
+    def get_is_default(self, obj: ModelSnapshot) -> bool:
+        return obj.family.default_snapshot_id == obj.pk
+
+
+class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
+    family = serializers.CharField(max_length=100)
+    snapshot = serializers.CharField(max_length=20)
+    tier = serializers.CharField(max_length=40, required=False)
+    provider = serializers.CharField(max_length=40, required=False)
+    make_default = serializers.BooleanField(default=False)
+
+
+class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
+    canonical_version = serializers.SerializerMethodField()
+    derived_from = serializers.SerializerMethodField()
+    spawned_from = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    production_pin = serializers.SerializerMethodField()
+    drift_warnings = serializers.SerializerMethodField()
+    approved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "slug", "name", "description", "lifecycle", "mode", "canonical_version", "derived_from",
+            "direction_label", "spawned_from", "production_pin", "drift_warnings", "approved_by", "approved_at",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_canonical_version(self, obj: Workflow) -> str | None:
+        return obj.canonical_version.version if obj.canonical_version else None
+
+    def get_derived_from(self, obj: Workflow) -> dict[str, str] | None:
+        if obj.derived_from is None or obj.derived_from_version is None:
+            return None
+        return {"slug": obj.derived_from.slug, "version": obj.derived_from_version.version}
+
+    def get_production_pin(self, obj: Workflow) -> dict[str, Any] | None:
+        return None
+
+    def get_drift_warnings(self, obj: Workflow) -> list[dict[str, str]]:
+        return []
+
+    def get_approved_by(self, obj: Workflow) -> str | None:
+        return _username(obj.approved_by)
+
+
+class WorkflowCreateSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WorkflowUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+    pin_record = serializers.CharField(required=False)
+
+
+class DeriveSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    direction_label = serializers.CharField(max_length=100)
+    version = serializers.CharField(required=False)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ApproveResultSerializer(serializers.Serializer[Any]):
+    workflow = WorkflowSerializer()
+    archived = serializers.ListField(child=serializers.SlugField())
+
+
+class DraftSerializer(serializers.ModelSerializer[Draft]):
+    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    based_on = serializers.SerializerMethodField()
+    author = serializers.SerializerMethodField()
+    published_version = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Draft
+        fields = ["id", "workflow", "definition", "based_on", "author", "status", "published_version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_based_on(self, obj: Draft) -> dict[str, str] | None:
+        v = obj.based_on
+        return {"slug": v.workflow.slug, "version": v.version} if v else None
+
+    def get_author(self, obj: Draft) -> str | None:
+        return _username(obj.author)
+
+    def get_published_version(self, obj: Draft) -> str | None:
+        return obj.published_version.version if obj.published_version else None
+
+    def get_status(self, obj: Draft) -> str:
+        if obj.published_version_id:
+            return "published"
+        return "discarded" if obj.discarded_at else "open"
+
+
+class DraftWriteSerializer(serializers.Serializer[Any]):
+    definition = serializers.JSONField()
+    based_on = serializers.CharField(required=False, help_text="A version string of this workflow.")
+
+
+class DraftUpdateSerializer(serializers.Serializer[Any]):
+    definition = serializers.JSONField()
+
+
+class ProblemSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    path = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ValidationResultSerializer(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+    bump = serializers.CharField(allow_null=True)
+    bump_reasons = serializers.ListField(child=serializers.CharField())
+    manifest_hash = serializers.CharField(allow_null=True)
+
+
+class PublishSerializer(serializers.Serializer[Any]):
+    visibility = serializers.ChoiceField(choices=Visibility.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.STANDARD)
+    bump = serializers.ChoiceField(choices=[Bump.PATCH, Bump.MINOR, Bump.MAJOR], required=False)
+
+
+class SpawnSiblingSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+
+
+class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
+    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    is_canonical = serializers.SerializerMethodField()
+    published_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowVersion
+        fields = [
+            "workflow", "version", "manifest_hash", "definition", "visibility", "channel", "bump",
+            "is_canonical", "published_by", "published_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_canonical(self, obj: WorkflowVersion) -> bool:
+        return obj.workflow.canonical_version_id == obj.pk
+
+    def get_published_by(self, obj: WorkflowVersion) -> str:
+        return obj.published_by.get_username()
+
+
+class VisibilitySerializer(serializers.Serializer[Any]):
+    visibility = serializers.ChoiceField(choices=Visibility.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ChannelSerializer(serializers.Serializer[Any]):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PointerMoveSerializer(serializers.ModelSerializer[PointerMove]):
+    version = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField()
+    to = serializers.CharField(source="to_value")
+
+    class Meta:
+        model = PointerMove
+        fields = ["id", "pointer", "version", "from_value", "to", "reason", "actor", "at"]
+        read_only_fields = fields
+
+    def get_version(self, obj: PointerMove) -> str | None:
+        return obj.version.version if obj.version else None
+
+    def get_actor(self, obj: PointerMove) -> str | None:
+        return _username(obj.actor)
+
+
+class TreeNodeSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    direction_label = serializers.CharField()
+    lifecycle = serializers.CharField()
+    derived_from_version = serializers.CharField(allow_null=True)
+    canonical_version = serializers.CharField(allow_null=True)
+    children = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,34 @@
+from django.urls import path, re_path
+
+from templates_app.api import views as v
+
+VERSION = "workflows/<slug:slug>/versions/<str:version>/"
+
+urlpatterns = [
+    path("auth/token/", v.TokenView.as_view(), name="api-token"),
+    path("models/", v.ModelListView.as_view(), name="api-models"),
+    re_path(
+        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/retire/$",
+        v.ModelRetireView.as_view(),
+        name="api-model-retire",
+    ),
+    path("workflows/", v.WorkflowListView.as_view(), name="api-workflows"),
+    path("workflows/<slug:slug>/", v.WorkflowDetailView.as_view(), name="api-workflow"),
+    path("workflows/<slug:slug>/derive/", v.DeriveView.as_view(), name="api-workflow-derive"),
+    path("workflows/<slug:slug>/approve/", v.ApproveDirectionView.as_view(), name="api-workflow-approve"),
+    path("workflows/<slug:slug>/archive/", v.ArchiveView.as_view(), name="api-workflow-archive"),
+    path("workflows/<slug:slug>/resurrect/", v.ResurrectView.as_view(), name="api-workflow-resurrect"),
+    path("workflows/<slug:slug>/tree/", v.TreeView.as_view(), name="api-workflow-tree"),
+    path("workflows/<slug:slug>/history/", v.PointerHistoryView.as_view(), name="api-workflow-history"),
+    path("workflows/<slug:slug>/drafts/", v.DraftListView.as_view(), name="api-workflow-drafts"),
+    path("workflows/<slug:slug>/versions/", v.VersionListView.as_view(), name="api-versions"),
+    path(VERSION, v.VersionDetailView.as_view(), name="api-version"),
+    path(VERSION + "promote/", v.PromoteView.as_view(), name="api-version-promote"),
+    path(VERSION + "visibility/", v.VisibilityView.as_view(), name="api-version-visibility"),
+    path(VERSION + "channel/", v.ChannelView.as_view(), name="api-version-channel"),
+    path("drafts/<int:pk>/", v.DraftDetailView.as_view(), name="api-draft"),
+    path("drafts/<int:pk>/validate/", v.DraftValidateView.as_view(), name="api-draft-validate"),
+    path("drafts/<int:pk>/publish/", v.DraftPublishView.as_view(), name="api-draft-publish"),
+    path("drafts/<int:pk>/spawn-sibling/", v.SpawnSiblingView.as_view(), name="api-draft-spawn"),
+    path("manifests/<str:manifest_hash>/", v.ManifestView.as_view(), name="api-manifest"),
+]

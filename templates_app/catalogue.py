@@ -1,0 +1,67 @@
+"""A read-only, in-memory view of the model catalogue for one operation.
+
+The catalogue is small (a handful of families), so the gate, the bump
+classifier and the run resolver load it once with two queries rather than
+asking the database per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from templates_app.definition import split_model
+from templates_app.models import ModelFamily, ModelSnapshot, SnapshotStatus
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    name: str
+    tier: str
+    provider: str
+    default: str | None
+    snapshots: dict[str, str] = field(default_factory=dict)  # snapshot → status
+
+
+@dataclass(frozen=True)
+class Resolution:
+    family: str
+    snapshot: str | None  # None: nothing available to resolve to
+    pinned: bool
+
+    @property
+    def ref(self) -> str:
+        return f"{self.family}@{self.snapshot}" if self.snapshot else self.family
+
+
+class Catalogue:
+    def __init__(self, families: dict[str, FamilyInfo]) -> None:
+        self.families = families
+
+    @classmethod
+    def load(cls) -> Catalogue:
+        snapshots: dict[int, dict[str, str]] = {}
+        for family_id, snapshot, status in ModelSnapshot.objects.values_list("family_id", "snapshot", "status"):
+            snapshots.setdefault(family_id, {})[snapshot] = status
+        families = {}
+        for fam in ModelFamily.objects.select_related("default_snapshot"):
+            default = fam.default_snapshot.snapshot if fam.default_snapshot else None
+            families[fam.name] = FamilyInfo(fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}))
+        return cls(families)
+
+    def tier_of(self, model_ref: str) -> str | None:
+        info = self.families.get(split_model(model_ref)[0])
+        return info.tier if info else None
+
+    def resolve(self, model_ref: str) -> Resolution | None:
+        """Resolve a step's model to a snapshot; None when the family or snapshot is unknown."""
+        family, snapshot = split_model(model_ref)
+        info = self.families.get(family)
+        if info is None:
+            return None
+        if snapshot is not None:
+            return Resolution(family, snapshot, pinned=True) if snapshot in info.snapshots else None
+        return Resolution(family, info.default, pinned=False)
+
+    def is_available(self, family: str, snapshot: str) -> bool:
+        info = self.families.get(family)
+        return bool(info and info.snapshots.get(snapshot) == SnapshotStatus.AVAILABLE)

@@ -1,0 +1,191 @@
+"""The shape of a workflow definition: step kinds, their typed parameters and
+the `{{…}}` reference syntax. Shared by the publish gate, bump classification
+and (later) the run resolver, so the rules live in one place."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+INPUT_TYPES = ("string", "image", "integer", "number", "boolean")
+TOP_LEVEL_KEYS = ("inputs", "steps", "outputs", "policy")
+STEP_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$", re.IGNORECASE)
+INPUT_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$", re.IGNORECASE)
+REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+INPUT_REF = re.compile(r"^inputs\.([A-Za-z_][A-Za-z0-9_]*)$")
+STEP_REF = re.compile(r"^steps\.([A-Za-z][A-Za-z0-9_-]*)\.(output|outputs\.([A-Za-z_][A-Za-z0-9_]*))$")
+
+
+@dataclass(frozen=True)
+class Param:
+    type: str  # "string" | "text" | "integer" | "number" | "image" | "choice"
+    required: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    multiple_of: int | None = None
+    shape: bool = False  # changes the output shape (size, format, frame count): a major bump
+
+    def check(self, value: Any) -> str | None:
+        """None when valid, else a human sentence saying what is wrong."""
+        if self.type in ("string", "text"):
+            return None if isinstance(value, str) else "must be text"
+        if self.type == "image":
+            if not isinstance(value, str) or not REFERENCE.fullmatch(value.strip()):
+                return "must be a single reference such as {{inputs.reference}} or {{steps.background.output}}"
+            return None
+        if self.type == "choice":
+            return None if value in self.choices else f"must be one of {', '.join(map(str, self.choices))}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "must be a number"
+        if self.type == "integer" and not (isinstance(value, int) or float(value).is_integer()):
+            return "must be a whole number"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:g}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be at most {self.maximum:g}"
+        if self.multiple_of and int(value) % self.multiple_of:
+            return f"must be a multiple of {self.multiple_of}"
+        return None
+
+
+_SIZE = {"minimum": 64, "maximum": 2048, "multiple_of": 8, "shape": True}
+_SCHEDULERS = ("euler", "euler_a", "ddim", "dpmpp_2m", "heun")
+_COMMON = {
+    "negative_prompt": Param("text", default=""),
+    "guidance_scale": Param("number", default=7.5, minimum=0, maximum=30),
+    "steps": Param("integer", default=30, minimum=1, maximum=150),
+    "scheduler": Param("choice", default="euler", choices=_SCHEDULERS),
+}
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    params: dict[str, Param]
+    takes_model: bool = True
+    takes_seed: bool = True
+    output_media: str = "image"  # "image" | "animation"
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    "generate_image": StepKind(
+        "generate_image",
+        {
+            "prompt": Param("text", required=True),
+            **_COMMON,
+            "width": Param("integer", default=768, **_SIZE),  # type: ignore[arg-type]
+            "height": Param("integer", default=512, **_SIZE),  # type: ignore[arg-type]
+        },
+    ),
+    "img2img": StepKind(
+        "img2img",
+        {
+            "image": Param("image", required=True),
+            "prompt": Param("text", default=""),
+            "strength": Param("number", default=0.5, minimum=0, maximum=1),
+            **_COMMON,
+        },
+    ),
+    "upscale": StepKind(
+        "upscale",
+        {
+            "image": Param("image", required=True),
+            "factor": Param("choice", default=2, choices=(2, 3, 4), shape=True),
+            "sharpness": Param("number", default=0.5, minimum=0, maximum=1),
+        },
+        takes_seed=False,
+    ),
+    "animate": StepKind(
+        "animate",
+        {
+            "prompt": Param("text", required=True),
+            "image": Param("image"),
+            "frames": Param("integer", default=12, minimum=2, maximum=96, shape=True),
+            "fps": Param("integer", default=12, minimum=1, maximum=60),
+            "format": Param("choice", default="webp", choices=("webp", "gif"), shape=True),
+            "motion": Param("number", default=0.5, minimum=0, maximum=1),
+            "width": Param("integer", default=256, **{**_SIZE, "maximum": 1024}),  # type: ignore[arg-type]
+            "height": Param("integer", default=256, **{**_SIZE, "maximum": 1024}),  # type: ignore[arg-type]
+            **_COMMON,
+        },
+        output_media="animation",
+    ),
+    "subworkflow": StepKind("subworkflow", {}, takes_model=False, takes_seed=False),
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A parsed `{{…}}` reference."""
+
+    raw: str
+    input: str | None = None
+    step: str | None = None
+    output: str | None = None  # the named output of a sub-workflow step, None for `.output`
+
+    @classmethod
+    def parse(cls, expression: str) -> Reference | None:
+        if m := INPUT_REF.match(expression):
+            return cls(expression, input=m.group(1))
+        if m := STEP_REF.match(expression):
+            return cls(expression, step=m.group(1), output=m.group(3))
+        return None
+
+
+def references_in(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every `{{…}}` expression inside a JSON value, with the JSON path it sits at."""
+    if isinstance(value, str):
+        for m in REFERENCE.finditer(value):
+            yield path, m.group(1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from references_in(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from references_in(item, f"{path}[{i}]")
+
+
+def split_model(ref: str) -> tuple[str, str | None]:
+    """`local/plasma@2026-04-21` → ("local/plasma", "2026-04-21"); floating → (family, None)."""
+    family, _, snapshot = ref.partition("@")
+    return family, snapshot or None
+
+
+@dataclass
+class Contract:
+    """The externally visible contract of a definition: typed inputs and outputs."""
+
+    inputs: dict[str, tuple[str, bool]] = field(default_factory=dict)  # name → (type, required)
+    outputs: dict[str, str] = field(default_factory=dict)  # name → media
+
+
+def contract_of(definition: dict[str, Any], sub_outputs: dict[str, dict[str, str]] | None = None) -> Contract:
+    """The contract of a (structurally valid) definition. Output media follow the step that makes them."""
+    contract = Contract()
+    for name, spec in (definition.get("inputs") or {}).items():
+        if isinstance(spec, dict):
+            contract.inputs[name] = (str(spec.get("type")), bool(spec.get("required", False)))
+    kinds = {s.get("id"): s for s in definition.get("steps") or [] if isinstance(s, dict)}
+    for name, expr in (definition.get("outputs") or {}).items():
+        media = "unknown"
+        for _path, raw in references_in(expr, ""):
+            ref = Reference.parse(raw)
+            step = kinds.get(ref.step) if ref and ref.step else None
+            if step is None:
+                continue
+            kind = STEP_KINDS.get(str(step.get("kind")))
+            if kind and step.get("kind") != "subworkflow":
+                media = kind.output_media
+            elif sub_outputs is not None and ref is not None and ref.output:
+                media = sub_outputs.get(str(step.get("id")), {}).get(ref.output, "image")
+            else:
+                media = "image"
+        contract.outputs[name] = media
+    return contract

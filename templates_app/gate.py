@@ -1,0 +1,379 @@
+"""The publish gate (DESIGN §3): every problem of a definition, listed at once.
+
+A draft may hold anything; publishing runs this check and refuses the draft
+when any problem is found. What cannot be published cannot be run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from floniks.errors import Problem
+from templates_app.catalogue import Catalogue
+from templates_app.definition import (
+    INPUT_NAME,
+    INPUT_TYPES,
+    REFERENCE,
+    STEP_ID,
+    STEP_KINDS,
+    TOP_LEVEL_KEYS,
+    Contract,
+    Param,
+    Reference,
+    contract_of,
+    references_in,
+)
+from templates_app.models import Workflow, WorkflowVersion
+
+STEP_KEYS = {"id", "kind", "model", "params", "policy"}
+SUBWORKFLOW_KEYS = {"id", "kind", "workflow", "version", "inputs", "policy"}
+POLICY_KEYS = {"budget", "gates"}
+BUDGET_KEYS = {"max_steps", "max_seconds"}
+STEP_POLICY_KEYS = {"retries", "timeout_seconds"}
+
+
+@dataclass
+class _Step:
+    index: int
+    id: str
+    kind: str
+    sub_version: WorkflowVersion | None = None
+    sub_contract: Contract | None = None
+
+
+@dataclass
+class GateResult:
+    problems: list[Problem]
+    contract: Contract | None = None
+    sub_versions: dict[str, WorkflowVersion] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def resolve_subworkflow(slug: str, version: str | None) -> WorkflowVersion | None:
+    """The version a sub-workflow step runs: the named one, else the canonical one."""
+    workflow = Workflow.objects.filter(slug=slug).select_related("canonical_version").first()
+    if workflow is None:
+        return None
+    if version:
+        return WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
+    return workflow.canonical_version
+
+
+def check_definition(definition: Any, *, workflow: Workflow, catalogue: Catalogue | None = None) -> GateResult:
+    """All structural problems of a definition (not yet compared with the canonical version)."""
+    return _Checker(workflow, catalogue or Catalogue.load()).run(definition)
+
+
+class _Checker:
+    def __init__(self, workflow: Workflow, catalogue: Catalogue) -> None:
+        self.workflow = workflow
+        self.catalogue = catalogue
+        self.problems: list[Problem] = []
+        self.inputs: dict[str, str] = {}
+        self.steps: dict[str, _Step] = {}
+        self.sub_versions: dict[str, WorkflowVersion] = {}
+
+    def add(self, code: str, path: str, message: str) -> None:
+        self.problems.append(Problem(code, path, message))
+
+    def run(self, definition: Any) -> GateResult:
+        if not isinstance(definition, dict):
+            self.add("invalid_definition", "", "A definition must be a JSON object with inputs, steps and outputs.")
+            return GateResult(self.problems)
+        for key in definition:
+            if key not in TOP_LEVEL_KEYS:
+                self.add("unknown_field", key, f"Unknown top-level field '{key}'; expected {', '.join(TOP_LEVEL_KEYS)}.")
+        self._check_numbers(definition, "")
+        self._check_inputs(definition.get("inputs", {}))
+        steps = definition.get("steps")
+        if not isinstance(steps, list) or not steps:
+            self.add("empty_pipeline", "steps", "The pipeline needs at least one step.")
+            steps = []
+        self._index_steps(steps)
+        for index, step in enumerate(steps):
+            if isinstance(step, dict):
+                self._check_step(index, step)
+        self._check_outputs(definition.get("outputs"), len(steps))
+        self._check_policy(definition.get("policy"), steps)
+        contract = None
+        if not self.problems:
+            sub_outputs = {sid: s.sub_contract.outputs for sid, s in self.steps.items() if s.sub_contract}
+            contract = contract_of(definition, sub_outputs)
+        return GateResult(self.problems, contract, self.sub_versions)
+
+    # -- pieces --------------------------------------------------------------
+
+    def _check_numbers(self, value: Any, path: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add("invalid_number", path, "NaN and Infinity are not JSON numbers.")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            self.add("invalid_number", path, "Integers beyond ±2^53 cannot be carried exactly in JSON.")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._check_numbers(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self._check_numbers(item, f"{path}[{i}]")
+
+    def _check_inputs(self, inputs: Any) -> None:
+        if not isinstance(inputs, dict):
+            self.add("invalid_input", "inputs", "inputs must be an object of name → {type, required}.")
+            return
+        for name, spec in inputs.items():
+            path = f"inputs.{name}"
+            if not INPUT_NAME.match(name):
+                self.add("invalid_input", path, f"'{name}' is not a valid input name (letters, digits, underscore).")
+                continue
+            if not isinstance(spec, dict) or spec.get("type") not in INPUT_TYPES:
+                self.add("invalid_input", f"{path}.type", f"Input type must be one of {', '.join(INPUT_TYPES)}.")
+                continue
+            extra = set(spec) - {"type", "required", "default", "description"}
+            if extra:
+                self.add("unknown_field", path, f"Unknown input field(s): {', '.join(sorted(extra))}.")
+            if not isinstance(spec.get("required", False), bool):
+                self.add("invalid_input", f"{path}.required", "required must be true or false.")
+            self.inputs[name] = spec["type"]
+
+    def _index_steps(self, steps: list[Any]) -> None:
+        for index, step in enumerate(steps):
+            path = f"steps[{index}]"
+            if not isinstance(step, dict):
+                self.add("invalid_step", path, "Each step must be an object with id, kind and params.")
+                continue
+            sid, kind = step.get("id"), step.get("kind")
+            if not isinstance(sid, str) or not STEP_ID.match(sid):
+                self.add("invalid_step_id", f"{path}.id", "Each step needs an id: a letter, then letters, digits, - or _.")
+                continue
+            if sid in self.steps:
+                self.add("duplicate_step_id", f"{path}.id", f"Step id '{sid}' is already used by step {self.steps[sid].index + 1}.")
+                continue
+            if kind not in STEP_KINDS:
+                self.add("unknown_step_kind", f"{path}.kind", f"Unknown step kind {kind!r}; expected one of {', '.join(STEP_KINDS)}.")
+            self.steps[sid] = _Step(index, sid, str(kind))
+
+    def _check_step(self, index: int, step: dict[str, Any]) -> None:
+        path = f"steps[{index}]"
+        kind = STEP_KINDS.get(step.get("kind"))  # type: ignore[arg-type]
+        if kind is None:
+            return
+        allowed = SUBWORKFLOW_KEYS if kind.name == "subworkflow" else STEP_KEYS
+        for key in step:
+            if key not in allowed:
+                self.add("unknown_field", f"{path}.{key}", f"'{key}' is not a field of a {kind.name} step.")
+        if kind.takes_model:
+            self._check_model(step.get("model"), f"{path}.model")
+        if kind.name == "subworkflow":
+            self._check_subworkflow(index, step, path)
+        else:
+            self._check_params(index, step.get("params"), kind.params, f"{path}.params")
+        self._check_step_policy(step.get("policy"), f"{path}.policy")
+
+    def _check_model(self, model: Any, path: str) -> None:
+        if not isinstance(model, str) or not model:
+            self.add("missing_model", path, "This step needs a model, e.g. local/plasma or local/plasma@2026-04-21.")
+            return
+        family, _, snapshot = model.partition("@")
+        info = self.catalogue.families.get(family)
+        if info is None:
+            known = ", ".join(sorted(self.catalogue.families)) or "none"
+            self.add("unknown_model", path, f"Model family '{family}' is not in the catalogue (known: {known}).")
+        elif snapshot and snapshot not in info.snapshots:
+            self.add("unknown_model", path, f"'{family}' has no snapshot '{snapshot}'.")
+        elif snapshot and info.snapshots[snapshot] != "available":
+            self.add("retired_model", path, f"Snapshot {model} is retired; pin an available snapshot or float on '{family}'.")
+        elif not snapshot and info.default is None:
+            self.add("retired_model", path, f"'{family}' has no available snapshot to resolve to.")
+
+    def _check_params(self, index: int, params: Any, schema: dict[str, Param], path: str) -> None:
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            self.add("invalid_parameter", path, "params must be an object.")
+            return
+        for name in params:
+            if name not in schema:
+                self.add("unknown_parameter", f"{path}.{name}", f"Unknown parameter '{name}'; expected {', '.join(schema)}.")
+        for name, param in schema.items():
+            if name not in params:
+                if param.required:
+                    self.add("missing_parameter", f"{path}.{name}", f"Parameter '{name}' is required.")
+                continue
+            self._check_value(index, params[name], param, f"{path}.{name}")
+
+    def _check_value(self, index: int, value: Any, param: Param, path: str) -> None:
+        refs = list(references_in(value, path))
+        for ref_path, expression in refs:
+            self._check_reference(index, expression, ref_path, expect_image=param.type == "image")
+        if param.type not in ("image", "string", "text") and isinstance(value, str) and refs:
+            # A number or choice may be bound to an input of a matching type.
+            ref = Reference.parse(refs[0][1])
+            if len(refs) != 1 or not REFERENCE.fullmatch(value.strip()) or not ref or not ref.input:
+                self.add("invalid_parameter", path, "Only a single {{inputs.name}} reference can stand for this value.")
+            elif self.inputs.get(ref.input) not in {"integer": ("integer",), "number": ("integer", "number")}.get(
+                param.type, ("string", "integer", "number")
+            ):
+                self.add("invalid_parameter", path, f"Input '{ref.input}' has the wrong type for this parameter.")
+            return
+        if error := param.check(value):
+            self.add("invalid_parameter", path, f"{path.rsplit('.', 1)[-1]} {error}.")
+
+    def _check_reference(self, index: int, expression: str, path: str, *, expect_image: bool = False) -> Reference | None:
+        ref = Reference.parse(expression)
+        if ref is None:
+            self.add("unresolved_reference", path, f"'{{{{{expression}}}}}' is not a reference; use inputs.<name> or steps.<id>.output.")
+            return None
+        if ref.input is not None:
+            if ref.input not in self.inputs:
+                self.add("unresolved_reference", path, f"There is no input '{ref.input}'.")
+            elif expect_image and self.inputs[ref.input] != "image":
+                self.add("invalid_parameter", path, f"Input '{ref.input}' is a {self.inputs[ref.input]}, not an image.")
+            return ref
+        target = self.steps.get(ref.step or "")
+        if target is None:
+            self.add("unresolved_reference", path, f"There is no step '{ref.step}'.")
+        elif target.index >= index:
+            where = "itself" if target.index == index else "a later step"
+            self.add("forward_reference", path, f"Step '{ref.step}' is {where}; a step can only use earlier steps.")
+        elif target.kind == "subworkflow":
+            if ref.output is None:
+                self.add("unresolved_reference", path, f"'{ref.step}' is a sub-workflow: name one of its outputs, steps.{ref.step}.outputs.<name>.")
+            elif target.sub_contract and ref.output not in target.sub_contract.outputs:
+                names = ", ".join(target.sub_contract.outputs) or "none"
+                self.add("unresolved_reference", path, f"Sub-workflow step '{ref.step}' has no output '{ref.output}' (has: {names}).")
+        elif ref.output is not None:
+            self.add("unresolved_reference", path, f"Step '{ref.step}' has a single output: use steps.{ref.step}.output.")
+        return ref
+
+    def _check_subworkflow(self, index: int, step: dict[str, Any], path: str) -> None:
+        slug, version = step.get("workflow"), step.get("version")
+        if not isinstance(slug, str) or not slug:
+            self.add("missing_subworkflow", f"{path}.workflow", "A subworkflow step names the workflow it runs.")
+            return
+        if version is not None and not isinstance(version, str):
+            self.add("invalid_parameter", f"{path}.version", "version must be a version string such as 2026.06.10.")
+            return
+        target = resolve_subworkflow(slug, version)
+        if target is None:
+            what = f"version {version} of '{slug}'" if version else f"a published version of '{slug}'"
+            self.add("missing_subworkflow", f"{path}.workflow", f"There is no {what}.")
+            return
+        if slug == self.workflow.slug or self._reaches(target, {self.workflow.slug}):
+            self.add("subworkflow_cycle", f"{path}.workflow", f"Sub-workflow '{slug}' leads back to '{self.workflow.slug}'.")
+            return
+        sub_contract = contract_of(target.definition)
+        self.steps[step["id"]].sub_version = target
+        self.steps[step["id"]].sub_contract = sub_contract
+        self.sub_versions[step["id"]] = target
+        given = step.get("inputs") or {}
+        if not isinstance(given, dict):
+            self.add("invalid_parameter", f"{path}.inputs", "inputs must be an object of the sub-workflow's inputs.")
+            return
+        for name, value in given.items():
+            if name not in sub_contract.inputs:
+                self.add("unknown_parameter", f"{path}.inputs.{name}", f"'{slug}' has no input '{name}'.")
+                continue
+            is_image = sub_contract.inputs[name][0] == "image"
+            for ref_path, expression in references_in(value, f"{path}.inputs.{name}"):
+                self._check_reference(index, expression, ref_path, expect_image=is_image)
+        for name, (_type, required) in sub_contract.inputs.items():
+            if required and name not in given:
+                self.add("missing_parameter", f"{path}.inputs.{name}", f"'{slug}' requires input '{name}'.")
+
+    def _reaches(self, version: WorkflowVersion, targets: set[str], depth: int = 0) -> bool:
+        """Whether a sub-workflow version leads, through its own sub-workflows, to any target slug."""
+        if depth > 20:
+            return True  # deeper than any sane nesting: treat as a cycle rather than recurse forever
+        for step in version.definition.get("steps", []):
+            if isinstance(step, dict) and step.get("kind") == "subworkflow":
+                slug = step.get("workflow")
+                if slug in targets:
+                    return True
+                nested = resolve_subworkflow(str(slug), step.get("version"))
+                if nested is not None and self._reaches(nested, targets | {version.workflow.slug}, depth + 1):
+                    return True
+        return False
+
+    def _check_step_policy(self, policy: Any, path: str) -> None:
+        if policy is None:
+            return
+        if not isinstance(policy, dict):
+            self.add("invalid_policy", path, "A step policy is an object with retries and timeout_seconds.")
+            return
+        for key, value in policy.items():
+            if key not in STEP_POLICY_KEYS:
+                self.add("unknown_field", f"{path}.{key}", f"Unknown step policy '{key}'.")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self.add("invalid_policy", f"{path}.{key}", f"{key} must be a whole number ≥ 0.")
+
+    def _check_outputs(self, outputs: Any, step_count: int) -> None:
+        if not isinstance(outputs, dict) or not outputs:
+            self.add("missing_outputs", "outputs", "Name at least one output, e.g. {\"hero\": \"{{steps.background.output}}\"}.")
+            return
+        for name, expr in outputs.items():
+            path = f"outputs.{name}"
+            refs = list(references_in(expr, path))
+            if not isinstance(expr, str) or len(refs) != 1 or not REFERENCE.fullmatch(expr.strip()):
+                self.add("output_references_nothing", path, "An output must be a single reference to a step's output.")
+                continue
+            ref = self._check_reference(step_count, refs[0][1], path)
+            if ref is not None and ref.input is not None:
+                self.add("output_references_nothing", path, "An output must come from a step, not straight from an input.")
+
+    def _check_policy(self, policy: Any, steps: list[Any]) -> None:
+        if policy is None:
+            return
+        if not isinstance(policy, dict):
+            self.add("invalid_policy", "policy", "policy must be an object with budget and gates.")
+            return
+        for key in policy:
+            if key not in POLICY_KEYS:
+                self.add("unknown_field", f"policy.{key}", f"Unknown policy field '{key}'.")
+        budget = policy.get("budget", {})
+        if not isinstance(budget, dict):
+            self.add("invalid_policy", "policy.budget", "budget must be an object.")
+        else:
+            for key, value in budget.items():
+                if key not in BUDGET_KEYS:
+                    self.add("unknown_field", f"policy.budget.{key}", f"Unknown budget field '{key}'.")
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    self.add("invalid_policy", f"policy.budget.{key}", f"{key} must be a whole number ≥ 1.")
+            max_steps = budget.get("max_steps")
+            if isinstance(max_steps, int) and not isinstance(max_steps, bool) and len(steps) > max_steps >= 1:
+                self.add("budget_exceeded", "policy.budget.max_steps", f"The pipeline has {len(steps)} steps; the budget allows {max_steps}.")
+        gates = policy.get("gates", [])
+        if not isinstance(gates, list):
+            self.add("invalid_policy", "policy.gates", "gates must be a list.")
+            return
+        for i, gate in enumerate(gates):
+            gpath = f"policy.gates[{i}]"
+            if not isinstance(gate, dict) or not isinstance(gate.get("after"), str):
+                self.add("invalid_policy", gpath, "A gate is an object naming the step it follows: {\"after\": \"<step id>\"}.")
+            elif gate["after"] not in self.steps:
+                self.add("unresolved_reference", f"{gpath}.after", f"There is no step '{gate['after']}'.")
+
+
+def contract_problems(old: Contract, new: Contract) -> list[Problem]:
+    """Incompatible contract changes against the canonical version: a new job, so a sibling."""
+    problems = []
+    hint = "That is a new job: spawn a sibling workflow instead."
+    for name, (typ, required) in old.inputs.items():
+        if name not in new.inputs:
+            problems.append(Problem("contract_changed", f"inputs.{name}", f"Input '{name}' was removed or renamed. {hint}"))
+        elif new.inputs[name][0] != typ:
+            problems.append(Problem("contract_changed", f"inputs.{name}.type", f"Input '{name}' changed type from {typ} to {new.inputs[name][0]}. {hint}"))
+        elif new.inputs[name][1] and not required:
+            problems.append(Problem("contract_changed", f"inputs.{name}.required", f"Input '{name}' became required. {hint}"))
+    for name, (_typ, required) in new.inputs.items():
+        if name not in old.inputs and required:
+            problems.append(Problem("contract_changed", f"inputs.{name}", f"New input '{name}' is required, so existing callers break. Make it optional. {hint}"))
+    for name, media in old.outputs.items():
+        if name not in new.outputs:
+            problems.append(Problem("contract_changed", f"outputs.{name}", f"Output '{name}' was removed or renamed. {hint}"))
+        elif new.outputs[name] != media:
+            problems.append(Problem("contract_changed", f"outputs.{name}", f"Output '{name}' changed from {media} to {new.outputs[name]}. {hint}"))
+    return problems

@@ -1,0 +1,428 @@
+"""Versioned workflow templates: workflows, drafts, immutable versions, the
+model catalogue and the append-only history of every pointer move."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import pgtrigger
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from floniks.roles import Role, role_of
+
+# --- Model catalogue --------------------------------------------------------
+
+
+class ModelFamily(models.Model):
+    """A generation model family such as `local/plasma`; its snapshots are dated."""
+
+    name = models.CharField(max_length=100, unique=True)
+    tier = models.CharField(max_length=40, help_text="Quality/cost class; swapping across tiers is a major bump.")
+    provider = models.CharField(max_length=40, default="builtin")
+    description = models.TextField(blank=True)
+    default_snapshot = models.ForeignKey(
+        "ModelSnapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "model families"
+        constraints = [
+            models.CheckConstraint(condition=Q(name__regex=r"^[a-z0-9_-]+/[a-z0-9_.-]+$"), name="family_name_shape"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SnapshotStatus(models.TextChoices):
+    AVAILABLE = "available"
+    RETIRED = "retired"
+
+
+class ModelSnapshot(models.Model):
+    family = models.ForeignKey(ModelFamily, on_delete=models.PROTECT, related_name="snapshots")
+    snapshot = models.CharField(max_length=20, help_text="Release date, YYYY-MM-DD.")
+    status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.AVAILABLE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family__name", "snapshot"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "snapshot"], name="unique_family_snapshot"),
+            models.CheckConstraint(condition=Q(snapshot__regex=r"^\d{4}-\d{2}-\d{2}$"), name="snapshot_is_date"),
+            models.CheckConstraint(condition=Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="snapshot_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def ref(self) -> str:
+        return f"{self.family.name}@{self.snapshot}"
+
+    def clean(self) -> None:
+        try:
+            dt.date.fromisoformat(self.snapshot)
+        except ValueError:
+            raise ValidationError({"snapshot": "Use a real calendar date, YYYY-MM-DD."}) from None
+
+
+# --- Workflows ----------------------------------------------------------------
+
+
+class Mode(models.TextChoices):
+    DISCOVERY = "discovery"
+    PRODUCTION = "production"
+
+
+class Lifecycle(models.TextChoices):
+    EXPLORING = "exploring"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+class Visibility(models.TextChoices):
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+class Channel(models.TextChoices):
+    STANDARD = "standard"
+    ALTERNATE = "alternate"
+    SHADOW = "shadow"
+
+
+class Bump(models.TextChoices):
+    INITIAL = "initial"
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+BUMP_ORDER = {Bump.INITIAL: 0, Bump.PATCH: 1, Bump.MINOR: 2, Bump.MAJOR: 3}
+
+
+class WorkflowQuerySet(models.QuerySet["Workflow"]):
+    def visible_to(self, user: Any) -> WorkflowQuerySet:
+        """Team members see every workflow; others only those with a public version."""
+        if role_of(user) >= Role.OPERATOR:
+            return self
+        return self.filter(
+            pk__in=WorkflowVersion.objects.filter(visibility=Visibility.PUBLIC).values("workflow_id")
+        )
+
+    def with_pointers(self) -> WorkflowQuerySet:
+        return self.select_related("canonical_version", "derived_from", "derived_from_version")
+
+
+class Workflow(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    canonical_version = models.ForeignKey(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.DISCOVERY)
+    lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.EXPLORING)
+    derived_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="directions"
+    )
+    derived_from_version = models.ForeignKey(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_directions"
+    )
+    direction_label = models.CharField(max_length=100, blank=True)
+    spawned_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="spawned_siblings",
+        help_text="The workflow whose contract change led to this sibling.",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(condition=Q(mode__in=Mode.values), name="workflow_mode_valid"),
+            models.CheckConstraint(condition=Q(lifecycle__in=Lifecycle.values), name="workflow_lifecycle_valid"),
+            models.CheckConstraint(
+                condition=Q(derived_from__isnull=True, derived_from_version__isnull=True, direction_label="")
+                | Q(derived_from__isnull=False, derived_from_version__isnull=False),
+                name="direction_fields_together",
+            ),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="workflow_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="workflow_slug_frozen", fields=["slug", "derived_from", "derived_from_version"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError("Workflows are never deleted; archive them instead.")
+
+    @property
+    def is_direction(self) -> bool:
+        return self.derived_from_id is not None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.lifecycle == Lifecycle.ARCHIVED
+
+
+# --- Drafts -------------------------------------------------------------------
+
+
+class DraftQuerySet(models.QuerySet["Draft"]):
+    def open(self) -> DraftQuerySet:
+        return self.filter(discarded_at__isnull=True, published_version__isnull=True)
+
+    def visible_to(self, user: Any) -> DraftQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+
+class Draft(models.Model):
+    """A mutable, possibly incomplete definition; publishing mints a version."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="drafts")
+    definition = models.JSONField(default=dict)
+    based_on = models.ForeignKey(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="drafts_based_on"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="drafts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A discarded draft is hidden, not deleted: nothing is ever lost.
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    published_version = models.OneToOneField(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="source_draft"
+    )
+
+    objects = DraftQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"draft #{self.pk} of {self.workflow_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.discarded_at is None and self.published_version_id is None
+
+
+# --- Immutable versions ---------------------------------------------------------
+
+FROZEN_VERSION_FIELDS = [
+    "workflow",
+    "version",
+    "sequence",
+    "definition",
+    "manifest",
+    "manifest_hash",
+    "bump",
+    "published_by",
+    "published_at",
+]
+
+
+class ImmutableRowError(ValidationError):
+    pass
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Refuses bulk rewrites of frozen columns, so `QuerySet.update` cannot bypass save()."""
+
+    frozen_fields: ClassVar[list[str]] = []
+
+    def update(self, **kwargs: Any) -> int:
+        touched = sorted(set(kwargs) & set(self._frozen()))
+        if touched:
+            raise ImmutableRowError(f"{self.model.__name__} is immutable; cannot update {', '.join(touched)}.")
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        touched = sorted(set(fields) & set(self._frozen()))
+        if touched:
+            raise ImmutableRowError(f"{self.model.__name__} is immutable; cannot update {', '.join(touched)}.")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def delete(self) -> Any:
+        raise ImmutableRowError(f"{self.model.__name__} rows are append-only and cannot be deleted.")
+
+    def _frozen(self) -> list[str]:
+        names = getattr(self.model, "FROZEN_FIELDS", [])
+        # Accept both `workflow` and `workflow_id` spellings.
+        return [*names, *(f"{n}_id" for n in names)]
+
+
+class WorkflowVersionQuerySet(AppendOnlyQuerySet):
+    def visible_to(self, user: Any) -> WorkflowVersionQuerySet:
+        """Anonymous and role-less users see public versions only; the team sees all."""
+        if role_of(user) >= Role.OPERATOR:
+            return self
+        return self.filter(visibility=Visibility.PUBLIC)
+
+
+class WorkflowVersion(models.Model):
+    """An immutable published definition. Only visibility (upwards) and channel change."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = FROZEN_VERSION_FIELDS
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=20, help_text="YYYY.MM.DD of the publishing day (UTC), then .2, .3 …")
+    sequence = models.PositiveIntegerField(help_text="1, 2, 3 … per workflow, in publishing order.")
+    definition = models.JSONField()
+    manifest = models.TextField(help_text="The definition as RFC 8785 canonical JSON.")
+    manifest_hash = models.CharField(max_length=71, db_index=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STANDARD)
+    bump = models.CharField(max_length=10, choices=Bump.choices)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField()
+
+    objects = WorkflowVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workflow", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "version"], name="unique_workflow_version"),
+            models.UniqueConstraint(fields=["workflow", "sequence"], name="unique_workflow_sequence"),
+            models.CheckConstraint(
+                condition=Q(version__regex=r"^\d{4}\.\d{2}\.\d{2}(\.[1-9][0-9]*)?$"), name="version_string_shape"
+            ),
+            models.CheckConstraint(condition=Q(manifest_hash__regex=r"^sha256:[0-9a-f]{64}$"), name="manifest_hash_shape"),
+            models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name="version_visibility_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="version_channel_valid"),
+            models.CheckConstraint(condition=Q(bump__in=Bump.values), name="version_bump_valid"),
+            models.CheckConstraint(
+                condition=~Q(channel=Channel.SHADOW, visibility=Visibility.PUBLIC), name="shadow_never_public"
+            ),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="version_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="version_frozen", fields=FROZEN_VERSION_FIELDS),
+            pgtrigger.Protect(
+                name="version_visibility_only_up",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__visibility=Visibility.PUBLIC, new__visibility=Visibility.INTERNAL),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id and self.workflow.slug}@{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            self._refuse_frozen_changes()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableRowError("Published versions are immutable and cannot be deleted.")
+
+    def _refuse_frozen_changes(self) -> None:
+        stored = WorkflowVersion.objects.filter(pk=self.pk).values(*[f.attname for f in self._frozen_model_fields()],
+                                                                    "visibility").first()
+        if stored is None:
+            return
+        changed = [f.name for f in self._frozen_model_fields() if stored[f.attname] != getattr(self, f.attname)]
+        if changed:
+            raise ImmutableRowError(f"Version {self.version} is immutable; cannot change {', '.join(changed)}.")
+        if stored["visibility"] == Visibility.PUBLIC and self.visibility != Visibility.PUBLIC:
+            raise ImmutableRowError("Visibility only rises: a public version cannot become internal again.")
+
+    @classmethod
+    def _frozen_model_fields(cls) -> list[models.Field[Any, Any]]:
+        return [cls._meta.get_field(name) for name in FROZEN_VERSION_FIELDS]  # type: ignore[misc]
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == Visibility.PUBLIC
+
+
+# --- Pointer history ------------------------------------------------------------
+
+
+class Pointer(models.TextChoices):
+    CANONICAL = "canonical"
+    CHANNEL = "channel"
+    VISIBILITY = "visibility"
+    LIFECYCLE = "lifecycle"
+    MODE = "mode"
+    PRODUCTION_PIN = "production_pin"
+    DEFAULT_SNAPSHOT = "default_snapshot"
+    SNAPSHOT_STATUS = "snapshot_status"
+
+
+class PointerMoveQuerySet(AppendOnlyQuerySet):
+    def for_workflow(self, workflow: Workflow) -> PointerMoveQuerySet:
+        return self.filter(workflow=workflow).select_related("actor", "version")
+
+    def canonical_at(self, workflow: Workflow, when: dt.datetime) -> str | None:
+        """The canonical version string in force at `when` (None before the first)."""
+        move = (
+            self.filter(workflow=workflow, pointer=Pointer.CANONICAL, at__lte=when).order_by("-at", "-id").first()
+        )
+        return move.to_value or None if move else None
+
+
+class PointerMove(models.Model):
+    """One move of a pointer: who, when, from what, to what and why. Append-only."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = [
+        "workflow", "version", "model_family", "pointer", "from_value", "to_value", "reason", "actor", "at",
+    ]
+
+    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves")
+    version = models.ForeignKey(
+        WorkflowVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves"
+    )
+    model_family = models.ForeignKey(
+        ModelFamily, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves"
+    )
+    pointer = models.CharField(max_length=20, choices=Pointer.choices)
+    from_value = models.CharField(max_length=200, blank=True)
+    to_value = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = PointerMoveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pointer__in=Pointer.values), name="pointer_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(workflow__isnull=False) | Q(model_family__isnull=False), name="pointer_has_subject"
+            ),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="pointer_history_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pointer}: {self.from_value or '∅'} → {self.to_value or '∅'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableRowError("Pointer history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableRowError("Pointer history is append-only.")

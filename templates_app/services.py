@@ -1,0 +1,520 @@
+"""Every state change of templates, drafts, versions, directions and the model
+catalogue. Views, serializers, admin actions and commands call these and
+nothing else; each takes the acting user and checks the role itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from floniks.errors import Conflict, Problem, ValidationFailed
+from floniks.roles import Role, require_role
+from templates_app.bump import classify_bump
+from templates_app.catalogue import Catalogue
+from templates_app.definition import contract_of
+from templates_app.gate import check_definition, contract_problems
+from templates_app.manifest import canonical_bytes, manifest_of
+from templates_app.models import (
+    BUMP_ORDER,
+    Bump,
+    Channel,
+    Draft,
+    Lifecycle,
+    Mode,
+    ModelFamily,
+    ModelSnapshot,
+    Pointer,
+    PointerMove,
+    SnapshotStatus,
+    Visibility,
+    Workflow,
+    WorkflowVersion,
+)
+
+MAX_DEFINITION_BYTES = 256 * 1024
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    if hasattr(exc, "error_dict"):
+        return [
+            Problem("invalid" if e.code is None else str(e.code), name if name != "__all__" else "", str(m))
+            for name, errors in exc.error_dict.items()
+            for e in errors
+            for m in e.messages
+        ]
+    return [Problem("invalid", "", m) for m in exc.messages]
+
+
+def _full_clean(obj: Any, **kwargs: Any) -> None:
+    try:
+        obj.full_clean(**kwargs)
+    except ValidationError as exc:
+        raise ValidationFailed(_problems_from(exc)) from None
+
+
+def _log(
+    pointer: Pointer,
+    *,
+    actor: Any,
+    workflow: Workflow | None = None,
+    version: WorkflowVersion | None = None,
+    family: ModelFamily | None = None,
+    before: Any = "",
+    after: Any = "",
+    reason: str = "",
+) -> PointerMove:
+    return PointerMove.objects.create(
+        pointer=pointer,
+        workflow=workflow,
+        version=version,
+        model_family=family,
+        from_value=str(before or ""),
+        to_value=str(after or ""),
+        reason=reason,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _locked(workflow: Workflow) -> Workflow:
+    """Re-read a workflow under a row lock, so concurrent changes to it queue up."""
+    return Workflow.objects.select_for_update().get(pk=workflow.pk)
+
+
+def _check_definition_document(definition: Any) -> None:
+    if not isinstance(definition, dict):
+        raise ValidationFailed([Problem("invalid_definition", "definition", "A draft definition must be a JSON object.")])
+    size = len(canonical_bytes(definition))
+    if size > MAX_DEFINITION_BYTES:
+        raise ValidationFailed(
+            [Problem("definition_too_large", "definition", f"The definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES}.")]
+        )
+
+
+def _refuse_archived(workflow: Workflow, action: str) -> None:
+    if workflow.lifecycle == Lifecycle.ARCHIVED:
+        raise Conflict(f"'{workflow.slug}' is archived; an admin must resurrect it before you {action}.", code="workflow_archived")
+
+
+# --- workflows ------------------------------------------------------------------
+
+
+def create_workflow(*, actor: Any, slug: str, name: str, description: str = "") -> Workflow:
+    require_role(actor, Role.OPERATOR, action="create workflows")
+    return _insert_workflow(Workflow(slug=slug, name=name, description=description, created_by=actor))
+
+
+def _insert_workflow(workflow: Workflow) -> Workflow:
+    """Insert a workflow with its lineage in one row: lineage columns are frozen afterwards."""
+    slug = workflow.slug
+    _full_clean(workflow, exclude=["canonical_version"], validate_unique=False)
+    if Workflow.objects.filter(slug=slug).exists():
+        raise ValidationFailed([Problem("slug_taken", "slug", f"The slug '{slug}' is already taken.")])
+    try:
+        with transaction.atomic():
+            workflow.save()
+    except IntegrityError:
+        raise ValidationFailed([Problem("slug_taken", "slug", f"The slug '{slug}' is already taken.")]) from None
+    return workflow
+
+
+def update_workflow(*, actor: Any, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
+    require_role(actor, Role.OPERATOR, action="edit workflows")
+    if name is not None:
+        workflow.name = name
+    if description is not None:
+        workflow.description = description
+    _full_clean(workflow, exclude=["slug", "canonical_version", "derived_from", "derived_from_version"])
+    workflow.save(update_fields=["name", "description", "updated_at"])
+    return workflow
+
+
+def set_workflow_mode(*, actor: Any, workflow: Workflow, mode: str, reason: str = "") -> Workflow:
+    """Switch discovery ↔ production. Production needs a pin captured from an approved record."""
+    require_role(actor, Role.OPERATOR, action="switch a workflow's mode")
+    if mode not in Mode.values:
+        raise ValidationFailed([Problem("invalid_choice", "mode", f"mode must be one of {', '.join(Mode.values)}.")])
+    with transaction.atomic():
+        workflow = _locked(workflow)
+        if workflow.mode == mode:
+            return workflow
+        if mode == Mode.PRODUCTION and not getattr(workflow, "production_pin_id", None):
+            raise ValidationFailed(
+                [Problem("pin_required", "pin_record", "Production mode pins seeds from an approved version record; name one with pin_record.")]
+            )
+        before, workflow.mode = workflow.mode, mode
+        workflow.save(update_fields=["mode", "updated_at"])
+        _log(Pointer.MODE, actor=actor, workflow=workflow, before=before, after=mode, reason=reason)
+    return workflow
+
+
+# --- drafts -----------------------------------------------------------------------
+
+
+def save_draft(*, actor: Any, workflow: Workflow, definition: Any, based_on: WorkflowVersion | None = None) -> Draft:
+    """A new draft; any JSON object is accepted, complete or not."""
+    require_role(actor, Role.OPERATOR, action="create drafts")
+    _check_definition_document(definition)
+    if based_on is None:
+        based_on = workflow.canonical_version
+    elif based_on.workflow_id != workflow.pk and based_on != workflow.derived_from_version:
+        raise ValidationFailed([Problem("invalid_version", "based_on", "based_on must be a version of this workflow.")])
+    return Draft.objects.create(workflow=workflow, definition=definition, based_on=based_on, author=actor)
+
+
+def update_draft(*, actor: Any, draft: Draft, definition: Any) -> Draft:
+    require_role(actor, Role.OPERATOR, action="edit drafts")
+    _check_definition_document(definition)
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        _refuse_closed(draft)
+        draft.definition = definition
+        draft.save(update_fields=["definition", "updated_at"])
+    return draft
+
+
+def discard_draft(*, actor: Any, draft: Draft) -> Draft:
+    """Hide a draft. It stays in the database: nothing is ever lost."""
+    require_role(actor, Role.OPERATOR, action="discard drafts")
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        _refuse_closed(draft)
+        draft.discarded_at = timezone.now()
+        draft.save(update_fields=["discarded_at", "updated_at"])
+    return draft
+
+
+def _refuse_closed(draft: Draft) -> None:
+    if draft.published_version_id is not None:
+        raise Conflict("This draft was already published; start a new draft from the version.", code="draft_published")
+    if draft.discarded_at is not None:
+        raise Conflict("This draft was discarded.", code="draft_discarded")
+
+
+@dataclass
+class Validation:
+    problems: list[Problem]
+    bump: Bump | None = None
+    bump_reasons: list[str] = field(default_factory=list)
+    manifest_hash: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def validate_draft(*, draft: Draft, catalogue: Catalogue | None = None) -> Validation:
+    """The publish gate, without publishing: every problem, the bump class and the manifest hash."""
+    return _gate(draft.workflow, draft.definition, catalogue or Catalogue.load())
+
+
+def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validation:
+    result = check_definition(definition, workflow=workflow, catalogue=catalogue)
+    if not result.valid:
+        return Validation(result.problems)
+    canonical = workflow.canonical_version
+    _text, manifest_hash = manifest_of(definition)
+    if canonical is not None:
+        problems = contract_problems(contract_of(canonical.definition), contract_of(definition))
+        if problems:
+            return Validation(problems, manifest_hash=manifest_hash)
+        if canonical.manifest_hash == manifest_hash:
+            return Validation(
+                [Problem("nothing_changed", "", f"Nothing changed: this is identical to the canonical version {canonical.version}.")],
+                manifest_hash=manifest_hash,
+            )
+    bump = classify_bump(canonical.definition if canonical else None, definition, catalogue)
+    return Validation([], bump.bump, bump.reasons, manifest_hash)
+
+
+def _next_version_string(workflow: Workflow, today: dt.date) -> str:
+    base = today.strftime("%Y.%m.%d")
+    taken = set(WorkflowVersion.objects.filter(workflow=workflow, version__startswith=base).values_list("version", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
+
+
+def publish_draft(
+    *,
+    actor: Any,
+    draft: Draft,
+    visibility: str = Visibility.INTERNAL,
+    channel: str = Channel.STANDARD,
+    bump: str | None = None,
+) -> WorkflowVersion:
+    """Validate a draft and mint an immutable version from it."""
+    if visibility not in Visibility.values:
+        raise ValidationFailed([Problem("invalid_choice", "visibility", "visibility must be internal or public.")])
+    if channel not in Channel.values:
+        raise ValidationFailed([Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")])
+    if bump is not None and bump not in (Bump.PATCH, Bump.MINOR, Bump.MAJOR):
+        raise ValidationFailed([Problem("invalid_choice", "bump", "bump must be patch, minor or major.")])
+    require_role(actor, Role.MANAGER if visibility == Visibility.PUBLIC else Role.OPERATOR, action=f"publish {visibility} versions")
+    if channel == Channel.SHADOW and visibility == Visibility.PUBLIC:
+        raise ValidationFailed([Problem("shadow_not_public", "visibility", "Shadow versions are never public.")])
+    catalogue = Catalogue.load()
+    with transaction.atomic():
+        # The workflow row lock serialises publishes, so version strings never collide.
+        workflow = _locked(draft.workflow)
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        _refuse_closed(draft)
+        _refuse_archived(workflow, "publish")
+        outcome = _gate(workflow, draft.definition, catalogue)
+        if not outcome.valid:
+            raise ValidationFailed(outcome.problems)
+        assert outcome.bump is not None
+        final_bump = outcome.bump
+        if bump is not None and outcome.bump != Bump.INITIAL:
+            if BUMP_ORDER[Bump(bump)] < BUMP_ORDER[outcome.bump]:
+                raise ValidationFailed(
+                    [Problem("bump_too_low", "bump", f"This change is at least {outcome.bump}: {'; '.join(outcome.bump_reasons)}.")]
+                )
+            final_bump = Bump(bump)
+        manifest, manifest_hash = manifest_of(draft.definition)
+        now = timezone.now()
+        last = workflow.versions.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        version = WorkflowVersion.objects.create(
+            workflow=workflow,
+            version=_next_version_string(workflow, now.astimezone(dt.UTC).date()),
+            sequence=last + 1,
+            definition=draft.definition,
+            manifest=manifest,
+            manifest_hash=manifest_hash,
+            visibility=visibility,
+            channel=channel,
+            bump=final_bump,
+            published_by=actor,
+            published_at=now,
+        )
+        draft.published_version = version
+        draft.save(update_fields=["published_version", "updated_at"])
+        _log(Pointer.VISIBILITY, actor=actor, workflow=workflow, version=version, after=visibility, reason=f"published {version.version}")
+        if workflow.canonical_version_id is None and channel != Channel.SHADOW:
+            _move_canonical(workflow, version, actor=actor, reason="first published version")
+    return version
+
+
+# --- pointers on versions ------------------------------------------------------------
+
+
+def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: Any, reason: str) -> None:
+    before = workflow.canonical_version.version if workflow.canonical_version else ""
+    workflow.canonical_version = version
+    workflow.save(update_fields=["canonical_version", "updated_at"])
+    _log(Pointer.CANONICAL, actor=actor, workflow=workflow, version=version, before=before, after=version.version, reason=reason)
+
+
+def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -> WorkflowVersion:
+    """Move the canonical pointer to this version. The version itself never changes."""
+    require_role(actor, Role.MANAGER, action="move the canonical pointer")
+    with transaction.atomic():
+        workflow = _locked(version.workflow)
+        version = WorkflowVersion.objects.get(pk=version.pk)
+        if workflow.canonical_version_id == version.pk:
+            raise Conflict(f"{version.version} is already canonical.", code="already_canonical")
+        if version.channel == Channel.SHADOW:
+            raise Conflict("A shadow version is never offered by default; move it to another channel first.", code="shadow_not_promotable")
+        if version.channel == Channel.ALTERNATE:
+            _set_channel(version, Channel.STANDARD, actor=actor, reason="promoted to canonical")
+        _move_canonical(workflow, version, actor=actor, reason=reason or "promoted")
+    return version
+
+
+def raise_visibility(*, actor: Any, version: WorkflowVersion, visibility: str, reason: str = "") -> WorkflowVersion:
+    require_role(actor, Role.MANAGER, action="change a version's visibility")
+    if visibility not in Visibility.values:
+        raise ValidationFailed([Problem("invalid_choice", "visibility", "visibility must be internal or public.")])
+    with transaction.atomic():
+        version = WorkflowVersion.objects.select_for_update().get(pk=version.pk)
+        if version.visibility == visibility:
+            raise Conflict(f"{version.version} is already {visibility}.", code=f"already_{visibility}")
+        if visibility == Visibility.INTERNAL:
+            raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
+        if version.channel == Channel.SHADOW:
+            raise Conflict("Shadow versions are never public.", code="shadow_not_public")
+        before, version.visibility = version.visibility, visibility
+        version.save(update_fields=["visibility"])
+        _log(Pointer.VISIBILITY, actor=actor, workflow=version.workflow, version=version, before=before, after=visibility, reason=reason)
+    return version
+
+
+def set_channel(*, actor: Any, version: WorkflowVersion, channel: str, reason: str = "") -> WorkflowVersion:
+    require_role(actor, Role.MANAGER, action="change a version's channel")
+    if channel not in Channel.values:
+        raise ValidationFailed([Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")])
+    with transaction.atomic():
+        workflow = _locked(version.workflow)
+        version = WorkflowVersion.objects.select_for_update().get(pk=version.pk)
+        if version.channel == channel:
+            raise Conflict(f"{version.version} is already on the {channel} channel.", code="already_on_channel")
+        if channel == Channel.SHADOW and workflow.canonical_version_id == version.pk:
+            raise Conflict("The canonical version cannot be a shadow; promote another version first.", code="canonical_not_shadow")
+        if channel == Channel.SHADOW and version.visibility == Visibility.PUBLIC:
+            raise Conflict("A public version cannot become a shadow.", code="shadow_not_public")
+        _set_channel(version, channel, actor=actor, reason=reason)
+    return version
+
+
+def _set_channel(version: WorkflowVersion, channel: str, *, actor: Any, reason: str) -> None:
+    before, version.channel = version.channel, channel
+    version.save(update_fields=["channel"])
+    _log(Pointer.CHANNEL, actor=actor, workflow=version.workflow, version=version, before=before, after=channel, reason=reason)
+
+
+# --- directions -------------------------------------------------------------------------
+
+
+def derive_direction(
+    *, actor: Any, base: Workflow, slug: str, name: str, direction_label: str, version: WorkflowVersion | None = None
+) -> Workflow:
+    """A new workflow branching from a version of `base`, starting with a draft copied from it."""
+    require_role(actor, Role.OPERATOR, action="derive directions")
+    version = version or base.canonical_version
+    if version is None:
+        raise Conflict(f"'{base.slug}' has no published version to derive from.", code="no_published_version")
+    if version.workflow_id != base.pk:
+        raise ValidationFailed([Problem("invalid_version", "version", "The version must belong to the base workflow.")])
+    if not direction_label.strip():
+        raise ValidationFailed([Problem("required", "direction_label", "Name the direction, e.g. WarmEarthy.")])
+    with transaction.atomic():
+        workflow = _insert_workflow(
+            Workflow(
+                slug=slug, name=name, description=base.description, created_by=actor, derived_from=base,
+                derived_from_version=version, direction_label=direction_label.strip(),
+            )
+        )
+        Draft.objects.create(workflow=workflow, definition=version.definition, based_on=version, author=actor)
+    return workflow
+
+
+def spawn_sibling(*, actor: Any, draft: Draft, slug: str, name: str) -> Workflow:
+    """A contract change is a new job: a new workflow starting from this draft's definition."""
+    require_role(actor, Role.OPERATOR, action="spawn sibling workflows")
+    source = draft.workflow
+    with transaction.atomic():
+        workflow = _insert_workflow(
+            Workflow(slug=slug, name=name, description=source.description, created_by=actor, spawned_from=source)
+        )
+        Draft.objects.create(workflow=workflow, definition=draft.definition, author=actor)
+    return workflow
+
+
+def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> list[Workflow]:
+    """Make a direction the production one and archive its siblings in the same transaction."""
+    require_role(actor, Role.MANAGER, action="approve directions")
+    if workflow.derived_from_id is None:
+        raise Conflict(f"'{workflow.slug}' is not a direction of another workflow.", code="not_a_direction")
+    with transaction.atomic():
+        # Lock the whole family in id order so two approvals cannot interleave.
+        family = list(
+            Workflow.objects.select_for_update().filter(derived_from_id=workflow.derived_from_id).order_by("pk")
+        )
+        chosen = next(w for w in family if w.pk == workflow.pk)
+        _refuse_archived(chosen, "approve it")
+        if chosen.lifecycle == Lifecycle.PRODUCTION:
+            raise Conflict(f"'{chosen.slug}' is already the approved direction.", code="already_approved")
+        now = timezone.now()
+        _set_lifecycle(chosen, Lifecycle.PRODUCTION, actor=actor, reason=reason or "direction approved")
+        chosen.approved_by, chosen.approved_at = actor, now
+        chosen.save(update_fields=["approved_by", "approved_at"])
+        archived = []
+        for sibling in family:
+            if sibling.pk != chosen.pk and sibling.lifecycle != Lifecycle.ARCHIVED:
+                _set_lifecycle(sibling, Lifecycle.ARCHIVED, actor=actor, reason=f"sibling direction '{chosen.slug}' approved")
+                archived.append(sibling)
+    workflow.refresh_from_db()
+    return archived
+
+
+def archive_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
+    require_role(actor, Role.ADMIN, action="archive workflows")
+    with transaction.atomic():
+        workflow = _locked(workflow)
+        if workflow.lifecycle == Lifecycle.ARCHIVED:
+            raise Conflict(f"'{workflow.slug}' is already archived.", code="already_archived")
+        _set_lifecycle(workflow, Lifecycle.ARCHIVED, actor=actor, reason=reason or "archived by hand")
+    return workflow
+
+
+def resurrect_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
+    require_role(actor, Role.ADMIN, action="resurrect workflows")
+    with transaction.atomic():
+        workflow = _locked(workflow)
+        if workflow.lifecycle != Lifecycle.ARCHIVED:
+            raise Conflict(f"'{workflow.slug}' is not archived.", code="not_archived")
+        _set_lifecycle(workflow, Lifecycle.EXPLORING, actor=actor, reason=reason or "resurrected")
+    return workflow
+
+
+def _set_lifecycle(workflow: Workflow, lifecycle: str, *, actor: Any, reason: str) -> None:
+    before, workflow.lifecycle = workflow.lifecycle, lifecycle
+    workflow.save(update_fields=["lifecycle", "updated_at"])
+    _log(Pointer.LIFECYCLE, actor=actor, workflow=workflow, before=before, after=lifecycle, reason=reason)
+
+
+# --- model catalogue -------------------------------------------------------------------
+
+
+def add_model_snapshot(
+    *,
+    actor: Any,
+    family: str,
+    snapshot: str,
+    tier: str | None = None,
+    provider: str | None = None,
+    make_default: bool = False,
+) -> ModelSnapshot:
+    require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().filter(name=family).first()
+        if fam is None:
+            if not tier:
+                raise ValidationFailed([Problem("required", "tier", f"'{family}' is a new family: give its tier.")])
+            fam = ModelFamily(name=family, tier=tier, provider=provider or "builtin")
+            _full_clean(fam, exclude=["default_snapshot"])
+            fam.save()
+        elif tier and tier != fam.tier:
+            raise ValidationFailed([Problem("tier_mismatch", "tier", f"'{family}' is in tier {fam.tier}; a snapshot cannot change it.")])
+        snap = ModelSnapshot(family=fam, snapshot=snapshot)
+        _full_clean(snap, validate_unique=False)
+        if ModelSnapshot.objects.filter(family=fam, snapshot=snapshot).exists():
+            raise Conflict(f"{family}@{snapshot} is already in the catalogue.", code="snapshot_exists")
+        snap.save()
+        if make_default or fam.default_snapshot_id is None:
+            _move_default(fam, snap, actor=actor, reason="new snapshot")
+    return snap
+
+
+def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
+    require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
+        snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.status == SnapshotStatus.RETIRED:
+            raise Conflict(f"{snapshot.ref} is already retired.", code="already_retired")
+        snapshot.status = SnapshotStatus.RETIRED
+        snapshot.save(update_fields=["status"])
+        _log(Pointer.SNAPSHOT_STATUS, actor=actor, family=fam, before=f"{snapshot.snapshot} available",
+             after=f"{snapshot.snapshot} retired", reason=reason)
+        if fam.default_snapshot_id == snapshot.pk:
+            successor = fam.snapshots.filter(status=SnapshotStatus.AVAILABLE).order_by("-snapshot").first()
+            _move_default(fam, successor, actor=actor, reason=f"{snapshot.snapshot} retired")
+    return snapshot
+
+
+def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: Any, reason: str) -> None:
+    before = fam.default_snapshot.snapshot if fam.default_snapshot else ""
+    fam.default_snapshot = snap
+    fam.save(update_fields=["default_snapshot"])
+    _log(Pointer.DEFAULT_SNAPSHOT, actor=actor, family=fam, before=before, after=snap.snapshot if snap else "", reason=reason)
