@@ -37,7 +37,7 @@ lint: $(VENV)/.dev-deps
 	$(PY) -m ruff check .
 
 typecheck: $(VENV)/.dev-deps
-	$(PY) -m mypy
+	$(DEV_ENV) $(PY) -m mypy
 
 ## The whole suite against private PostgreSQL and Redis servers, browser tests included.
 test: $(VENV)/.dev-deps system-deps lint typecheck

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -18,7 +18,13 @@ class FloniksAdminSite(admin.AdminSite):
         return role_of(request.user) >= Role.ADMIN
 
 
-class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:  # Django's admin classes are not subscriptable at run time
+    _ModelAdmin = admin.ModelAdmin
+
+
+class RoleAdmin(_ModelAdmin):
     """Rights follow the Floniks role, not Django's per-model permissions."""
 
     def _is_admin(self, request: HttpRequest) -> bool:

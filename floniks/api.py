@@ -47,8 +47,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled = drf_exception_handler(exc, context)
+    if handled is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         problems = _flatten(exc.detail)
@@ -56,10 +56,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = "; ".join(f"{p.path or '(body)'}: {p.message}" for p in problems[:3])
     else:
         detail = getattr(exc, "detail", str(exc))
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        code = str(getattr(detail, "code", None) or getattr(exc, "default_code", "error"))
         if isinstance(exc, Http404):
             code = "not_found"
         message = str(detail)
         problems = [Problem(code, "", message)]
-    response.data = {"code": code, "message": message, "errors": [p.as_dict() for p in problems]}
-    return response
+    handled.data = {"code": code, "message": message, "errors": [p.as_dict() for p in problems]}
+    return handled

@@ -58,7 +58,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
         return default
     items = [item.strip() for item in raw.split(",")]
     if any(not item for item in items):
-        raise ImproperlyConfigured(f"Environment variable {name}={raw!r} has an empty item; separate values with commas.")
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={raw!r} has an empty item; separate values with commas."
+        )
     return items
 
 

@@ -33,7 +33,7 @@ def role_of(user: Any) -> Role:
         return Role.NONE
     cached = getattr(user, "_floniks_role", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     if user.is_superuser:
         role = Role.ADMIN
     else:

@@ -21,13 +21,28 @@ def main() -> int:
     procs = [
         subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT),
         subprocess.Popen(
-            [PY, "-m", "celery", "-A", "floniks", "worker", "--beat", "--loglevel", "info", "--concurrency", "2",
-             "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "floniks",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "info",
+                "--concurrency",
+                "2",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
             cwd=ROOT,
         ),
     ]
-    print(f"\nFloniks is starting on http://127.0.0.1:{port}/  (API: /api/docs/, admin: /admin/). Ctrl-C stops it.\n",
-          flush=True)
+    print(
+        f"\nFloniks is starting on http://127.0.0.1:{port}/  (API: /api/docs/, admin: /admin/). Ctrl-C stops it.\n",
+        flush=True,
+    )
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -4,7 +4,7 @@ an admin can make here goes through templates_app.services."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -19,8 +19,13 @@ from templates_app import services
 from templates_app.models import Draft, ModelFamily, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 
 
-def _each(request: HttpRequest, modeladmin: admin.ModelAdmin, queryset: QuerySet[Any],  # type: ignore[type-arg]
-          call: Callable[[Any], Any], verb: str) -> None:
+def _each(
+    request: HttpRequest,
+    modeladmin: admin.ModelAdmin[Any],
+    queryset: QuerySet[Any],
+    call: Callable[[Any], Any],
+    verb: str,
+) -> None:
     """Run a service on each selected row, reporting refusals instead of failing the page."""
     done = 0
     for obj in queryset:
@@ -33,10 +38,16 @@ def _each(request: HttpRequest, modeladmin: admin.ModelAdmin, queryset: QuerySet
         modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
 
 
-class SnapshotInline(admin.TabularInline):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _TabularInline = admin.TabularInline[ModelSnapshot, ModelFamily]
+else:  # Django's admin classes are not subscriptable at run time
+    _TabularInline = admin.TabularInline
+
+
+class SnapshotInline(_TabularInline):
     model = ModelSnapshot
     fields = ["snapshot", "status", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["snapshot", "status", "created_at"]
     extra = 0
     can_delete = False
 
@@ -68,7 +79,9 @@ class ModelSnapshotAdmin(RoleAdmin):
 
     @admin.action(description="Retire the selected snapshots")
     def retire(self, request: HttpRequest, queryset: QuerySet[ModelSnapshot]) -> None:
-        _each(request, self, queryset, lambda s: services.retire_model_snapshot(actor=request.user, snapshot=s), "Retired")
+        _each(
+            request, self, queryset, lambda s: services.retire_model_snapshot(actor=request.user, snapshot=s), "Retired"
+        )
 
 
 @admin.register(Workflow)
@@ -77,8 +90,18 @@ class WorkflowAdmin(RoleAdmin):
     list_filter = ["lifecycle", "mode"]
     search_fields = ["slug", "name", "direction_label"]
     readonly_fields = [
-        "canonical_version", "mode", "lifecycle", "derived_from", "derived_from_version", "direction_label",
-        "spawned_from", "approved_by", "approved_at", "created_by", "created_at", "updated_at",
+        "canonical_version",
+        "mode",
+        "lifecycle",
+        "derived_from",
+        "derived_from_version",
+        "direction_label",
+        "spawned_from",
+        "approved_by",
+        "approved_at",
+        "created_by",
+        "created_at",
+        "updated_at",
     ]
     actions = ["archive", "resurrect", "approve"]
 
@@ -89,7 +112,9 @@ class WorkflowAdmin(RoleAdmin):
         if change:
             services.update_workflow(actor=request.user, workflow=obj, name=obj.name, description=obj.description)
         else:
-            created = services.create_workflow(actor=request.user, slug=obj.slug, name=obj.name, description=obj.description)
+            created = services.create_workflow(
+                actor=request.user, slug=obj.slug, name=obj.name, description=obj.description
+            )
             obj.pk = created.pk
 
     @admin.action(description="Archive the selected workflows")
@@ -98,7 +123,13 @@ class WorkflowAdmin(RoleAdmin):
 
     @admin.action(description="Resurrect the selected workflows")
     def resurrect(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(request, self, queryset, lambda w: services.resurrect_workflow(actor=request.user, workflow=w), "Resurrected")
+        _each(
+            request,
+            self,
+            queryset,
+            lambda w: services.resurrect_workflow(actor=request.user, workflow=w),
+            "Resurrected",
+        )
 
     @admin.action(description="Approve the selected direction (archives its siblings)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
@@ -118,7 +149,16 @@ class DraftAdmin(ReadOnlyAdmin):
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(ReadOnlyAdmin):
-    list_display = ["workflow", "version", "visibility", "channel", "bump", "published_by", "published_at", "manifest_hash"]
+    list_display = [
+        "workflow",
+        "version",
+        "visibility",
+        "channel",
+        "bump",
+        "published_by",
+        "published_at",
+        "manifest_hash",
+    ]
     list_filter = ["visibility", "channel", "bump"]
     search_fields = ["workflow__slug", "version", "manifest_hash"]
     actions = ["promote", "make_public"]
@@ -129,8 +169,13 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Raise the selected versions to public")
     def make_public(self, request: HttpRequest, queryset: QuerySet[WorkflowVersion]) -> None:
-        _each(request, self, queryset,
-              lambda v: services.raise_visibility(actor=request.user, version=v, visibility="public"), "Made public")
+        _each(
+            request,
+            self,
+            queryset,
+            lambda v: services.raise_visibility(actor=request.user, version=v, visibility="public"),
+            "Made public",
+        )
 
 
 @admin.register(PointerMove)

@@ -87,7 +87,9 @@ class _Checker:
             return GateResult(self.problems)
         for key in definition:
             if key not in TOP_LEVEL_KEYS:
-                self.add("unknown_field", key, f"Unknown top-level field '{key}'; expected {', '.join(TOP_LEVEL_KEYS)}.")
+                self.add(
+                    "unknown_field", key, f"Unknown top-level field '{key}'; expected {', '.join(TOP_LEVEL_KEYS)}."
+                )
         self._check_numbers(definition, "")
         self._check_inputs(definition.get("inputs", {}))
         steps = definition.get("steps")
@@ -147,13 +149,23 @@ class _Checker:
                 continue
             sid, kind = step.get("id"), step.get("kind")
             if not isinstance(sid, str) or not STEP_ID.match(sid):
-                self.add("invalid_step_id", f"{path}.id", "Each step needs an id: a letter, then letters, digits, - or _.")
+                self.add(
+                    "invalid_step_id", f"{path}.id", "Each step needs an id: a letter, then letters, digits, - or _."
+                )
                 continue
             if sid in self.steps:
-                self.add("duplicate_step_id", f"{path}.id", f"Step id '{sid}' is already used by step {self.steps[sid].index + 1}.")
+                self.add(
+                    "duplicate_step_id",
+                    f"{path}.id",
+                    f"Step id '{sid}' is already used by step {self.steps[sid].index + 1}.",
+                )
                 continue
             if kind not in STEP_KINDS:
-                self.add("unknown_step_kind", f"{path}.kind", f"Unknown step kind {kind!r}; expected one of {', '.join(STEP_KINDS)}.")
+                self.add(
+                    "unknown_step_kind",
+                    f"{path}.kind",
+                    f"Unknown step kind {kind!r}; expected one of {', '.join(STEP_KINDS)}.",
+                )
             self.steps[sid] = _Step(index, sid, str(kind))
 
     def _check_step(self, index: int, step: dict[str, Any]) -> None:
@@ -185,7 +197,9 @@ class _Checker:
         elif snapshot and snapshot not in info.snapshots:
             self.add("unknown_model", path, f"'{family}' has no snapshot '{snapshot}'.")
         elif snapshot and info.snapshots[snapshot] != "available":
-            self.add("retired_model", path, f"Snapshot {model} is retired; pin an available snapshot or float on '{family}'.")
+            self.add(
+                "retired_model", path, f"Snapshot {model} is retired; pin an available snapshot or float on '{family}'."
+            )
         elif not snapshot and info.default is None:
             self.add("retired_model", path, f"'{family}' has no available snapshot to resolve to.")
 
@@ -197,7 +211,9 @@ class _Checker:
             return
         for name in params:
             if name not in schema:
-                self.add("unknown_parameter", f"{path}.{name}", f"Unknown parameter '{name}'; expected {', '.join(schema)}.")
+                self.add(
+                    "unknown_parameter", f"{path}.{name}", f"Unknown parameter '{name}'; expected {', '.join(schema)}."
+                )
         for name, param in schema.items():
             if name not in params:
                 if param.required:
@@ -222,10 +238,16 @@ class _Checker:
         if error := param.check(value):
             self.add("invalid_parameter", path, f"{path.rsplit('.', 1)[-1]} {error}.")
 
-    def _check_reference(self, index: int, expression: str, path: str, *, expect_image: bool = False) -> Reference | None:
+    def _check_reference(
+        self, index: int, expression: str, path: str, *, expect_image: bool = False
+    ) -> Reference | None:
         ref = Reference.parse(expression)
         if ref is None:
-            self.add("unresolved_reference", path, f"'{{{{{expression}}}}}' is not a reference; use inputs.<name> or steps.<id>.output.")
+            self.add(
+                "unresolved_reference",
+                path,
+                f"'{{{{{expression}}}}}' is not a reference; use inputs.<name> or steps.<id>.output.",
+            )
             return None
         if ref.input is not None:
             if ref.input not in self.inputs:
@@ -241,12 +263,22 @@ class _Checker:
             self.add("forward_reference", path, f"Step '{ref.step}' is {where}; a step can only use earlier steps.")
         elif target.kind == "subworkflow":
             if ref.output is None:
-                self.add("unresolved_reference", path, f"'{ref.step}' is a sub-workflow: name one of its outputs, steps.{ref.step}.outputs.<name>.")
+                self.add(
+                    "unresolved_reference",
+                    path,
+                    f"'{ref.step}' is a sub-workflow: name one of its outputs, steps.{ref.step}.outputs.<name>.",
+                )
             elif target.sub_contract and ref.output not in target.sub_contract.outputs:
                 names = ", ".join(target.sub_contract.outputs) or "none"
-                self.add("unresolved_reference", path, f"Sub-workflow step '{ref.step}' has no output '{ref.output}' (has: {names}).")
+                self.add(
+                    "unresolved_reference",
+                    path,
+                    f"Sub-workflow step '{ref.step}' has no output '{ref.output}' (has: {names}).",
+                )
         elif ref.output is not None:
-            self.add("unresolved_reference", path, f"Step '{ref.step}' has a single output: use steps.{ref.step}.output.")
+            self.add(
+                "unresolved_reference", path, f"Step '{ref.step}' has a single output: use steps.{ref.step}.output."
+            )
         return ref
 
     def _check_subworkflow(self, index: int, step: dict[str, Any], path: str) -> None:
@@ -263,7 +295,9 @@ class _Checker:
             self.add("missing_subworkflow", f"{path}.workflow", f"There is no {what}.")
             return
         if slug == self.workflow.slug or self._reaches(target, {self.workflow.slug}):
-            self.add("subworkflow_cycle", f"{path}.workflow", f"Sub-workflow '{slug}' leads back to '{self.workflow.slug}'.")
+            self.add(
+                "subworkflow_cycle", f"{path}.workflow", f"Sub-workflow '{slug}' leads back to '{self.workflow.slug}'."
+            )
             return
         sub_contract = contract_of(target.definition)
         self.steps[step["id"]].sub_version = target
@@ -312,7 +346,9 @@ class _Checker:
 
     def _check_outputs(self, outputs: Any, step_count: int) -> None:
         if not isinstance(outputs, dict) or not outputs:
-            self.add("missing_outputs", "outputs", "Name at least one output, e.g. {\"hero\": \"{{steps.background.output}}\"}.")
+            self.add(
+                "missing_outputs", "outputs", 'Name at least one output, e.g. {"hero": "{{steps.background.output}}"}.'
+            )
             return
         for name, expr in outputs.items():
             path = f"outputs.{name}"
@@ -322,7 +358,9 @@ class _Checker:
                 continue
             ref = self._check_reference(step_count, refs[0][1], path)
             if ref is not None and ref.input is not None:
-                self.add("output_references_nothing", path, "An output must come from a step, not straight from an input.")
+                self.add(
+                    "output_references_nothing", path, "An output must come from a step, not straight from an input."
+                )
 
     def _check_policy(self, policy: Any, steps: list[Any]) -> None:
         if policy is None:
@@ -344,7 +382,11 @@ class _Checker:
                     self.add("invalid_policy", f"policy.budget.{key}", f"{key} must be a whole number ≥ 1.")
             max_steps = budget.get("max_steps")
             if isinstance(max_steps, int) and not isinstance(max_steps, bool) and len(steps) > max_steps >= 1:
-                self.add("budget_exceeded", "policy.budget.max_steps", f"The pipeline has {len(steps)} steps; the budget allows {max_steps}.")
+                self.add(
+                    "budget_exceeded",
+                    "policy.budget.max_steps",
+                    f"The pipeline has {len(steps)} steps; the budget allows {max_steps}.",
+                )
         gates = policy.get("gates", [])
         if not isinstance(gates, list):
             self.add("invalid_policy", "policy.gates", "gates must be a list.")
@@ -352,7 +394,9 @@ class _Checker:
         for i, gate in enumerate(gates):
             gpath = f"policy.gates[{i}]"
             if not isinstance(gate, dict) or not isinstance(gate.get("after"), str):
-                self.add("invalid_policy", gpath, "A gate is an object naming the step it follows: {\"after\": \"<step id>\"}.")
+                self.add(
+                    "invalid_policy", gpath, 'A gate is an object naming the step it follows: {"after": "<step id>"}.'
+                )
             elif gate["after"] not in self.steps:
                 self.add("unresolved_reference", f"{gpath}.after", f"There is no step '{gate['after']}'.")
 
@@ -363,17 +407,41 @@ def contract_problems(old: Contract, new: Contract) -> list[Problem]:
     hint = "That is a new job: spawn a sibling workflow instead."
     for name, (typ, required) in old.inputs.items():
         if name not in new.inputs:
-            problems.append(Problem("contract_changed", f"inputs.{name}", f"Input '{name}' was removed or renamed. {hint}"))
+            problems.append(
+                Problem("contract_changed", f"inputs.{name}", f"Input '{name}' was removed or renamed. {hint}")
+            )
         elif new.inputs[name][0] != typ:
-            problems.append(Problem("contract_changed", f"inputs.{name}.type", f"Input '{name}' changed type from {typ} to {new.inputs[name][0]}. {hint}"))
+            problems.append(
+                Problem(
+                    "contract_changed",
+                    f"inputs.{name}.type",
+                    f"Input '{name}' changed type from {typ} to {new.inputs[name][0]}. {hint}",
+                )
+            )
         elif new.inputs[name][1] and not required:
-            problems.append(Problem("contract_changed", f"inputs.{name}.required", f"Input '{name}' became required. {hint}"))
+            problems.append(
+                Problem("contract_changed", f"inputs.{name}.required", f"Input '{name}' became required. {hint}")
+            )
     for name, (_typ, required) in new.inputs.items():
         if name not in old.inputs and required:
-            problems.append(Problem("contract_changed", f"inputs.{name}", f"New input '{name}' is required, so existing callers break. Make it optional. {hint}"))
+            problems.append(
+                Problem(
+                    "contract_changed",
+                    f"inputs.{name}",
+                    f"New input '{name}' is required, so existing callers break. Make it optional. {hint}",
+                )
+            )
     for name, media in old.outputs.items():
         if name not in new.outputs:
-            problems.append(Problem("contract_changed", f"outputs.{name}", f"Output '{name}' was removed or renamed. {hint}"))
+            problems.append(
+                Problem("contract_changed", f"outputs.{name}", f"Output '{name}' was removed or renamed. {hint}")
+            )
         elif new.outputs[name] != media:
-            problems.append(Problem("contract_changed", f"outputs.{name}", f"Output '{name}' changed from {media} to {new.outputs[name]}. {hint}"))
+            problems.append(
+                Problem(
+                    "contract_changed",
+                    f"outputs.{name}",
+                    f"Output '{name}' changed from {media} to {new.outputs[name]}. {hint}",
+                )
+            )
     return problems

@@ -116,9 +116,7 @@ class WorkflowQuerySet(models.QuerySet["Workflow"]):
         """Team members see every workflow; others only those with a public version."""
         if role_of(user) >= Role.OPERATOR:
             return self
-        return self.filter(
-            pk__in=WorkflowVersion.objects.filter(visibility=Visibility.PUBLIC).values("workflow_id")
-        )
+        return self.filter(pk__in=WorkflowVersion.objects.filter(visibility=Visibility.PUBLIC).values("workflow_id"))
 
     def with_pointers(self) -> WorkflowQuerySet:
         return self.select_related("canonical_version", "derived_from", "derived_from_version")
@@ -133,15 +131,17 @@ class Workflow(models.Model):
     )
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.DISCOVERY)
     lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.EXPLORING)
-    derived_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="directions"
-    )
+    derived_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="directions")
     derived_from_version = models.ForeignKey(
         "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_directions"
     )
     direction_label = models.CharField(max_length=100, blank=True)
     spawned_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="spawned_siblings",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="spawned_siblings",
         help_text="The workflow whose contract change led to this sibling.",
     )
     approved_by = models.ForeignKey(
@@ -306,7 +306,9 @@ class WorkflowVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(version__regex=r"^\d{4}\.\d{2}\.\d{2}(\.[1-9][0-9]*)?$"), name="version_string_shape"
             ),
-            models.CheckConstraint(condition=Q(manifest_hash__regex=r"^sha256:[0-9a-f]{64}$"), name="manifest_hash_shape"),
+            models.CheckConstraint(
+                condition=Q(manifest_hash__regex=r"^sha256:[0-9a-f]{64}$"), name="manifest_hash_shape"
+            ),
             models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name="version_visibility_valid"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="version_channel_valid"),
             models.CheckConstraint(condition=Q(bump__in=Bump.values), name="version_bump_valid"),
@@ -336,8 +338,11 @@ class WorkflowVersion(models.Model):
         raise ImmutableRowError("Published versions are immutable and cannot be deleted.")
 
     def _refuse_frozen_changes(self) -> None:
-        stored = WorkflowVersion.objects.filter(pk=self.pk).values(*[f.attname for f in self._frozen_model_fields()],
-                                                                    "visibility").first()
+        stored = (
+            WorkflowVersion.objects.filter(pk=self.pk)
+            .values(*[f.attname for f in self._frozen_model_fields()], "visibility")
+            .first()
+        )
         if stored is None:
             return
         changed = [f.name for f in self._frozen_model_fields() if stored[f.attname] != getattr(self, f.attname)]
@@ -375,9 +380,7 @@ class PointerMoveQuerySet(AppendOnlyQuerySet):
 
     def canonical_at(self, workflow: Workflow, when: dt.datetime) -> str | None:
         """The canonical version string in force at `when` (None before the first)."""
-        move = (
-            self.filter(workflow=workflow, pointer=Pointer.CANONICAL, at__lte=when).order_by("-at", "-id").first()
-        )
+        move = self.filter(workflow=workflow, pointer=Pointer.CANONICAL, at__lte=when).order_by("-at", "-id").first()
         return move.to_value or None if move else None
 
 
@@ -385,10 +388,20 @@ class PointerMove(models.Model):
     """One move of a pointer: who, when, from what, to what and why. Append-only."""
 
     FROZEN_FIELDS: ClassVar[list[str]] = [
-        "workflow", "version", "model_family", "pointer", "from_value", "to_value", "reason", "actor", "at",
+        "workflow",
+        "version",
+        "model_family",
+        "pointer",
+        "from_value",
+        "to_value",
+        "reason",
+        "actor",
+        "at",
     ]
 
-    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves")
+    workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves"
+    )
     version = models.ForeignKey(
         WorkflowVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="pointer_moves"
     )

@@ -90,17 +90,27 @@ def _locked(workflow: Workflow) -> Workflow:
 
 def _check_definition_document(definition: Any) -> None:
     if not isinstance(definition, dict):
-        raise ValidationFailed([Problem("invalid_definition", "definition", "A draft definition must be a JSON object.")])
+        raise ValidationFailed(
+            [Problem("invalid_definition", "definition", "A draft definition must be a JSON object.")]
+        )
     size = len(canonical_bytes(definition))
     if size > MAX_DEFINITION_BYTES:
         raise ValidationFailed(
-            [Problem("definition_too_large", "definition", f"The definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES}.")]
+            [
+                Problem(
+                    "definition_too_large",
+                    "definition",
+                    f"The definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES}.",
+                )
+            ]
         )
 
 
 def _refuse_archived(workflow: Workflow, action: str) -> None:
     if workflow.lifecycle == Lifecycle.ARCHIVED:
-        raise Conflict(f"'{workflow.slug}' is archived; an admin must resurrect it before you {action}.", code="workflow_archived")
+        raise Conflict(
+            f"'{workflow.slug}' is archived; an admin must resurrect it before you {action}.", code="workflow_archived"
+        )
 
 
 # --- workflows ------------------------------------------------------------------
@@ -125,7 +135,9 @@ def _insert_workflow(workflow: Workflow) -> Workflow:
     return workflow
 
 
-def update_workflow(*, actor: Any, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
+def update_workflow(
+    *, actor: Any, workflow: Workflow, name: str | None = None, description: str | None = None
+) -> Workflow:
     require_role(actor, Role.OPERATOR, action="edit workflows")
     if name is not None:
         workflow.name = name
@@ -147,7 +159,13 @@ def set_workflow_mode(*, actor: Any, workflow: Workflow, mode: str, reason: str 
             return workflow
         if mode == Mode.PRODUCTION and not getattr(workflow, "production_pin_id", None):
             raise ValidationFailed(
-                [Problem("pin_required", "pin_record", "Production mode pins seeds from an approved version record; name one with pin_record.")]
+                [
+                    Problem(
+                        "pin_required",
+                        "pin_record",
+                        "Production mode pins seeds from an approved version record; name one with pin_record.",
+                    )
+                ]
             )
         before, workflow.mode = workflow.mode, mode
         workflow.save(update_fields=["mode", "updated_at"])
@@ -227,7 +245,13 @@ def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validati
             return Validation(problems, manifest_hash=manifest_hash)
         if canonical.manifest_hash == manifest_hash:
             return Validation(
-                [Problem("nothing_changed", "", f"Nothing changed: this is identical to the canonical version {canonical.version}.")],
+                [
+                    Problem(
+                        "nothing_changed",
+                        "",
+                        f"Nothing changed: this is identical to the canonical version {canonical.version}.",
+                    )
+                ],
                 manifest_hash=manifest_hash,
             )
     bump = classify_bump(canonical.definition if canonical else None, definition, catalogue)
@@ -236,7 +260,9 @@ def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validati
 
 def _next_version_string(workflow: Workflow, today: dt.date) -> str:
     base = today.strftime("%Y.%m.%d")
-    taken = set(WorkflowVersion.objects.filter(workflow=workflow, version__startswith=base).values_list("version", flat=True))
+    taken = set(
+        WorkflowVersion.objects.filter(workflow=workflow, version__startswith=base).values_list("version", flat=True)
+    )
     if base not in taken:
         return base
     n = 2
@@ -257,10 +283,16 @@ def publish_draft(
     if visibility not in Visibility.values:
         raise ValidationFailed([Problem("invalid_choice", "visibility", "visibility must be internal or public.")])
     if channel not in Channel.values:
-        raise ValidationFailed([Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")])
+        raise ValidationFailed(
+            [Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")]
+        )
     if bump is not None and bump not in (Bump.PATCH, Bump.MINOR, Bump.MAJOR):
         raise ValidationFailed([Problem("invalid_choice", "bump", "bump must be patch, minor or major.")])
-    require_role(actor, Role.MANAGER if visibility == Visibility.PUBLIC else Role.OPERATOR, action=f"publish {visibility} versions")
+    require_role(
+        actor,
+        Role.MANAGER if visibility == Visibility.PUBLIC else Role.OPERATOR,
+        action=f"publish {visibility} versions",
+    )
     if channel == Channel.SHADOW and visibility == Visibility.PUBLIC:
         raise ValidationFailed([Problem("shadow_not_public", "visibility", "Shadow versions are never public.")])
     catalogue = Catalogue.load()
@@ -278,7 +310,13 @@ def publish_draft(
         if bump is not None and outcome.bump != Bump.INITIAL:
             if BUMP_ORDER[Bump(bump)] < BUMP_ORDER[outcome.bump]:
                 raise ValidationFailed(
-                    [Problem("bump_too_low", "bump", f"This change is at least {outcome.bump}: {'; '.join(outcome.bump_reasons)}.")]
+                    [
+                        Problem(
+                            "bump_too_low",
+                            "bump",
+                            f"This change is at least {outcome.bump}: {'; '.join(outcome.bump_reasons)}.",
+                        )
+                    ]
                 )
             final_bump = Bump(bump)
         manifest, manifest_hash = manifest_of(draft.definition)
@@ -299,7 +337,14 @@ def publish_draft(
         )
         draft.published_version = version
         draft.save(update_fields=["published_version", "updated_at"])
-        _log(Pointer.VISIBILITY, actor=actor, workflow=workflow, version=version, after=visibility, reason=f"published {version.version}")
+        _log(
+            Pointer.VISIBILITY,
+            actor=actor,
+            workflow=workflow,
+            version=version,
+            after=visibility,
+            reason=f"published {version.version}",
+        )
         if workflow.canonical_version_id is None and channel != Channel.SHADOW:
             _move_canonical(workflow, version, actor=actor, reason="first published version")
     return version
@@ -312,7 +357,15 @@ def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: Any,
     before = workflow.canonical_version.version if workflow.canonical_version else ""
     workflow.canonical_version = version
     workflow.save(update_fields=["canonical_version", "updated_at"])
-    _log(Pointer.CANONICAL, actor=actor, workflow=workflow, version=version, before=before, after=version.version, reason=reason)
+    _log(
+        Pointer.CANONICAL,
+        actor=actor,
+        workflow=workflow,
+        version=version,
+        before=before,
+        after=version.version,
+        reason=reason,
+    )
 
 
 def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -> WorkflowVersion:
@@ -324,7 +377,10 @@ def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -
         if workflow.canonical_version_id == version.pk:
             raise Conflict(f"{version.version} is already canonical.", code="already_canonical")
         if version.channel == Channel.SHADOW:
-            raise Conflict("A shadow version is never offered by default; move it to another channel first.", code="shadow_not_promotable")
+            raise Conflict(
+                "A shadow version is never offered by default; move it to another channel first.",
+                code="shadow_not_promotable",
+            )
         if version.channel == Channel.ALTERNATE:
             _set_channel(version, Channel.STANDARD, actor=actor, reason="promoted to canonical")
         _move_canonical(workflow, version, actor=actor, reason=reason or "promoted")
@@ -345,21 +401,33 @@ def raise_visibility(*, actor: Any, version: WorkflowVersion, visibility: str, r
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
         before, version.visibility = version.visibility, visibility
         version.save(update_fields=["visibility"])
-        _log(Pointer.VISIBILITY, actor=actor, workflow=version.workflow, version=version, before=before, after=visibility, reason=reason)
+        _log(
+            Pointer.VISIBILITY,
+            actor=actor,
+            workflow=version.workflow,
+            version=version,
+            before=before,
+            after=visibility,
+            reason=reason,
+        )
     return version
 
 
 def set_channel(*, actor: Any, version: WorkflowVersion, channel: str, reason: str = "") -> WorkflowVersion:
     require_role(actor, Role.MANAGER, action="change a version's channel")
     if channel not in Channel.values:
-        raise ValidationFailed([Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")])
+        raise ValidationFailed(
+            [Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")]
+        )
     with transaction.atomic():
         workflow = _locked(version.workflow)
         version = WorkflowVersion.objects.select_for_update().get(pk=version.pk)
         if version.channel == channel:
             raise Conflict(f"{version.version} is already on the {channel} channel.", code="already_on_channel")
         if channel == Channel.SHADOW and workflow.canonical_version_id == version.pk:
-            raise Conflict("The canonical version cannot be a shadow; promote another version first.", code="canonical_not_shadow")
+            raise Conflict(
+                "The canonical version cannot be a shadow; promote another version first.", code="canonical_not_shadow"
+            )
         if channel == Channel.SHADOW and version.visibility == Visibility.PUBLIC:
             raise Conflict("A public version cannot become a shadow.", code="shadow_not_public")
         _set_channel(version, channel, actor=actor, reason=reason)
@@ -369,7 +437,15 @@ def set_channel(*, actor: Any, version: WorkflowVersion, channel: str, reason: s
 def _set_channel(version: WorkflowVersion, channel: str, *, actor: Any, reason: str) -> None:
     before, version.channel = version.channel, channel
     version.save(update_fields=["channel"])
-    _log(Pointer.CHANNEL, actor=actor, workflow=version.workflow, version=version, before=before, after=channel, reason=reason)
+    _log(
+        Pointer.CHANNEL,
+        actor=actor,
+        workflow=version.workflow,
+        version=version,
+        before=before,
+        after=channel,
+        reason=reason,
+    )
 
 
 # --- directions -------------------------------------------------------------------------
@@ -390,8 +466,13 @@ def derive_direction(
     with transaction.atomic():
         workflow = _insert_workflow(
             Workflow(
-                slug=slug, name=name, description=base.description, created_by=actor, derived_from=base,
-                derived_from_version=version, direction_label=direction_label.strip(),
+                slug=slug,
+                name=name,
+                description=base.description,
+                created_by=actor,
+                derived_from=base,
+                derived_from_version=version,
+                direction_label=direction_label.strip(),
             )
         )
         Draft.objects.create(workflow=workflow, definition=version.definition, based_on=version, author=actor)
@@ -431,7 +512,9 @@ def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> li
         archived = []
         for sibling in family:
             if sibling.pk != chosen.pk and sibling.lifecycle != Lifecycle.ARCHIVED:
-                _set_lifecycle(sibling, Lifecycle.ARCHIVED, actor=actor, reason=f"sibling direction '{chosen.slug}' approved")
+                _set_lifecycle(
+                    sibling, Lifecycle.ARCHIVED, actor=actor, reason=f"sibling direction '{chosen.slug}' approved"
+                )
                 archived.append(sibling)
     workflow.refresh_from_db()
     return archived
@@ -485,11 +568,13 @@ def add_model_snapshot(
             _full_clean(fam, exclude=["default_snapshot"])
             fam.save()
         elif tier and tier != fam.tier:
-            raise ValidationFailed([Problem("tier_mismatch", "tier", f"'{family}' is in tier {fam.tier}; a snapshot cannot change it.")])
-        snap = ModelSnapshot(family=fam, snapshot=snapshot)
-        _full_clean(snap, validate_unique=False)
+            raise ValidationFailed(
+                [Problem("tier_mismatch", "tier", f"'{family}' is in tier {fam.tier}; a snapshot cannot change it.")]
+            )
         if ModelSnapshot.objects.filter(family=fam, snapshot=snapshot).exists():
             raise Conflict(f"{family}@{snapshot} is already in the catalogue.", code="snapshot_exists")
+        snap = ModelSnapshot(family=fam, snapshot=snapshot)
+        _full_clean(snap)
         snap.save()
         if make_default or fam.default_snapshot_id is None:
             _move_default(fam, snap, actor=actor, reason="new snapshot")
@@ -505,8 +590,14 @@ def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = 
             raise Conflict(f"{snapshot.ref} is already retired.", code="already_retired")
         snapshot.status = SnapshotStatus.RETIRED
         snapshot.save(update_fields=["status"])
-        _log(Pointer.SNAPSHOT_STATUS, actor=actor, family=fam, before=f"{snapshot.snapshot} available",
-             after=f"{snapshot.snapshot} retired", reason=reason)
+        _log(
+            Pointer.SNAPSHOT_STATUS,
+            actor=actor,
+            family=fam,
+            before=f"{snapshot.snapshot} available",
+            after=f"{snapshot.snapshot} retired",
+            reason=reason,
+        )
         if fam.default_snapshot_id == snapshot.pk:
             successor = fam.snapshots.filter(status=SnapshotStatus.AVAILABLE).order_by("-snapshot").first()
             _move_default(fam, successor, actor=actor, reason=f"{snapshot.snapshot} retired")
@@ -517,4 +608,11 @@ def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: Any, r
     before = fam.default_snapshot.snapshot if fam.default_snapshot else ""
     fam.default_snapshot = snap
     fam.save(update_fields=["default_snapshot"])
-    _log(Pointer.DEFAULT_SNAPSHOT, actor=actor, family=fam, before=before, after=snap.snapshot if snap else "", reason=reason)
+    _log(
+        Pointer.DEFAULT_SNAPSHOT,
+        actor=actor,
+        family=fam,
+        before=before,
+        after=snap.snapshot if snap else "",
+        reason=reason,
+    )

@@ -19,7 +19,7 @@ TEST_ENV = {
 
 def main(argv: list[str]) -> int:
     if "--" in argv:
-        argv = argv[argv.index("--") + 1:]
+        argv = argv[argv.index("--") + 1 :]
     if not argv:
         print("usage: python -m testing.run -- COMMAND [ARGS…]", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ command and tears everything down.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -76,29 +77,50 @@ class PostgresServer:
             shutil.chown(root, user="postgres")
         server = cls(root / "data", free_port(), _pg_bin(), runas)
         subprocess.run(
-            [*runas, str(server.bindir / "initdb"), "-D", str(server.datadir), "-U", server.user, "--auth=trust",
-             "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *runas,
+                str(server.bindir / "initdb"),
+                "-D",
+                str(server.datadir),
+                "-U",
+                server.user,
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         conf = server.datadir / "postgresql.conf"
         with open(conf, "a") as f:
             # Throwaway data: trade durability for speed; listen on loopback only.
-            f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {server.port}\nunix_socket_directories = '{root}'\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
+            f.write(
+                f"\nlisten_addresses = '127.0.0.1'\nport = {server.port}\nunix_socket_directories = '{root}'\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n"
+            )
         return server
 
     @classmethod
     def from_env(cls) -> PostgresServer:
-        return cls(Path(os.environ["FLONIKS_TEST_PGDATA"]), int(os.environ["FLONIKS_TEST_PGPORT"]),
-                   Path(os.environ["FLONIKS_TEST_PGBIN"]), _as_postgres_user())
+        return cls(
+            Path(os.environ["FLONIKS_TEST_PGDATA"]),
+            int(os.environ["FLONIKS_TEST_PGPORT"]),
+            Path(os.environ["FLONIKS_TEST_PGBIN"]),
+            _as_postgres_user(),
+        )
 
     @property
     def url(self) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
 
     def _ctl(self, *args: str) -> None:
-        subprocess.run([*self.runas, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", *args],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*self.runas, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def start(self) -> None:
         self._ctl("-l", str(self.datadir.parent / "postgres.log"), "start")
@@ -108,19 +130,23 @@ class PostgresServer:
         self._ctl("-m", mode, "stop")
 
     def create_database(self) -> None:
-        subprocess.run([str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                        self.database], check=True)
+        subprocess.run(
+            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database],
+            check=True,
+        )
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.url, "FLONIKS_TEST_PGDATA": str(self.datadir),
-                "FLONIKS_TEST_PGPORT": str(self.port), "FLONIKS_TEST_PGBIN": str(self.bindir)}
+        return {
+            "DATABASE_URL": self.url,
+            "FLONIKS_TEST_PGDATA": str(self.datadir),
+            "FLONIKS_TEST_PGPORT": str(self.port),
+            "FLONIKS_TEST_PGBIN": str(self.bindir),
+        }
 
 
 @dataclass
@@ -149,8 +175,25 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--pidfile", str(self.pidfile), "--daemonize", "no", "--loglevel", "warning"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--pidfile",
+                str(self.pidfile),
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
@@ -158,10 +201,8 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server whoever started it (a test may restart the runner's server)."""
         if self.pidfile.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(self.pidfile.read_text().strip()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
         if self.process is not None:
             self.process.wait(timeout=30)
             self.process = None
@@ -174,5 +215,9 @@ class RedisServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def env(self) -> dict[str, str]:
-        return {"CELERY_BROKER_URL": self.url, "REDIS_URL": self.url, "FLONIKS_TEST_REDIS_PORT": str(self.port),
-                "FLONIKS_TEST_REDIS_DIR": str(self.workdir)}
+        return {
+            "CELERY_BROKER_URL": self.url,
+            "REDIS_URL": self.url,
+            "FLONIKS_TEST_REDIS_PORT": str(self.port),
+            "FLONIKS_TEST_REDIS_DIR": str(self.workdir),
+        }

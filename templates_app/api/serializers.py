@@ -49,7 +49,7 @@ class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
 class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     canonical_version = serializers.SerializerMethodField()
     derived_from = serializers.SerializerMethodField()
-    spawned_from = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    spawned_from: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     production_pin = serializers.SerializerMethodField()
     drift_warnings = serializers.SerializerMethodField()
     approved_by = serializers.SerializerMethodField()
@@ -57,9 +57,21 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     class Meta:
         model = Workflow
         fields = [
-            "slug", "name", "description", "lifecycle", "mode", "canonical_version", "derived_from",
-            "direction_label", "spawned_from", "production_pin", "drift_warnings", "approved_by", "approved_at",
-            "created_at", "updated_at",
+            "slug",
+            "name",
+            "description",
+            "lifecycle",
+            "mode",
+            "canonical_version",
+            "derived_from",
+            "direction_label",
+            "spawned_from",
+            "production_pin",
+            "drift_warnings",
+            "approved_by",
+            "approved_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -111,7 +123,7 @@ class ApproveResultSerializer(serializers.Serializer[Any]):
 
 
 class DraftSerializer(serializers.ModelSerializer[Draft]):
-    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workflow: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     based_on = serializers.SerializerMethodField()
     author = serializers.SerializerMethodField()
     published_version = serializers.SerializerMethodField()
@@ -119,7 +131,17 @@ class DraftSerializer(serializers.ModelSerializer[Draft]):
 
     class Meta:
         model = Draft
-        fields = ["id", "workflow", "definition", "based_on", "author", "status", "published_version", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "workflow",
+            "definition",
+            "based_on",
+            "author",
+            "status",
+            "published_version",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_based_on(self, obj: Draft) -> dict[str, str] | None:
@@ -155,7 +177,7 @@ class ProblemSerializer(serializers.Serializer[Any]):
 
 class ValidationResultSerializer(serializers.Serializer[Any]):
     valid = serializers.BooleanField()
-    errors = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # the API field is named "errors"
     bump = serializers.CharField(allow_null=True)
     bump_reasons = serializers.ListField(child=serializers.CharField())
     manifest_hash = serializers.CharField(allow_null=True)
@@ -173,15 +195,23 @@ class SpawnSiblingSerializer(serializers.Serializer[Any]):
 
 
 class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
-    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workflow: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     is_canonical = serializers.SerializerMethodField()
     published_by = serializers.SerializerMethodField()
 
     class Meta:
         model = WorkflowVersion
         fields = [
-            "workflow", "version", "manifest_hash", "definition", "visibility", "channel", "bump",
-            "is_canonical", "published_by", "published_at",
+            "workflow",
+            "version",
+            "manifest_hash",
+            "definition",
+            "visibility",
+            "channel",
+            "bump",
+            "is_canonical",
+            "published_by",
+            "published_at",
         ]
         read_only_fields = fields
 

@@ -24,10 +24,18 @@ ACCOUNTS = [("admin", "admin"), ("manager", "manager"), ("operator", "operator")
 DEMO_DEFINITION = {
     "inputs": {"subject": {"type": "string", "required": True}},
     "steps": [
-        {"id": "background", "kind": "generate_image", "model": "local/plasma",
-         "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 512, "height": 512}},
-        {"id": "styled", "kind": "img2img", "model": "local/mosaic",
-         "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"}},
+        {
+            "id": "background",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 512, "height": 512},
+        },
+        {
+            "id": "styled",
+            "kind": "img2img",
+            "model": "local/mosaic",
+            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
     ],
     "outputs": {"hero": "{{steps.styled.output}}"},
     "policy": {"budget": {"max_steps": 10}, "gates": []},
@@ -47,7 +55,9 @@ class Command(BaseCommand):
 
     def _accounts(self) -> dict[str, str]:
         store = Path(settings.VAR_DIR) / "demo-accounts.txt"
-        known = dict(line.split(" ", 1) for line in store.read_text().splitlines() if " " in line) if store.exists() else {}
+        known = (
+            dict(line.split(" ", 1) for line in store.read_text().splitlines() if " " in line) if store.exists() else {}
+        )
         User = get_user_model()
         for username, group in ACCOUNTS:
             password = known.get(username) or secrets.token_urlsafe(9)
@@ -67,7 +77,8 @@ class Command(BaseCommand):
         if Workflow.objects.filter(slug="campaign-a").exists():
             return
         operator = get_user_model().objects.get(username="operator")
-        workflow = services.create_workflow(actor=operator, slug="campaign-a", name="Campaign A",
-                                            description="Autumn brand campaign hero images.")
+        workflow = services.create_workflow(
+            actor=operator, slug="campaign-a", name="Campaign A", description="Autumn brand campaign hero images."
+        )
         draft = services.save_draft(actor=operator, workflow=workflow, definition=DEMO_DEFINITION)
         services.publish_draft(actor=operator, draft=draft, visibility="internal")

@@ -1,0 +1,124 @@
+"""Shared fixtures: the personas of DESIGN §1 and a few workflow builders."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from templates_app import services
+from templates_app.models import Workflow, WorkflowVersion
+
+VALID_DEFINITION: dict[str, Any] = {
+    "inputs": {
+        "subject": {"type": "string", "required": True},
+        "reference": {"type": "image", "required": False},
+    },
+    "steps": [
+        {
+            "id": "background",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {
+                "prompt": "{{inputs.subject}}, warm earthy palette",
+                "negative_prompt": "",
+                "guidance_scale": 7.5,
+                "steps": 30,
+                "width": 768,
+                "height": 512,
+                "scheduler": "euler",
+            },
+        },
+        {
+            "id": "styled",
+            "kind": "img2img",
+            "model": "local/plasma@2026-06-15",
+            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
+    ],
+    "outputs": {"hero": "{{steps.styled.output}}"},
+    "policy": {"budget": {"max_steps": 10}, "gates": []},
+}
+
+
+def valid_definition() -> dict[str, Any]:
+    return copy.deepcopy(VALID_DEFINITION)
+
+
+def _user(username: str, group: str | None) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def operator(db: Any) -> User:
+    return _user("olivia-operator", "operator")
+
+
+@pytest.fixture
+def manager(db: Any) -> User:
+    return _user("marco-manager", "manager")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> User:
+    return _user("ada-admin", "admin")
+
+
+@pytest.fixture
+def outsider(db: Any) -> User:
+    """Signed in, but holds no role: sees no more than an anonymous visitor."""
+    return _user("oscar-outsider", None)
+
+
+@pytest.fixture
+def personas(operator: User, manager: User, admin_user: User, outsider: User) -> dict[str, User | None]:
+    return {"anonymous": None, "outsider": outsider, "operator": operator, "manager": manager, "admin": admin_user}
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api() -> Callable[[User | None], APIClient]:
+    return client_for
+
+
+@pytest.fixture
+def make_workflow(operator: User) -> Callable[..., Workflow]:
+    def make(slug: str = "campaign-a", name: str = "Campaign A") -> Workflow:
+        return services.create_workflow(actor=operator, slug=slug, name=name, description="Autumn campaign")
+
+    return make
+
+
+@pytest.fixture
+def publish(operator: User, manager: User) -> Callable[..., WorkflowVersion]:
+    """Publish a definition on a workflow through the real gate."""
+
+    def do(
+        workflow: Workflow,
+        definition: dict[str, Any] | None = None,
+        *,
+        actor: User | None = None,
+        visibility: str = "internal",
+        channel: str = "standard",
+        bump: str | None = None,
+    ) -> WorkflowVersion:
+        who = actor or (manager if visibility == "public" else operator)
+        draft = services.save_draft(actor=who, workflow=workflow, definition=definition or valid_definition())
+        version = services.publish_draft(actor=who, draft=draft, visibility=visibility, channel=channel, bump=bump)
+        workflow.refresh_from_db()
+        return version
+
+    return do

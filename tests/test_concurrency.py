@@ -1,0 +1,50 @@
+"""Concurrent publishes on one workflow get distinct version strings (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from templates_app import services
+from templates_app.models import WorkflowVersion
+from tests.conftest import valid_definition
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_publishes_get_distinct_versions(make_workflow, operator):
+    if connection.vendor != "postgresql":
+        pytest.fail("This test needs PostgreSQL: run it through `make test`.")
+    workflow = make_workflow()
+    drafts = []
+    for i in range(4):
+        d = valid_definition()
+        d["steps"][0]["params"]["prompt"] = f"{{{{inputs.subject}}}}, variant {i}"
+        drafts.append(services.save_draft(actor=operator, workflow=workflow, definition=d))
+    barrier = threading.Barrier(len(drafts))
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def publish(draft):
+        try:
+            barrier.wait()
+            results.append(services.publish_draft(actor=operator, draft=draft).version)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish, args=(d,)) for d in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == len(set(results)) == 4
+    stored = list(
+        WorkflowVersion.objects.filter(workflow=workflow).order_by("sequence").values_list("version", "sequence")
+    )
+    base = stored[0][0]
+    assert [v for v, _ in stored] == [base, f"{base}.2", f"{base}.3", f"{base}.4"]
+    assert [s for _, s in stored] == [1, 2, 3, 4]

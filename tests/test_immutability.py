@@ -1,0 +1,106 @@
+"""Published versions and pointer history cannot be rewritten: not through the
+model, QuerySet.update, bulk_update, the admin, the API, nor raw SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from templates_app.models import PointerMove, WorkflowVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def version(make_workflow, publish):
+    return publish(make_workflow())
+
+
+def test_model_save_refuses_frozen_changes(version):
+    version.definition = {"steps": []}
+    with pytest.raises(ValidationError):
+        version.save()
+    fresh = WorkflowVersion.objects.get(pk=version.pk)
+    fresh.visibility = "public"
+    fresh.save()  # raising visibility is the one allowed change
+    fresh.visibility = "internal"
+    with pytest.raises(ValidationError):
+        fresh.save()
+
+
+def test_model_delete_refused(version):
+    with pytest.raises(ValidationError):
+        version.delete()
+    assert WorkflowVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_queryset_update_and_bulk_update_and_delete_refused(version):
+    with pytest.raises(ValidationError):
+        WorkflowVersion.objects.filter(pk=version.pk).update(manifest_hash="sha256:" + "0" * 64)
+    version.definition = {}
+    with pytest.raises(ValidationError):
+        WorkflowVersion.objects.bulk_update([version], ["definition"])
+    with pytest.raises(ValidationError):
+        WorkflowVersion.objects.filter(pk=version.pk).delete()
+    with pytest.raises(ValidationError):
+        PointerMove.objects.all().delete()
+    with pytest.raises(ValidationError):
+        PointerMove.objects.all().update(reason="rewritten")
+
+
+def _raw(sql, params):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE templates_app_workflowversion SET definition = '{}'::jsonb WHERE id = %s",
+        "UPDATE templates_app_workflowversion SET version = '2020.01.01' WHERE id = %s",
+        "UPDATE templates_app_workflowversion SET published_at = now() WHERE id = %s",
+        "DELETE FROM templates_app_workflowversion WHERE id = %s",
+    ],
+)
+def test_raw_sql_is_stopped_by_the_trigger(version, sql):
+    if connection.vendor != "postgresql":
+        pytest.fail("Triggers live in PostgreSQL: run through `make test`.")
+    with pytest.raises(DatabaseError):
+        _raw(sql, [version.pk])
+    assert WorkflowVersion.objects.get(pk=version.pk).definition == version.definition
+
+
+def test_raw_sql_cannot_lower_visibility_or_touch_history(version):
+    _raw("UPDATE templates_app_workflowversion SET visibility = 'public' WHERE id = %s", [version.pk])
+    with pytest.raises(DatabaseError):
+        _raw("UPDATE templates_app_workflowversion SET visibility = 'internal' WHERE id = %s", [version.pk])
+    move = PointerMove.objects.filter(version=version).first()
+    assert move is not None
+    with pytest.raises(DatabaseError):
+        _raw("UPDATE templates_app_pointermove SET reason = 'forged' WHERE id = %s", [move.pk])
+    with pytest.raises(DatabaseError):
+        _raw("DELETE FROM templates_app_pointermove WHERE id = %s", [move.pk])
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_api_answers_405(version, operator, api, method):
+    url = f"/api/workflows/{version.workflow.slug}/versions/{version.version}/"
+    response = getattr(api(operator), method)(url, {"definition": {}}, format="json")
+    assert response.status_code == 405
+    assert WorkflowVersion.objects.get(pk=version.pk).definition == version.definition
+
+
+def test_admin_shows_versions_read_only(version, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    change_url = f"/admin/templates_app/workflowversion/{version.pk}/change/"
+    page = client.get(change_url)
+    assert page.status_code == 200 and version.manifest_hash.encode() in page.content
+    assert b'name="_save"' not in page.content
+    posted = client.post(change_url, {"version": "2020.01.01", "definition": "{}"})
+    assert posted.status_code == 403
+    assert client.post(f"/admin/templates_app/workflowversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/templates_app/pointermove/add/").status_code == 403
+    assert WorkflowVersion.objects.get(pk=version.pk).version == version.version
