@@ -226,3 +226,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Generation ------------------------------------------------------------------
+# Provider name (ModelFamily.provider) → class implementing runs_app.generators.Provider.
+FLONIKS_PROVIDERS = {"builtin": "runs_app.generators.builtin.BuiltinProvider"}
+
+# --- Runs -------------------------------------------------------------------------
+# A worker renews its lease on a run every third of this; a lease left to expire
+# means the worker died and the sweep hands the run to another worker.
+FLONIKS_RUN_LEASE_SECONDS = env_int("FLONIKS_RUN_LEASE_SECONDS", 45, minimum=3)
+FLONIKS_SWEEP_SECONDS = env_int("FLONIKS_SWEEP_SECONDS", 15, minimum=1)
+FLONIKS_REQUEUE_AFTER_SECONDS = env_int("FLONIKS_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-runs": {"task": "runs_app.tasks.sweep", "schedule": float(FLONIKS_SWEEP_SECONDS)},
+}
+# A request that finalises a run must not hang when the broker is down: try briefly, the sweep does the rest.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2, minimum=1)

@@ -1,1 +1,358 @@
-"""Runs, steps, artifacts and version records (issue: Runs on Celery)."""
+"""Runs, their steps, content-addressed artifacts, version records and
+reproduction checks. The Run row is the truth; Celery tasks are disposable."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from floniks.roles import Role, role_of
+from templates_app.models import AppendOnlyQuerySet, ImmutableRowError, Mode, Workflow, WorkflowVersion
+
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class Artifact(models.Model):
+    """A stored file named by the sha256 of its bytes; written once, never changed."""
+
+    class Kind(models.TextChoices):
+        OUTPUT = "output"
+        REFERENCE = "reference"
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    storage_key = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=50)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frames = models.PositiveIntegerField(default=1)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(sha256__regex=SHA256_HEX), name="artifact_sha256_shape")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="artifact_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="artifact_frozen", fields=["sha256", "storage_key", "media_type", "size"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.sha256
+
+    @property
+    def url(self) -> str:
+        return f"/artifacts/{self.sha256}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    AWAITING_ANNOTATION = "awaiting_annotation"
+    RECORDING = "recording"
+    FINALIZED = "finalized"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def visible_to(self, user: Any) -> RunQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+    def with_detail(self) -> RunQuerySet:
+        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(
+            models.Prefetch("steps", queryset=RunStep.objects.select_related("output").order_by("index"))
+        )
+
+
+class Run(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="runs")
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    inputs = models.JSONField(default=dict)
+    specification = models.JSONField()
+    spec_hash = models.CharField(max_length=71)
+    drift_warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Lease: the worker holding the run renews it; an expired lease means the worker died.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last re-sent the run.")
+    # Finalisation, stored durably in the request that submits the annotation form.
+    label = models.CharField(max_length=80, blank=True)
+    annotation = models.TextField(blank=True)
+    saved_without_annotation = models.BooleanField(default=False)
+    annotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="annotated_runs"
+    )
+    annotated_at = models.DateTimeField(null=True, blank=True)
+    # A reproduction run checks a record instead of making one.
+    reproduces = models.ForeignKey(
+        "VersionRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="reproductions"
+    )
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_by", "status", "-created_at"], name="run_by_user_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(condition=Q(spec_hash__regex=r"^sha256:[0-9a-f]{64}$"), name="run_spec_hash_shape"),
+            models.CheckConstraint(
+                condition=~Q(status__in=[RunStatus.RECORDING, RunStatus.FINALIZED], reproduces__isnull=True)
+                | Q(saved_without_annotation=True)
+                | ~Q(annotation=""),
+                name="run_recorded_only_with_annotation_or_confirmation",
+            ),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="run_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(
+                name="run_spec_frozen", fields=["workflow", "version", "specification", "spec_hash", "inputs", "mode"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.workflow_id}"
+
+    @property
+    def progress(self) -> float:
+        steps = list(self.steps.all())
+        if not steps:
+            return 0.0
+        done = sum(1 for s in steps if s.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED))
+        return round(done / len(steps), 4)
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class RunStep(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="steps")
+    index = models.PositiveIntegerField()
+    step_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)
+    model = models.CharField(max_length=140, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=StepStatus.choices, default=StepStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    output = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="unique_run_step_index"),
+            models.UniqueConstraint(fields=["run", "step_id"], name="unique_run_step_id"),
+            models.CheckConstraint(condition=Q(status__in=StepStatus.values), name="step_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_id} ({self.status})"
+
+
+class RecordSequence(models.Model):
+    """The last record number handed out per workflow; its row lock keeps numbers gap-free."""
+
+    workflow = models.OneToOneField(Workflow, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}: {self.last_number}"
+
+
+FROZEN_RECORD_FIELDS = [
+    "run",
+    "workflow",
+    "version",
+    "number",
+    "label",
+    "manifest_hash",
+    "spec_hash",
+    "mode",
+    "run_at",
+    "inputs",
+    "parameters",
+    "seeds",
+    "step_models",
+    "reference_images",
+    "outputs",
+    "annotation",
+    "saved_without_annotation",
+    "annotated_by",
+    "created_at",
+]
+
+
+class VersionRecordQuerySet(AppendOnlyQuerySet):
+    def visible_to(self, user: Any) -> VersionRecordQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+    def for_list(self) -> VersionRecordQuerySet:
+        return self.select_related("workflow", "version", "annotated_by", "approved_by")
+
+
+class VersionRecord(models.Model):
+    """What a finalised run leaves behind: enough to reproduce it with nothing else."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = FROZEN_RECORD_FIELDS
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="record")
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="records")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="records")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=120)
+    manifest_hash = models.CharField(max_length=71)
+    spec_hash = models.CharField(max_length=71)
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    run_at = models.DateTimeField()
+    inputs = models.JSONField()
+    parameters = models.JSONField()
+    seeds = models.JSONField()
+    step_models = models.JSONField(help_text="step → family@snapshot")
+    reference_images = models.JSONField()
+    outputs = models.JSONField()
+    annotation = models.TextField(blank=True)
+    saved_without_annotation = models.BooleanField(default=False)
+    annotated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    legacy_required = models.BooleanField(default=False)
+
+    objects = VersionRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="unique_record_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="record_number_positive"),
+            models.CheckConstraint(
+                condition=Q(saved_without_annotation=True) | ~Q(annotation=""), name="record_annotated_or_confirmed"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True, approved_at__isnull=True)
+                | Q(approved_by__isnull=False, approved_at__isnull=False),
+                name="record_approval_complete",
+            ),
+        ]
+        indexes = [models.Index(fields=["workflow", "-created_at"], name="record_workflow_recent")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="record_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="record_frozen", fields=FROZEN_RECORD_FIELDS),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}#{self.number} {self.label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            columns = [f.attname for f in self._meta.concrete_fields if f.name in FROZEN_RECORD_FIELDS]
+            stored = VersionRecord.objects.filter(pk=self.pk).values(*columns).first()
+            if stored and any(stored[k] != getattr(self, k) for k in stored):
+                raise ImmutableRowError("A version record is immutable; only approval and the legacy flag change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableRowError("Version records are never deleted.")
+
+
+class RecordModel(models.Model):
+    """One (step, model snapshot) of a record, indexed for the history filter."""
+
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="model_rows")
+    step = models.CharField(max_length=200)
+    family = models.CharField(max_length=100)
+    snapshot = models.CharField(max_length=20)
+
+    class Meta:
+        indexes = [models.Index(fields=["family", "snapshot"], name="record_model_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.family}@{self.snapshot}"
+
+
+class RecordSeed(models.Model):
+    """One (step, seed) of a record, indexed for the history filter."""
+
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="seed_rows")
+    step = models.CharField(max_length=200)
+    seed = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.seed}"
+
+
+class Verdict(models.TextChoices):
+    PENDING = "pending"
+    EXACT = "exact"
+    NEAR = "near"
+    DIFFERENT = "different"
+    LEGACY_REQUIRED = "legacy_required"
+    FAILED = "failed"
+
+
+class ReproductionCheck(models.Model):
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="checks")
+    run = models.OneToOneField(Run, null=True, blank=True, on_delete=models.PROTECT, related_name="reproduction_check")
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, default=Verdict.PENDING)
+    scores = models.JSONField(default=dict, blank=True)
+    drift_accepted = models.BooleanField(default=False)
+    drift_warnings = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="check_verdict_valid")]
+        triggers: ClassVar[list[Any]] = [pgtrigger.Protect(name="check_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"check of {self.record_id}: {self.verdict}"
+
+
+class ProductionPin(models.Model):
+    """The seeds and snapshots a production-mode workflow runs with, captured from an approved record."""
+
+    workflow = models.OneToOneField(Workflow, primary_key=True, on_delete=models.PROTECT, related_name="production_pin")
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="+")
+    seeds = models.JSONField()
+    step_models = models.JSONField(help_text="step → family@snapshot")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    pinned_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pin of {self.workflow_id} from {self.record_id}"

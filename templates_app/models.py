@@ -119,7 +119,9 @@ class WorkflowQuerySet(models.QuerySet["Workflow"]):
         return self.filter(pk__in=WorkflowVersion.objects.filter(visibility=Visibility.PUBLIC).values("workflow_id"))
 
     def with_pointers(self) -> WorkflowQuerySet:
-        return self.select_related("canonical_version", "derived_from", "derived_from_version")
+        return self.select_related(
+            "canonical_version", "derived_from", "derived_from_version", "production_pin__pinned_by"
+        )
 
 
 class Workflow(models.Model):

@@ -25,7 +25,6 @@ from templates_app.models import (
     Channel,
     Draft,
     Lifecycle,
-    Mode,
     ModelFamily,
     ModelSnapshot,
     Pointer,
@@ -145,31 +144,6 @@ def update_workflow(
         workflow.description = description
     _full_clean(workflow, exclude=["slug", "canonical_version", "derived_from", "derived_from_version"])
     workflow.save(update_fields=["name", "description", "updated_at"])
-    return workflow
-
-
-def set_workflow_mode(*, actor: Any, workflow: Workflow, mode: str, reason: str = "") -> Workflow:
-    """Switch discovery ↔ production. Production needs a pin captured from an approved record."""
-    require_role(actor, Role.OPERATOR, action="switch a workflow's mode")
-    if mode not in Mode.values:
-        raise ValidationFailed([Problem("invalid_choice", "mode", f"mode must be one of {', '.join(Mode.values)}.")])
-    with transaction.atomic():
-        workflow = _locked(workflow)
-        if workflow.mode == mode:
-            return workflow
-        if mode == Mode.PRODUCTION and not getattr(workflow, "production_pin_id", None):
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "pin_required",
-                        "pin_record",
-                        "Production mode pins seeds from an approved version record; name one with pin_record.",
-                    )
-                ]
-            )
-        before, workflow.mode = workflow.mode, mode
-        workflow.save(update_fields=["mode", "updated_at"])
-        _log(Pointer.MODE, actor=actor, workflow=workflow, before=before, after=mode, reason=reason)
     return workflow
 
 

@@ -49,7 +49,9 @@ class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
 class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     canonical_version = serializers.SerializerMethodField()
     derived_from = serializers.SerializerMethodField()
-    spawned_from: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    spawned_from: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     production_pin = serializers.SerializerMethodField()
     drift_warnings = serializers.SerializerMethodField()
     approved_by = serializers.SerializerMethodField()
@@ -84,10 +86,20 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
         return {"slug": obj.derived_from.slug, "version": obj.derived_from_version.version}
 
     def get_production_pin(self, obj: Workflow) -> dict[str, Any] | None:
-        return None
+        pin = getattr(obj, "production_pin", None)
+        if pin is None:
+            return None
+        return {
+            "record_id": str(pin.record_id),
+            "seeds": pin.seeds,
+            "models": pin.step_models,
+            "pinned_by": _username(pin.pinned_by),
+            "pinned_at": pin.pinned_at,
+        }
 
     def get_drift_warnings(self, obj: Workflow) -> list[dict[str, str]]:
-        return []
+        """Computed for one workflow at a time (detail responses); lists leave it empty."""
+        return self.context.get("drift_warnings", [])
 
     def get_approved_by(self, obj: Workflow) -> str | None:
         return _username(obj.approved_by)

@@ -22,7 +22,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from floniks.api import CursorPage
+from floniks.errors import Problem, ValidationFailed
 from floniks.permissions import PublicRead
+from runs_app import services as run_services
+from runs_app.drift import workflow_drift
+from runs_app.models import VersionRecord
 from templates_app import services
 from templates_app.api import serializers as s
 from templates_app.models import (
@@ -70,7 +74,7 @@ def visible_draft(request: Request, pk: int) -> Draft:
 
 def workflow_response(workflow: Workflow, code: int = status.HTTP_200_OK) -> Response:
     fresh = Workflow.objects.with_pointers().select_related("approved_by", "spawned_from").get(pk=workflow.pk)
-    return Response(s.WorkflowSerializer(fresh).data, status=code)
+    return Response(s.WorkflowSerializer(fresh, context={"drift_warnings": workflow_drift(fresh)}).data, status=code)
 
 
 # --- model catalogue ----------------------------------------------------------------
@@ -156,8 +160,17 @@ class WorkflowDetailView(APIView):
             services.update_workflow(
                 actor=request.user, workflow=workflow, name=values.get("name"), description=values.get("description")
             )
-        if "mode" in values:
-            services.set_workflow_mode(actor=request.user, workflow=workflow, mode=values["mode"])
+        if "mode" in values or "pin_record" in values:
+            pin = None
+            if values.get("pin_record"):
+                pin = VersionRecord.objects.filter(pk=values["pin_record"], workflow=workflow).first()
+                if pin is None:
+                    raise ValidationFailed(
+                        [Problem("unknown_record", "pin_record", "No record of this workflow has that id.")]
+                    )
+            run_services.set_workflow_mode(
+                actor=request.user, workflow=workflow, mode=values.get("mode", workflow.mode), pin_record=pin
+            )
         return workflow_response(workflow)
 
 

@@ -1,0 +1,198 @@
+"""Shapes of runs, steps, version records, checks and artifacts (API.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from runs_app.models import Artifact, ReproductionCheck, Run, RunStep, VersionRecord
+
+
+def _artifact(a: Artifact | None) -> dict[str, Any] | None:
+    return {"sha256": a.sha256, "url": a.url, "media_type": a.media_type} if a else None
+
+
+class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
+    url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Artifact
+        fields = ["sha256", "url", "media_type", "width", "height", "size", "frames"]
+        read_only_fields = fields
+
+
+class ArtifactUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+
+
+class RunStepSerializer(serializers.ModelSerializer[RunStep]):
+    id = serializers.CharField(source="step_id")
+    outputs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RunStep
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "model",
+            "seed",
+            "params",
+            "outputs",
+            "error",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+        ]
+        read_only_fields = fields
+
+    def get_outputs(self, obj: RunStep) -> list[dict[str, Any]]:
+        return [_artifact(obj.output)] if obj.output else []  # type: ignore[list-item]
+
+
+class RunSerializer(serializers.ModelSerializer[Run]):
+    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)  # type: ignore[var-annotated]
+    version = serializers.CharField(source="version.version", read_only=True)
+    steps = RunStepSerializer(many=True, read_only=True)
+    progress = serializers.FloatField(read_only=True)
+    outputs = serializers.SerializerMethodField()
+    record_id = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    reproduces = serializers.UUIDField(source="reproduces_id", read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "workflow",
+            "version",
+            "mode",
+            "status",
+            "progress",
+            "spec_hash",
+            "specification",
+            "inputs",
+            "steps",
+            "outputs",
+            "record_id",
+            "drift_warnings",
+            "error",
+            "label",
+            "annotation",
+            "saved_without_annotation",
+            "reproduces",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_outputs(self, obj: Run) -> dict[str, Any]:
+        by_id = {s.step_id: s for s in obj.steps.all()}
+        out = {}
+        for name, step_id in obj.specification.get("outputs", {}).items():
+            step = by_id.get(step_id)
+            if step is not None and step.output is not None:
+                out[name] = _artifact(step.output)
+        return out
+
+    def get_record_id(self, obj: Run) -> str | None:
+        record = getattr(obj, "record", None) if hasattr(obj, "record") else None
+        return str(record.pk) if record else None
+
+
+class RunStartSerializer(serializers.Serializer[Any]):
+    workflow = serializers.SlugField()
+    version = serializers.CharField(required=False)
+    inputs = serializers.JSONField(default=dict)
+    mode = serializers.ChoiceField(choices=["discovery", "production"], required=False)
+
+
+class FinalizeSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField(allow_blank=True, max_length=200, default="")  # type: ignore[assignment]  # API field "label"
+    annotation = serializers.CharField(allow_blank=True, default="", max_length=20000)
+    confirm_no_annotation = serializers.BooleanField(default=False)
+
+
+class CheckSerializer(serializers.ModelSerializer[ReproductionCheck]):
+    run_id = serializers.UUIDField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = ReproductionCheck
+        fields = [
+            "id",
+            "run_id",
+            "verdict",
+            "scores",
+            "drift_accepted",
+            "drift_warnings",
+            "note",
+            "created_by",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class RecordListSerializer(serializers.ModelSerializer[VersionRecord]):
+    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)  # type: ignore[var-annotated]
+    version = serializers.CharField(source="version.version", read_only=True)
+    models = serializers.JSONField(source="step_models", read_only=True)
+    annotated_by = serializers.CharField(source="annotated_by.username", read_only=True)
+    approved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VersionRecord
+        fields = [
+            "id",
+            "number",
+            "label",
+            "workflow",
+            "version",
+            "manifest_hash",
+            "spec_hash",
+            "mode",
+            "created_at",
+            "run_at",
+            "inputs",
+            "parameters",
+            "seeds",
+            "models",
+            "reference_images",
+            "outputs",
+            "annotation",
+            "saved_without_annotation",
+            "annotated_by",
+            "approved_by",
+            "approved_at",
+            "legacy_required",
+        ]
+        read_only_fields = fields
+
+    def get_approved_by(self, obj: VersionRecord) -> str | None:
+        return obj.approved_by.username if obj.approved_by else None
+
+
+class RecordSerializer(RecordListSerializer):
+    run_id = serializers.UUIDField(read_only=True)
+    drift_warnings = serializers.SerializerMethodField()
+    checks = CheckSerializer(many=True, read_only=True)
+
+    class Meta(RecordListSerializer.Meta):
+        fields = [*RecordListSerializer.Meta.fields, "run_id", "drift_warnings", "checks"]
+        read_only_fields = fields
+
+    def get_drift_warnings(self, obj: VersionRecord) -> list[dict[str, str]]:
+        return self.context.get("drift_warnings", [])
+
+
+class ReproduceSerializer(serializers.Serializer[Any]):
+    accept_model_drift = serializers.BooleanField(default=False)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,0 +1,268 @@
+"""REST endpoints for runs, version records, reproduction checks and artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from floniks.errors import Problem, ValidationFailed
+from runs_app import services
+from runs_app.api import serializers as s
+from runs_app.compare import pixels_identical, similarity
+from runs_app.models import Artifact, RecordModel, RecordSeed, ReproductionCheck, Run, RunStatus, VersionRecord
+from runs_app.spec import drift_warnings_for
+from runs_app.storage import MAX_UPLOAD_BYTES, read_artifact
+from templates_app.catalogue import Catalogue
+from templates_app.definition import split_model
+from templates_app.models import Workflow, WorkflowVersion
+
+
+def visible_run(request: Request, pk: Any) -> Run:
+    return get_object_or_404(Run.objects.visible_to(request.user).with_detail(), pk=pk)
+
+
+def run_response(request: Request, run_id: Any, code: int = status.HTTP_200_OK) -> Response:
+    return Response(s.RunSerializer(visible_run(request, run_id)).data, status=code)
+
+
+def visible_record(request: Request, pk: Any) -> VersionRecord:
+    qs = (
+        VersionRecord.objects.visible_to(request.user)
+        .for_list()
+        .prefetch_related(Prefetch("checks", queryset=ReproductionCheck.objects.select_related("created_by")))
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+# --- runs -----------------------------------------------------------------------------
+
+
+class RunFilter(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    mine = django_filters.BooleanFilter(method="only_mine")
+
+    class Meta:
+        model = Run
+        fields = ["workflow", "status", "mine"]
+
+    def only_mine(self, queryset: QuerySet[Run], name: str, value: bool) -> QuerySet[Run]:
+        return queryset.filter(created_by=self.request.user) if value else queryset
+
+
+class RunListView(generics.ListAPIView[Run]):
+    serializer_class = s.RunSerializer
+    filterset_class = RunFilter
+    pagination_class = type("RunPage", (generics.ListAPIView.pagination_class,), {"ordering": "-created_at"})  # type: ignore[arg-type]
+
+    def get_queryset(self) -> QuerySet[Run]:
+        return Run.objects.visible_to(self.request.user).with_detail()
+
+    @extend_schema(request=s.RunStartSerializer, responses={201: s.RunSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = s.RunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workflow = get_object_or_404(Workflow.objects.visible_to(request.user).with_pointers(), slug=values["workflow"])
+        version = None
+        if values.get("version"):
+            version = WorkflowVersion.objects.filter(workflow=workflow, version=values["version"]).first()
+            if version is None:
+                raise ValidationFailed(
+                    [Problem("unknown_version", "version", f"'{workflow.slug}' has no version {values['version']}.")]
+                )
+        run = services.start_run(
+            actor=request.user, workflow=workflow, version=version, inputs=values["inputs"], mode=values.get("mode")
+        )
+        return run_response(request, run.pk, status.HTTP_201_CREATED)
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses=s.RunSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return run_response(request, pk)
+
+
+class FinalizeView(APIView):
+    @extend_schema(request=s.FinalizeSerializer, responses={202: s.RunSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        run = visible_run(request, pk)
+        data = s.FinalizeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.finalize_run(actor=request.user, run=run, **data.validated_data)
+        return run_response(request, pk, status.HTTP_202_ACCEPTED)
+
+
+class CancelView(APIView):
+    @extend_schema(request=None, responses=s.RunSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        services.cancel_run(actor=request.user, run=visible_run(request, pk))
+        return run_response(request, pk)
+
+
+# --- records ---------------------------------------------------------------------------
+
+
+class RecordFilter(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug")
+    q = django_filters.CharFilter(method="search", label="Text in the label or the annotation")
+    model = django_filters.CharFilter(method="by_model", label="family or family@snapshot")
+    seed = django_filters.NumberFilter(method="by_seed")
+    approved = django_filters.BooleanFilter(field_name="approved_at", lookup_expr="isnull", exclude=True)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = VersionRecord
+        fields = ["workflow", "q", "model", "seed", "approved", "since", "until"]
+
+    def search(self, queryset: QuerySet[VersionRecord], name: str, value: str) -> QuerySet[VersionRecord]:
+        return queryset.filter(Q(label__icontains=value) | Q(annotation__icontains=value))
+
+    def by_model(self, queryset: QuerySet[VersionRecord], name: str, value: str) -> QuerySet[VersionRecord]:
+        family, snapshot = split_model(value)
+        rows = RecordModel.objects.filter(record=OuterRef("pk"), family=family)
+        if snapshot:
+            rows = rows.filter(snapshot=snapshot)
+        return queryset.filter(Exists(rows))
+
+    def by_seed(self, queryset: QuerySet[VersionRecord], name: str, value: Any) -> QuerySet[VersionRecord]:
+        return queryset.filter(Exists(RecordSeed.objects.filter(record=OuterRef("pk"), seed=int(value))))
+
+
+class RecordListView(generics.ListAPIView[VersionRecord]):
+    serializer_class = s.RecordListSerializer
+    filterset_class = RecordFilter
+    pagination_class = type("RecordPage", (generics.ListAPIView.pagination_class,), {"ordering": "-created_at"})  # type: ignore[arg-type]
+
+    def get_queryset(self) -> QuerySet[VersionRecord]:
+        return VersionRecord.objects.visible_to(self.request.user).for_list()
+
+
+class RecordDetailView(APIView):
+    @extend_schema(responses=s.RecordSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return record_response(request, visible_record(request, pk))
+
+
+def record_response(request: Request, record: VersionRecord, code: int = status.HTTP_200_OK) -> Response:
+    warnings = drift_warnings_for(record.step_models, record.version, Catalogue.load())
+    return Response(s.RecordSerializer(record, context={"drift_warnings": warnings}).data, status=code)
+
+
+class ApproveRecordView(APIView):
+    @extend_schema(request=None, responses=s.RecordSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        services.approve_record(actor=request.user, record=visible_record(request, pk))
+        return record_response(request, visible_record(request, pk))
+
+
+class ReproduceView(APIView):
+    @extend_schema(request=s.ReproduceSerializer, responses={202: s.RunSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        data = s.ReproduceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.reproduce_record(actor=request.user, record=visible_record(request, pk), **data.validated_data)
+        return run_response(request, run.pk, status.HTTP_202_ACCEPTED)
+
+
+class FlagLegacyView(APIView):
+    @extend_schema(request=s.ReasonSerializer, responses=s.RecordSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.flag_legacy(
+            actor=request.user, record=visible_record(request, pk), reason=data.validated_data["reason"]
+        )
+        return record_response(request, visible_record(request, pk))
+
+
+class CheckListView(generics.ListAPIView[ReproductionCheck]):
+    serializer_class = s.CheckSerializer
+
+    def get_queryset(self) -> QuerySet[ReproductionCheck]:
+        if getattr(self, "swagger_fake_view", False):
+            return ReproductionCheck.objects.none()
+        record = visible_record(self.request, self.kwargs["pk"])
+        return ReproductionCheck.objects.filter(record=record).select_related("created_by")
+
+
+class CompareView(APIView):
+    """Differences between two records: parameters, seeds, models and outputs."""
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request) -> Response:
+        ids = [request.query_params.get("a"), request.query_params.get("b")]
+        if not all(ids):
+            raise ValidationFailed(
+                [Problem("required", "a" if not ids[0] else "b", "Give two record ids: ?a=<id>&b=<id>.")]
+            )
+        a, b = (visible_record(request, i) for i in ids)
+        return Response(compare_records(a, b))
+
+
+def _diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: {"a": left.get(k), "b": right.get(k)} for k in sorted(set(left) | set(right)) if left.get(k) != right.get(k)
+    }
+
+
+def compare_records(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
+    parameters = {}
+    for step in sorted(set(a.parameters) | set(b.parameters)):
+        changed = _diff(a.parameters.get(step, {}), b.parameters.get(step, {}))
+        if changed:
+            parameters[step] = changed
+    outputs = {}
+    for name in sorted(set(a.outputs) | set(b.outputs)):
+        oa, ob = a.outputs.get(name), b.outputs.get(name)
+        entry: dict[str, Any] = {"a": oa, "b": ob, "identical": bool(oa and ob and oa["sha256"] == ob["sha256"])}
+        if oa and ob and not entry["identical"]:
+            da, db = (read_artifact(Artifact.objects.get(sha256=o["sha256"])) for o in (oa, ob))
+            entry["identical"] = pixels_identical(da, db)
+            entry["similarity"] = 1.0 if entry["identical"] else similarity(da, db)
+        outputs[name] = entry
+    return {
+        "a": str(a.pk),
+        "b": str(b.pk),
+        "same_workflow": a.workflow_id == b.workflow_id,
+        "same_version": a.version_id == b.version_id,
+        "parameters": parameters,
+        "seeds": _diff(a.seeds, b.seeds),
+        "models": _diff(a.step_models, b.step_models),
+        "outputs": outputs,
+    }
+
+
+# --- artifacts ---------------------------------------------------------------------------
+
+
+class ArtifactUploadView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": s.ArtifactUploadSerializer}, responses={201: s.ArtifactSerializer})
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationFailed(
+                [Problem("file_required", "file", "Send the image as a multipart field named 'file'.")]
+            )
+        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "file_too_large", "file", f"The file is {upload.size} bytes; the limit is {MAX_UPLOAD_BYTES}."
+                    )
+                ]
+            )
+        artifact = services.upload_artifact(actor=request.user, data=upload.read(MAX_UPLOAD_BYTES + 1))
+        return Response(s.ArtifactSerializer(artifact).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,239 @@
+"""Executing runs. A worker claims a run with a conditional update and holds a
+lease that a heartbeat renews while a step is generating; a run whose lease has
+expired belonged to a worker that died, and the sweep hands it to another.
+Every step is idempotent: generators are deterministic and storage is content
+addressed, so re-running a half-finished step gives the same artifact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from runs_app import queue, services
+from runs_app.compare import NEAR_THRESHOLD, pixels_identical, similarity
+from runs_app.generators import GeneratorError, StepRequest, get_provider
+from runs_app.generators.base import TransientGeneratorError
+from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, RunStep, StepStatus, Verdict
+from runs_app.storage import read_artifact, store_generated
+from templates_app.definition import split_model
+from templates_app.models import ModelFamily
+
+log = logging.getLogger(__name__)
+
+
+def lease_seconds() -> int:
+    return int(settings.FLONIKS_RUN_LEASE_SECONDS)
+
+
+def claim(run_id: Any, worker: str) -> bool:
+    """Take a queued run, or one whose worker's lease expired. Exactly one worker wins."""
+    now = timezone.now()
+    taken = (
+        Run.objects.filter(pk=run_id)
+        .filter(Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now))
+        .update(
+            status=RunStatus.RUNNING,
+            lease_owner=worker,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds()),
+            started_at=Coalesce("started_at", now),
+        )
+    )
+    return taken == 1
+
+
+def renew(run_id: Any, worker: str) -> bool:
+    expires = timezone.now() + dt.timedelta(seconds=lease_seconds())
+    return (
+        Run.objects.filter(pk=run_id, lease_owner=worker, status=RunStatus.RUNNING).update(lease_expires_at=expires)
+        == 1
+    )
+
+
+class Heartbeat:
+    """Renews the lease from a side thread while a step generates."""
+
+    def __init__(self, run_id: Any, worker: str) -> None:
+        self.run_id, self.worker = run_id, worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(max(1.0, lease_seconds() / 3)):
+                renew(self.run_id, self.worker)
+        finally:
+            connection.close()
+
+
+def execute_run(run_id: Any, worker: str) -> None:
+    if not claim(run_id, worker):
+        return
+    run = Run.objects.select_related("workflow", "version").get(pk=run_id)
+    providers = dict(ModelFamily.objects.values_list("name", "provider"))
+    for step in run.steps.select_related("output").order_by("index"):
+        if step.status == StepStatus.SUCCEEDED:
+            continue
+        if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
+            _finish(run, RunStatus.CANCELLED, worker)
+            return
+        if not renew(run_id, worker):
+            log.warning("Lost the lease on run %s; another worker has it", run_id)
+            return
+        if not _run_step(run, step, worker, providers):
+            return
+    _complete(run, worker)
+
+
+def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str]) -> bool:
+    step.status, step.started_at, step.error = StepStatus.RUNNING, timezone.now(), ""
+    step.attempts += 1
+    step.save(update_fields=["status", "started_at", "error", "attempts"])
+    retries = int(run.specification["steps"][step.index].get("policy", {}).get("retries", 2))
+    began = time.monotonic()
+    try:
+        with Heartbeat(run.pk, worker):
+            artifact = _generate_with_retries(run, step, providers, retries)
+    except GeneratorError as exc:
+        step.status, step.error, step.finished_at = StepStatus.FAILED, str(exc), timezone.now()
+        step.save(update_fields=["status", "error", "finished_at"])
+        run.error = f"Step '{step.step_id}' failed: {exc}"
+        _finish(run, RunStatus.FAILED, worker)
+        return False
+    step.status, step.output, step.finished_at = StepStatus.SUCCEEDED, artifact, timezone.now()
+    step.duration_ms = int((time.monotonic() - began) * 1000)
+    step.save(update_fields=["status", "output", "finished_at", "duration_ms"])
+    return True
+
+
+def _generate_with_retries(run: Run, step: RunStep, providers: dict[str, str], retries: int) -> Artifact:
+    family, snapshot = split_model(step.model) if step.model else ("", None)
+    provider = get_provider(providers.get(family, "builtin"))
+    request = StepRequest(
+        kind=step.kind,
+        family=family,
+        snapshot=snapshot or "",
+        seed=step.seed,
+        params={k: v for k, v in step.params.items() if not isinstance(v, dict)},
+        images=_input_images(run, step),
+        provenance={
+            "manifest_hash": run.version.manifest_hash,
+            "spec_hash": run.spec_hash,
+            "step": step.step_id,
+            "model": step.model,
+            "seed": step.seed,
+        },
+    )
+    for attempt in range(retries + 1):
+        try:
+            return store_generated(provider.generate(request))
+        except TransientGeneratorError:
+            if attempt == retries:
+                raise
+            time.sleep(min(2**attempt, 10))
+    raise AssertionError("unreachable")
+
+
+def _input_images(run: Run, step: RunStep) -> dict[str, bytes]:
+    images = {}
+    for name, binding in step.params.items():
+        if not isinstance(binding, dict):
+            continue
+        if "artifact" in binding:
+            artifact = Artifact.objects.get(sha256=binding["artifact"])
+        else:
+            artifact = RunStep.objects.select_related("output").get(run=run, step_id=binding["step"]).output  # type: ignore[assignment]
+        if artifact is None:
+            raise GeneratorError(f"The image for '{name}' is missing.")
+        images[name] = read_artifact(artifact)
+    return images
+
+
+def _finish(run: Run, status: str, worker: str) -> None:
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk, lease_owner=worker).update(
+            status=status, finished_at=timezone.now(), lease_owner="", lease_expires_at=None, error=run.error
+        )
+        if status == RunStatus.CANCELLED:
+            RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
+                status=StepStatus.CANCELLED
+            )
+        if status == RunStatus.FAILED and run.reproduces_id:
+            ReproductionCheck.objects.filter(run=run).update(
+                verdict=Verdict.FAILED, completed_at=timezone.now(), note=run.error
+            )
+
+
+def _complete(run: Run, worker: str) -> None:
+    if run.reproduces_id is None:
+        _finish(run, RunStatus.AWAITING_ANNOTATION, worker)
+        return
+    verdict, scores = _verify(run)
+    with transaction.atomic():
+        ReproductionCheck.objects.filter(run=run).update(verdict=verdict, scores=scores, completed_at=timezone.now())
+        _finish(run, RunStatus.FINALIZED, worker)
+
+
+def _verify(run: Run) -> tuple[str, dict[str, float]]:
+    """Compare each output of a reproduction with the record's stored output."""
+    record = run.reproduces
+    assert record is not None
+    produced = {s.step_id: s.output for s in run.steps.select_related("output")}
+    scores: dict[str, float] = {}
+    exact = True
+    for name, stored in record.outputs.items():
+        new = produced.get(run.specification["outputs"].get(name))
+        if new is None:
+            scores[name], exact = 0.0, False
+            continue
+        if new.sha256 == stored["sha256"]:
+            scores[name] = 1.0
+            continue
+        old_bytes, new_bytes = read_artifact(Artifact.objects.get(sha256=stored["sha256"])), read_artifact(new)
+        if pixels_identical(old_bytes, new_bytes):
+            scores[name] = 1.0
+        else:
+            exact = False
+            scores[name] = similarity(old_bytes, new_bytes)
+    if exact:
+        return Verdict.EXACT, scores
+    return (Verdict.NEAR if min(scores.values(), default=0) >= NEAR_THRESHOLD else Verdict.DIFFERENT), scores
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Finish what crashes and broker outages left behind. Safe to run anywhere, any time."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=int(settings.FLONIKS_REQUEUE_AFTER_SECONDS))
+    counts = {"requeued": 0, "recorded": 0}
+    # A queued run is re-sent at most once per interval, so a long honest queue does not snowball.
+    orphaned = list(
+        Run.objects.annotate(sent=Coalesce("last_enqueued_at", "created_at"))
+        .filter(Q(status=RunStatus.QUEUED, sent__lt=stale) | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now))
+        .values_list("pk", flat=True)[:500]
+    )
+    Run.objects.filter(pk__in=orphaned).update(last_enqueued_at=now)
+    for run_id in orphaned:
+        queue.send(queue.EXECUTE_RUN, str(run_id))
+        counts["requeued"] += 1
+    for run_id in Run.objects.filter(status=RunStatus.RECORDING, record__isnull=True).values_list("pk", flat=True)[
+        :500
+    ]:
+        if services.write_record(run_id=run_id) is not None:
+            counts["recorded"] += 1
+    return counts

@@ -1,0 +1,258 @@
+"""The built-in `local/*` generators: procedural images from NumPy and Pillow.
+
+Bit-for-bit deterministic: every random choice comes from a PCG64 stream seeded
+by the step's seed, its prompt and its model snapshot, and the encoders write
+no timestamps. The prompt picks the palette ("warm", "cool", "earthy" …), the
+seed the composition, and guidance, steps, scheduler, size, strength and the
+snapshot all visibly change the picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFilter
+from PIL.PngImagePlugin import PngInfo
+
+from runs_app.generators.base import GeneratedFile, GeneratorError, StepRequest
+
+Field = NDArray[np.float64]
+
+# Words in a prompt → colours. Order matters only for ties; unknown prompts get hash colours.
+PALETTE_WORDS: dict[str, list[tuple[int, int, int]]] = {
+    "warm": [(222, 126, 63), (245, 186, 102), (168, 72, 42)],
+    "earthy": [(126, 92, 58), (171, 139, 92), (86, 98, 60)],
+    "cool": [(64, 118, 196), (120, 178, 214), (38, 62, 120)],
+    "minimal": [(236, 236, 232), (196, 200, 204), (52, 56, 60)],
+    "vibrant": [(240, 46, 136), (255, 204, 0), (0, 188, 212)],
+    "urban": [(88, 92, 104), (208, 82, 52), (40, 42, 48)],
+    "sunset": [(250, 122, 78), (214, 68, 110), (90, 40, 110)],
+    "ocean": [(0, 105, 148), (72, 202, 228), (2, 48, 71)],
+    "forest": [(34, 85, 51), (108, 160, 84), (20, 40, 24)],
+    "night": [(14, 20, 48), (48, 64, 128), (220, 210, 160)],
+    "gold": [(212, 175, 55), (255, 223, 128), (120, 90, 20)],
+    "pastel": [(255, 209, 220), (204, 232, 255), (226, 240, 203)],
+    "mono": [(20, 20, 20), (128, 128, 128), (240, 240, 240)],
+    "red": [(200, 30, 40)],
+    "blue": [(30, 80, 200)],
+    "green": [(40, 160, 70)],
+    "purple": [(120, 50, 160)],
+}
+SCHEDULERS = {"euler": 0.0, "euler_a": 0.6, "ddim": 0.25, "dpmpp_2m": 0.1, "heun": 0.4}
+WORD = re.compile(r"[a-z]+")
+
+
+def _hash32(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:4], "big")
+
+
+def _rng(request: StepRequest, salt: str = "") -> np.random.Generator:
+    prompt = str(request.params.get("prompt", ""))
+    entropy = [request.seed or 0, _hash32(prompt), _hash32(request.family, request.snapshot), _hash32(salt)]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def palette_for(prompt: str, negative: str = "") -> NDArray[np.float64]:
+    words = WORD.findall(prompt.lower())
+    banned = set(WORD.findall(negative.lower()))
+    colours = [c for w in words if w in PALETTE_WORDS and w not in banned for c in PALETTE_WORDS[w]]
+    if not colours:  # no colour words: derive a stable palette from the prompt itself
+        digest = hashlib.sha256(prompt.encode()).digest()
+        colours = [(digest[i], digest[i + 1], digest[i + 2]) for i in range(0, 12, 3)]
+    return np.array(colours[:8], dtype=np.float64) / 255.0
+
+
+class SnapshotStyle:
+    """How one dated snapshot renders: derived from its name, so each snapshot differs visibly."""
+
+    def __init__(self, family: str, snapshot: str) -> None:
+        h = hashlib.sha256(f"{family}@{snapshot}".encode()).digest()
+        self.frequency = 0.6 + h[0] / 255 * 1.8
+        self.warp = h[1] / 255 * 0.9
+        self.hue_shift = (h[2] / 255 - 0.5) * 0.5
+        self.gamma = 0.75 + h[3] / 255 * 0.6
+        self.cells = 6 + h[4] % 18
+        self.bands = 2 + h[5] % 6
+
+
+# --- fields: H×W arrays in [0, 1] ----------------------------------------------------
+
+
+def _axes(w: int, h: int) -> tuple[Field, Field]:
+    return np.linspace(0.0, 1.0, w, dtype=np.float64), np.linspace(0.0, h / w, h, dtype=np.float64)
+
+
+def _plasma(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, detail: int, phase: float) -> Field:
+    x, y = _axes(w, h)
+    field = np.zeros((h, w))
+    for k in range(detail):
+        fx, fy = rng.normal(0, 6 * style.frequency, 2) * (1 + k / 4)
+        c = rng.uniform(0, 2 * np.pi) + phase * (k + 1)
+        # sin(fx·x + fy·y + c) as a sum of outer products: O(w + h) trig instead of O(w·h).
+        sx, cx = np.sin(fx * x + c), np.cos(fx * x + c)
+        field += (np.outer(np.cos(fy * y), sx) + np.outer(np.sin(fy * y), cx)) / (1 + k * 0.35)
+    return _normalise(field)
+
+
+def _mosaic(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, detail: int, phase: float) -> Field:
+    n = style.cells + detail
+    scale = 0.25
+    sw, sh = max(8, int(w * scale)), max(8, int(h * scale))
+    x, y = _axes(sw, sh)
+    px, py = rng.uniform(0, 1, n), rng.uniform(0, h / w, n)
+    px = (px + phase * 0.05 * rng.normal(0, 1, n)) % 1.0
+    values = rng.uniform(0, 1, n)
+    best = np.full((sh, sw), np.inf)
+    field = np.zeros((sh, sw))
+    for i in range(n):
+        d = (x[None, :] - px[i]) ** 2 + (y[:, None] - py[i]) ** 2
+        closer = d < best
+        best = np.where(closer, d, best)
+        field = np.where(closer, values[i], field)
+    field = field + np.sqrt(best) * style.warp
+    img = Image.fromarray((_normalise(field) * 255).astype(np.uint8)).resize((w, h), Image.Resampling.NEAREST)
+    return np.asarray(img, dtype=np.float64) / 255.0
+
+
+def _aurora(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, detail: int, phase: float) -> Field:
+    x, y = _axes(w, h)
+    field = np.zeros((h, w))
+    for b in range(style.bands + detail // 4):
+        centre = rng.uniform(0.1, 0.9) * h / w
+        wave = centre + 0.08 * np.sin(rng.uniform(2, 9) * style.frequency * x + rng.uniform(0, 6.3) + phase)
+        width = rng.uniform(0.02, 0.09)
+        field += np.exp(-(((y[:, None] - wave[None, :]) / width) ** 2)) * (1 - b * 0.05)
+    fine = np.outer(np.sin(y * 140 * style.frequency), np.cos(x * 90)) * 0.05 * min(detail, 30) / 30
+    return _normalise(field + fine)
+
+
+FIELDS: dict[str, Callable[..., Field]] = {"plasma": _plasma, "mosaic": _mosaic, "aurora": _aurora}
+
+
+def _normalise(field: Field) -> Field:
+    lo, hi = float(field.min()), float(field.max())
+    return (field - lo) / (hi - lo) if hi > lo else np.zeros_like(field)
+
+
+def _colourise(field: Field, palette: NDArray[np.float64], guidance: float, style: SnapshotStyle) -> NDArray[np.uint8]:
+    contrast = 1.0 + guidance / 3.0
+    field = 1.0 / (1.0 + np.exp(-(field - 0.5) * contrast * 2.5))
+    field = _normalise(field) ** style.gamma
+    stops = np.linspace(0.0, 1.0, len(palette)) if len(palette) > 1 else np.array([0.0])
+    if len(palette) == 1:
+        rgb = field[..., None] * palette[0][None, None, :]
+    else:
+        rgb = np.stack([np.interp(field, stops, palette[:, c]) for c in range(3)], axis=-1)
+    # The snapshot's own tone: a rotation in RGB space, small enough to keep the palette recognisable.
+    a = style.hue_shift
+    rot = np.array([[1 - abs(a), a, 0], [0, 1 - abs(a), a], [a, 0, 1 - abs(a)]]).clip(0, 1)
+    rgb = rgb @ rot.T
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _family_style(family: str) -> str:
+    name = family.split("/", 1)[-1]
+    if name not in FIELDS:
+        raise GeneratorError(f"The built-in provider has no family '{family}'.")
+    return name
+
+
+def _picture(request: StepRequest, w: int, h: int, phase: float = 0.0) -> NDArray[np.uint8]:
+    p = request.params
+    style = SnapshotStyle(request.family, request.snapshot)
+    rng = _rng(request)
+    detail = max(2, min(32, int(p.get("steps", 30)) // 4))
+    scheduler_warp = SCHEDULERS.get(str(p.get("scheduler", "euler")), 0.0)
+    field = FIELDS[_family_style(request.family)](w, h, rng, style, detail, phase + scheduler_warp)
+    if scheduler_warp:
+        field = _normalise(field + scheduler_warp * np.sin(field * 6 * np.pi) * 0.25)
+    palette = palette_for(str(p.get("prompt", "")), str(p.get("negative_prompt", "")))
+    return _colourise(field, palette, float(p.get("guidance_scale", 7.5)), style)
+
+
+def _decode(data: bytes) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except Exception as exc:  # Pillow raises many kinds for a bad file
+        raise GeneratorError(f"Cannot read the input image: {exc}") from None
+    return img.convert("RGB")
+
+
+def _encode_png(pixels: NDArray[np.uint8], provenance: dict[str, Any]) -> GeneratedFile:
+    img = Image.fromarray(pixels, "RGB")
+    info = PngInfo()
+    if provenance:
+        info.add_text("floniks:provenance", json.dumps(provenance, sort_keys=True, separators=(",", ":")))
+    buf = io.BytesIO()
+    img.save(buf, "PNG", pnginfo=info, compress_level=6)
+    return GeneratedFile(buf.getvalue(), "image/png", "png", img.width, img.height)
+
+
+class BuiltinProvider:
+    """Provider for every `local/*` family."""
+
+    def generate(self, request: StepRequest) -> GeneratedFile:
+        handler = getattr(self, f"_{request.kind}", None)
+        if handler is None:
+            raise GeneratorError(f"The built-in provider cannot run '{request.kind}' steps.")
+        return handler(request)
+
+    def _generate_image(self, request: StepRequest) -> GeneratedFile:
+        w, h = int(request.params.get("width", 768)), int(request.params.get("height", 512))
+        return _encode_png(_picture(request, w, h), request.provenance)
+
+    def _img2img(self, request: StepRequest) -> GeneratedFile:
+        source = _decode(request.images["image"])
+        strength = float(request.params.get("strength", 0.5))
+        generated = _picture(request, source.width, source.height).astype(np.float64)
+        base = np.asarray(source, dtype=np.float64)
+        out = (1 - strength) * base + strength * generated
+        return _encode_png((out + 0.5).clip(0, 255).astype(np.uint8), request.provenance)
+
+    def _upscale(self, request: StepRequest) -> GeneratedFile:
+        source = _decode(request.images["image"])
+        factor = int(request.params.get("factor", 2))
+        if source.width * factor > 8192 or source.height * factor > 8192:
+            raise GeneratorError(f"Upscaling {source.width}×{source.height} by {factor} exceeds 8192 pixels a side.")
+        style = SnapshotStyle(request.family, request.snapshot)
+        big = source.resize((source.width * factor, source.height * factor), Image.Resampling.LANCZOS)
+        amount = int(60 + 240 * float(request.params.get("sharpness", 0.5)))
+        big = big.filter(ImageFilter.UnsharpMask(radius=1 + style.warp * 3, percent=amount, threshold=2))
+        return _encode_png(np.asarray(big, dtype=np.uint8), request.provenance)
+
+    def _animate(self, request: StepRequest) -> GeneratedFile:
+        p = request.params
+        w, h = int(p.get("width", 256)), int(p.get("height", 256))
+        frames_n, fps = int(p.get("frames", 12)), int(p.get("fps", 12))
+        motion = float(p.get("motion", 0.5))
+        base = None
+        if "image" in request.images:
+            base = np.asarray(
+                _decode(request.images["image"]).resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64
+            )
+        frames = []
+        for i in range(frames_n):
+            pixels = _picture(request, w, h, phase=2 * np.pi * motion * i / frames_n).astype(np.float64)
+            if base is not None:
+                pixels = 0.5 * base + 0.5 * pixels
+            frames.append(Image.fromarray((pixels + 0.5).clip(0, 255).astype(np.uint8), "RGB"))
+        buf = io.BytesIO()
+        duration = max(1, round(1000 / fps))
+        fmt = str(p.get("format", "webp"))
+        if fmt == "gif":
+            frames[0].save(
+                buf, "GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0, optimize=False
+            )
+            return GeneratedFile(buf.getvalue(), "image/gif", "gif", w, h, frames_n)
+        frames[0].save(
+            buf, "WEBP", save_all=True, append_images=frames[1:], duration=duration, loop=0, lossless=True, method=4
+        )
+        return GeneratedFile(buf.getvalue(), "image/webp", "webp", w, h, frames_n)

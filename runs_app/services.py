@@ -1,0 +1,390 @@
+"""Every state change of runs, version records, reproduction checks and
+production pins. Views, tasks and commands call these and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from floniks.errors import Conflict, Problem, ValidationFailed
+from floniks.roles import Role, require_role
+from runs_app import queue
+from runs_app.models import (
+    Artifact,
+    ProductionPin,
+    RecordModel,
+    RecordSeed,
+    RecordSequence,
+    ReproductionCheck,
+    Run,
+    RunStatus,
+    RunStep,
+    StepStatus,
+    Verdict,
+    VersionRecord,
+)
+from runs_app.spec import Overrides, Resolution, drift_warnings_for, resolve_specification, validate_inputs
+from runs_app.storage import ingest_upload
+from templates_app.catalogue import Catalogue
+from templates_app.definition import split_model
+from templates_app.models import Lifecycle, Mode, Pointer, PointerMove, Workflow, WorkflowVersion
+
+MAX_LABEL = 60
+
+
+# --- starting and cancelling -----------------------------------------------------
+
+
+def start_run(
+    *, actor: Any, workflow: Workflow, inputs: Any, version: WorkflowVersion | None = None, mode: str | None = None
+) -> Run:
+    """Pin a version, freeze its specification and queue the run."""
+    require_role(actor, Role.OPERATOR, action="start runs")
+    if workflow.lifecycle == Lifecycle.ARCHIVED:
+        raise Conflict(
+            f"'{workflow.slug}' is archived; an admin must resurrect it before it can run.", code="workflow_archived"
+        )
+    version = version or workflow.canonical_version
+    if version is None:
+        raise Conflict(f"'{workflow.slug}' has no published version to run.", code="no_published_version")
+    if version.workflow_id != workflow.pk:
+        raise ValidationFailed([Problem("invalid_version", "version", "That version belongs to another workflow.")])
+    mode = mode or workflow.mode
+    if mode not in Mode.values:
+        raise ValidationFailed([Problem("invalid_choice", "mode", "mode must be discovery or production.")])
+    values = validate_inputs(version.definition.get("inputs") or {}, inputs)
+    catalogue = Catalogue.load()
+    overrides, warnings = Overrides(), []
+    if mode == Mode.PRODUCTION:
+        pin = ProductionPin.objects.filter(workflow=workflow).first()
+        if pin is None:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "pin_required",
+                        "mode",
+                        "Production runs need a production pin: approve a record and pin it first.",
+                    )
+                ]
+            )
+        overrides = Overrides(seeds=pin.seeds)
+        warnings = drift_warnings_for(pin.step_models, version, catalogue)
+    resolution = resolve_specification(
+        version=version, inputs=values, mode=mode, catalogue=catalogue, overrides=overrides
+    )
+    return _create_run(
+        actor=actor,
+        workflow=workflow,
+        version=version,
+        mode=mode,
+        inputs=values,
+        resolution=resolution,
+        warnings=warnings + resolution.drift_warnings,
+    )
+
+
+def _create_run(
+    *,
+    actor: Any,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    mode: str,
+    inputs: dict[str, Any],
+    resolution: Resolution,
+    warnings: list[dict[str, str]],
+    reproduces: VersionRecord | None = None,
+) -> Run:
+    with transaction.atomic():
+        run = Run.objects.create(
+            workflow=workflow,
+            version=version,
+            mode=mode,
+            inputs=inputs,
+            specification=resolution.specification,
+            spec_hash=resolution.spec_hash,
+            drift_warnings=warnings,
+            created_by=actor,
+            reproduces=reproduces,
+        )
+        RunStep.objects.bulk_create(
+            RunStep(
+                run=run, index=i, step_id=s["id"], kind=s["kind"], model=s["model"], seed=s["seed"], params=s["params"]
+            )
+            for i, s in enumerate(resolution.specification["steps"])
+        )
+        queue.enqueue_on_commit(queue.EXECUTE_RUN, str(run.pk))
+    return run
+
+
+def cancel_run(*, actor: Any, run: Run) -> Run:
+    require_role(actor, Role.OPERATOR, action="cancel runs")
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if run.status in (RunStatus.QUEUED, RunStatus.AWAITING_ANNOTATION):
+            # No worker holds it (queued) or it is idle (awaiting): cancel now.
+            run.status, run.finished_at, run.cancel_requested = RunStatus.CANCELLED, timezone.now(), True
+            run.save(update_fields=["status", "finished_at", "cancel_requested"])
+            run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
+        elif run.status == RunStatus.RUNNING:
+            run.cancel_requested = True  # the worker stops before its next step
+            run.save(update_fields=["cancel_requested"])
+        else:
+            raise Conflict(f"A {run.status.replace('_', ' ')} run cannot be cancelled.", code="not_cancellable")
+    return run
+
+
+# --- finalising and recording ------------------------------------------------------------
+
+
+def finalize_run(*, actor: Any, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
+    """The finalisation gate: store the annotation durably now, write the record on a worker."""
+    require_role(actor, Role.OPERATOR, action="finalise runs")
+    label, annotation = (label or "").strip(), (annotation or "").strip()
+    problems = []
+    if not label:
+        problems.append(Problem("label_required", "label", "Give the version a short label, e.g. 'warmer palette'."))
+    elif len(label) > MAX_LABEL or not slugify(label):
+        problems.append(
+            Problem("invalid_label", "label", f"The label needs letters or digits and at most {MAX_LABEL} characters.")
+        )
+    if not annotation and not confirm_no_annotation:
+        problems.append(
+            Problem(
+                "annotation_required",
+                "annotation",
+                "Say why this version was made, or tick the box to save it without an annotation.",
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.AWAITING_ANNOTATION or run.reproduces_id is not None:
+            raise Conflict(
+                f"This run is {run.status.replace('_', ' ')}, not awaiting annotation.", code="not_awaiting_annotation"
+            )
+        run.label, run.annotation = label, annotation
+        run.saved_without_annotation = not annotation
+        run.annotated_by, run.annotated_at = actor, timezone.now()
+        run.status = RunStatus.RECORDING
+        run.save(
+            update_fields=["label", "annotation", "saved_without_annotation", "annotated_by", "annotated_at", "status"]
+        )
+        queue.enqueue_on_commit(queue.WRITE_RECORD, str(run.pk))
+    return run
+
+
+def write_record(*, run_id: Any) -> VersionRecord | None:
+    """Write the version record of a run in `recording`. Idempotent: one record per run.
+
+    The per-workflow sequence row is locked for the transaction, so numbers are
+    handed out one at a time, and a failed write rolls its number back."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("version", "workflow").filter(pk=run_id).first()
+        if run is None:
+            return None
+        existing = VersionRecord.objects.filter(run=run).first()
+        if existing is not None or run.status != RunStatus.RECORDING:
+            return existing
+        RecordSequence.objects.get_or_create(workflow_id=run.workflow_id)
+        sequence = RecordSequence.objects.select_for_update().get(workflow_id=run.workflow_id)
+        sequence.last_number = F("last_number") + 1
+        sequence.save(update_fields=["last_number"])
+        sequence.refresh_from_db()
+        record = VersionRecord.objects.create(
+            run=run,
+            workflow=run.workflow,
+            version=run.version,
+            number=sequence.last_number,
+            label=f"v{sequence.last_number}-{slugify(run.label)[:100]}",
+            manifest_hash=run.version.manifest_hash,
+            spec_hash=run.spec_hash,
+            mode=run.mode,
+            run_at=run.created_at,
+            inputs=run.inputs,
+            annotation=run.annotation,
+            saved_without_annotation=run.saved_without_annotation,
+            annotated_by=run.annotated_by or run.created_by,
+            **_snapshot_of(run),
+        )
+        RecordModel.objects.bulk_create(
+            RecordModel(record=record, step=step, family=split_model(ref)[0], snapshot=split_model(ref)[1] or "")
+            for step, ref in record.step_models.items()
+        )
+        RecordSeed.objects.bulk_create(
+            RecordSeed(record=record, step=step, seed=seed) for step, seed in record.seeds.items()
+        )
+        run.status = RunStatus.FINALIZED
+        run.save(update_fields=["status"])
+    return record
+
+
+def _snapshot_of(run: Run) -> dict[str, Any]:
+    """Parameters, seeds, models, references and outputs of a run, as a record keeps them."""
+    steps = list(run.steps.select_related("output").order_by("index"))
+    by_id = {s.step_id: s for s in steps}
+    references = sorted(
+        {p["artifact"] for s in steps for p in s.params.values() if isinstance(p, dict) and "artifact" in p}
+    )
+    outputs = {}
+    for name, step_id in run.specification["outputs"].items():
+        out = by_id[step_id].output if step_id in by_id else None
+        if out is not None:
+            outputs[name] = {"sha256": out.sha256, "url": out.url, "media_type": out.media_type}
+    return {
+        "parameters": {s.step_id: s.params for s in steps},
+        "seeds": {s.step_id: s.seed for s in steps if s.seed is not None},
+        "step_models": {s.step_id: s.model for s in steps if s.model},
+        "reference_images": [{"sha256": sha, "url": f"/artifacts/{sha}"} for sha in references],
+        "outputs": outputs,
+    }
+
+
+# --- records: approval, pins, reproduction ---------------------------------------------------
+
+
+def approve_record(*, actor: Any, record: VersionRecord) -> VersionRecord:
+    require_role(actor, Role.MANAGER, action="approve version records")
+    with transaction.atomic():
+        record = VersionRecord.objects.select_for_update().get(pk=record.pk)
+        if record.approved_at is not None:
+            raise Conflict(f"{record.label} was already approved.", code="already_approved")
+        record.approved_by, record.approved_at = actor, timezone.now()
+        record.save(update_fields=["approved_by", "approved_at"])
+    return record
+
+
+def set_workflow_mode(
+    *, actor: Any, workflow: Workflow, mode: str, pin_record: VersionRecord | None = None, reason: str = ""
+) -> Workflow:
+    """Switch discovery ↔ production. Production captures a pin from an approved record."""
+    require_role(actor, Role.OPERATOR, action="switch a workflow's mode")
+    if mode not in Mode.values:
+        raise ValidationFailed([Problem("invalid_choice", "mode", "mode must be discovery or production.")])
+    with transaction.atomic():
+        workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if pin_record is not None:
+            _pin(actor=actor, workflow=workflow, record=pin_record, reason=reason)
+        elif mode == Mode.PRODUCTION and not ProductionPin.objects.filter(workflow=workflow).exists():
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "pin_required",
+                        "pin_record",
+                        "Production mode pins seeds from an approved version record: name one with pin_record.",
+                    )
+                ]
+            )
+        if workflow.mode != mode:
+            before, workflow.mode = workflow.mode, mode
+            workflow.save(update_fields=["mode", "updated_at"])
+            PointerMove.objects.create(
+                pointer=Pointer.MODE, workflow=workflow, from_value=before, to_value=mode, reason=reason, actor=actor
+            )
+    return workflow
+
+
+def _pin(*, actor: Any, workflow: Workflow, record: VersionRecord, reason: str) -> None:
+    if record.workflow_id != workflow.pk:
+        raise ValidationFailed([Problem("invalid_record", "pin_record", "The record belongs to another workflow.")])
+    if record.approved_at is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "record_not_approved",
+                    "pin_record",
+                    f"{record.label} is not approved; a manager must approve it first.",
+                )
+            ]
+        )
+    existing = ProductionPin.objects.filter(workflow=workflow).first()
+    before = str(existing.record_id) if existing else ""
+    ProductionPin.objects.update_or_create(
+        workflow=workflow,
+        defaults={
+            "record": record,
+            "seeds": record.seeds,
+            "step_models": record.step_models,
+            "pinned_by": actor,
+            "pinned_at": timezone.now(),
+        },
+    )
+    PointerMove.objects.create(
+        pointer=Pointer.PRODUCTION_PIN,
+        workflow=workflow,
+        from_value=before,
+        to_value=str(record.pk),
+        reason=reason or f"pinned {record.label}",
+        actor=actor,
+    )
+
+
+def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: bool = False) -> Run:
+    """Rebuild the run of a record from the record alone and queue it; a check compares the outputs."""
+    require_role(actor, Role.OPERATOR, action="reproduce version records")
+    version = WorkflowVersion.objects.select_related("workflow").get(pk=record.version_id)
+    catalogue = Catalogue.load()
+    warnings = drift_warnings_for(record.step_models, version, catalogue)
+    if warnings and not accept_model_drift:
+        raise Conflict(
+            "A recorded model snapshot is retired or differs from today's: reproduce with today's snapshot "
+            "(accept_model_drift) or flag the record as needing a legacy model.",
+            code="model_drift",
+            problems=[Problem("model_drift", w["step"], w["message"]) for w in warnings],
+        )
+    overrides = Overrides(
+        seeds=record.seeds, models=record.step_models, use_recorded_models=True, accept_drift=accept_model_drift
+    )
+    resolution = resolve_specification(
+        version=version, inputs=record.inputs, mode=record.mode, catalogue=catalogue, overrides=overrides
+    )
+    with transaction.atomic():
+        run = _create_run(
+            actor=actor,
+            workflow=version.workflow,
+            version=version,
+            mode=record.mode,
+            inputs=record.inputs,
+            resolution=resolution,
+            warnings=warnings,
+            reproduces=record,
+        )
+        ReproductionCheck.objects.create(
+            record=record,
+            run=run,
+            created_by=actor,
+            drift_accepted=bool(warnings),
+            drift_warnings=warnings,
+            note="model differs; outputs may differ" if warnings else "",
+        )
+    return run
+
+
+def flag_legacy(*, actor: Any, record: VersionRecord, reason: str = "") -> ReproductionCheck:
+    """Mark a record as needing a legacy model that is no longer available."""
+    require_role(actor, Role.OPERATOR, action="flag version records")
+    catalogue = Catalogue.load()
+    with transaction.atomic():
+        record = VersionRecord.objects.select_for_update().select_related("version").get(pk=record.pk)
+        warnings = drift_warnings_for(record.step_models, record.version, catalogue)
+        check = ReproductionCheck.objects.create(
+            record=record,
+            verdict=Verdict.LEGACY_REQUIRED,
+            created_by=actor,
+            drift_warnings=warnings,
+            note=reason or "flagged: needs a legacy model",
+            completed_at=timezone.now(),
+        )
+        if not record.legacy_required:
+            record.legacy_required = True
+            record.save(update_fields=["legacy_required"])
+    return check
+
+
+def upload_artifact(*, actor: Any, data: bytes) -> Artifact:
+    require_role(actor, Role.OPERATOR, action="upload reference images")
+    return ingest_upload(data, actor=actor)

@@ -1,0 +1,322 @@
+"""Resolve a workflow version into a frozen Workflow Specification.
+
+The specification is the version's definition with this run's inputs slotted
+in, every sub-workflow expanded at the version it runs, every floating model
+resolved to a snapshot and every seed decided. It is stored on the run with
+its hash; executing it needs nothing else."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from floniks.errors import Problem, ValidationFailed
+from runs_app.models import Artifact
+from templates_app.catalogue import Catalogue
+from templates_app.definition import REFERENCE, STEP_KINDS, Reference, split_model
+from templates_app.gate import resolve_subworkflow
+from templates_app.manifest import manifest_of
+from templates_app.models import WorkflowVersion
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_SEED = 2**32 - 1
+MAX_TEXT_INPUT = 4000
+
+Binding = Any  # a concrete value, {"artifact": sha}, {"step": id} or None
+
+
+@dataclass
+class Overrides:
+    """What a production pin or a version record imposes on a run, by step id."""
+
+    seeds: Mapping[str, int] = field(default_factory=dict)
+    models: Mapping[str, str] = field(default_factory=dict)
+    use_recorded_models: bool = False  # reproduce with the recorded snapshots…
+    accept_drift: bool = False  # …unless the operator chose today's snapshots where they differ
+
+
+@dataclass
+class Resolution:
+    specification: dict[str, Any]
+    spec_hash: str
+    drift_warnings: list[dict[str, str]]
+
+
+def validate_inputs(contract: Mapping[str, Any], given: Any) -> dict[str, Any]:
+    """Run inputs checked against the version's input contract; every problem at once."""
+    if not isinstance(given, dict):
+        raise ValidationFailed([Problem("invalid_input", "inputs", "inputs must be an object of name → value.")])
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for name in given:
+        if name not in contract:
+            problems.append(
+                Problem(
+                    "unknown_input",
+                    f"inputs.{name}",
+                    f"This workflow has no input '{name}' (has: {', '.join(contract) or 'none'}).",
+                )
+            )
+    image_shas = {v for n, v in given.items() if contract.get(n, {}).get("type") == "image" and isinstance(v, str)}
+    known = (
+        set(Artifact.objects.filter(sha256__in=image_shas).values_list("sha256", flat=True)) if image_shas else set()
+    )
+    for name, spec in contract.items():
+        typ, path = spec.get("type"), f"inputs.{name}"
+        if name not in given or given[name] is None or given[name] == "":
+            if "default" in spec:
+                values[name] = spec["default"]
+            elif spec.get("required"):
+                problems.append(Problem("missing_input", path, f"Input '{name}' is required."))
+            continue
+        value = given[name]
+        error = _input_error(typ, value, known)
+        if error:
+            problems.append(Problem("invalid_input" if error[0] != "unknown_artifact" else error[0], path, error[1]))
+        else:
+            values[name] = float(value) if typ == "number" else value
+    if problems:
+        raise ValidationFailed(problems)
+    return values
+
+
+def _input_error(typ: str, value: Any, known_artifacts: set[str]) -> tuple[str, str] | None:
+    if typ == "string":
+        if not isinstance(value, str):
+            return ("invalid_input", "must be text")
+        return (
+            ("invalid_input", f"must be at most {MAX_TEXT_INPUT} characters") if len(value) > MAX_TEXT_INPUT else None
+        )
+    if typ == "boolean":
+        return None if isinstance(value, bool) else ("invalid_input", "must be true or false")
+    if typ == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53
+        return None if ok else ("invalid_input", "must be a whole number")
+    if typ == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e15
+        return None if ok else ("invalid_input", "must be a number")
+    if typ == "image":
+        if not isinstance(value, str) or not SHA256.match(value):
+            return ("invalid_input", "must be the sha256 of an image uploaded with POST /api/artifacts/")
+        return None if value in known_artifacts else ("unknown_artifact", f"No uploaded image has sha256 {value}.")
+    return ("invalid_input", f"unsupported input type {typ}")
+
+
+class _Expander:
+    """Flattens a definition and its sub-workflows into executable steps."""
+
+    def __init__(self, catalogue: Catalogue, overrides: Overrides, mode_seeds: bool) -> None:
+        self.catalogue = catalogue
+        self.overrides = overrides
+        self.fresh_seeds = mode_seeds
+        self.steps: list[dict[str, Any]] = []
+        self.subworkflows: dict[str, dict[str, str]] = {}
+        self.problems: list[Problem] = []
+        self.warnings: list[dict[str, str]] = []
+
+    def expand(self, definition: dict[str, Any], prefix: str, bindings: dict[str, Binding]) -> dict[str, Binding]:
+        scope: dict[str, Binding] = {}  # local step id → its output binding (a dict of outputs for sub-workflows)
+        for step in definition.get("steps", []):
+            full_id = prefix + step["id"]
+            if step["kind"] == "subworkflow":
+                scope[step["id"]] = self._subworkflow(step, full_id, bindings, scope)
+                continue
+            self.steps.append(self._step(step, full_id, bindings, scope))
+            scope[step["id"]] = {"step": full_id}
+        return {name: self._bind(expr, bindings, scope) for name, expr in (definition.get("outputs") or {}).items()}
+
+    def _subworkflow(
+        self, step: dict[str, Any], full_id: str, bindings: dict[str, Binding], scope: dict[str, Binding]
+    ) -> Binding:
+        target = resolve_subworkflow(step["workflow"], step.get("version"))
+        if target is None:
+            self.problems.append(
+                Problem("missing_subworkflow", full_id, f"Sub-workflow '{step['workflow']}' has no version to run.")
+            )
+            return {}
+        self.subworkflows[full_id] = {
+            "workflow": step["workflow"],
+            "version": target.version,
+            "manifest_hash": target.manifest_hash,
+        }
+        sub_bindings = {name: self._bind(expr, bindings, scope) for name, expr in (step.get("inputs") or {}).items()}
+        for name, spec in (target.definition.get("inputs") or {}).items():
+            if name not in sub_bindings and "default" in spec:
+                sub_bindings[name] = spec["default"]
+        return self.expand(target.definition, full_id + ".", sub_bindings)
+
+    def _bind(self, expr: Any, bindings: dict[str, Binding], scope: dict[str, Binding]) -> Binding:
+        """A whole-value reference becomes its binding; text with references has them substituted."""
+        if not isinstance(expr, str):
+            return expr
+        if REFERENCE.fullmatch(expr.strip()):
+            return self._lookup(REFERENCE.fullmatch(expr.strip()).group(1), bindings, scope)  # type: ignore[union-attr]
+        return REFERENCE.sub(lambda m: _as_text(self._lookup(m.group(1), bindings, scope)), expr)
+
+    def _lookup(self, expression: str, bindings: dict[str, Binding], scope: dict[str, Binding]) -> Binding:
+        ref = Reference.parse(expression)
+        if ref is None:
+            return None
+        if ref.input is not None:
+            return bindings.get(ref.input)
+        target = scope.get(ref.step or "")
+        if ref.output is not None and isinstance(target, dict) and "step" not in target:
+            return target.get(ref.output)
+        return target
+
+    def _step(
+        self, step: dict[str, Any], full_id: str, bindings: dict[str, Binding], scope: dict[str, Binding]
+    ) -> dict[str, Any]:
+        kind = STEP_KINDS[step["kind"]]
+        params: dict[str, Any] = {}
+        given = step.get("params") or {}
+        for name, param in kind.params.items():
+            if name in given:
+                value = self._bind(given[name], bindings, scope)
+                if value is None and param.type == "image":
+                    continue  # an optional image input left empty
+                params[name] = value
+            elif param.default is not None:
+                params[name] = param.default
+        model = self._model(step["model"], full_id) if kind.takes_model else ""
+        seed = self._seed(full_id) if kind.takes_seed else None
+        return {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
+
+    def _model(self, declared: str, step_id: str) -> str:
+        today = self.today(declared)
+        recorded = self.overrides.models.get(step_id)
+        if recorded is None or not self.overrides.use_recorded_models:
+            if today is None:
+                self.problems.append(
+                    Problem("retired_model", step_id, f"{declared} has no available snapshot to run with.")
+                )
+                return declared
+            return today
+        warning = drift_warning(step_id, recorded, today, self.catalogue)
+        if warning is None:
+            return recorded
+        self.warnings.append(warning)
+        if today is None or not self.overrides.accept_drift:
+            self.problems.append(Problem("model_drift", step_id, warning["message"]))
+            return recorded
+        return today
+
+    def today(self, declared: str) -> str | None:
+        """The snapshot a step's model resolves to today; None when nothing available."""
+        family, snapshot = split_model(declared)
+        info = self.catalogue.families.get(family)
+        if info is None:
+            return None
+        if snapshot is not None and self.catalogue.is_available(family, snapshot):
+            return f"{family}@{snapshot}"
+        return f"{family}@{info.default}" if info.default else None
+
+    def _seed(self, step_id: str) -> int:
+        if step_id in self.overrides.seeds:
+            return int(self.overrides.seeds[step_id])
+        if not self.fresh_seeds:
+            self.warnings.append(
+                {
+                    "step": step_id,
+                    "recorded": "",
+                    "current": "",
+                    "reason": "unpinned_seed",
+                    "message": f"Step '{step_id}' has no pinned seed; it gets a fresh one.",
+                }
+            )
+        return secrets.randbelow(MAX_SEED + 1)
+
+
+def _as_text(binding: Binding) -> str:
+    if isinstance(binding, dict):
+        return binding.get("step") or binding.get("artifact") or ""
+    return "" if binding is None else str(binding)
+
+
+def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Catalogue) -> dict[str, str] | None:
+    """A warning when a recorded snapshot is retired or differs from what the step resolves to today."""
+    family, snapshot = split_model(recorded)
+    if snapshot is not None and not catalogue.is_available(family, snapshot):
+        current = today or "nothing available"
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": current,
+            "reason": "retired",
+            "message": f"Step '{step_id}' was made with {recorded}, which is retired; today it would use {current}.",
+        }
+    if today is not None and today != recorded:
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": today,
+            "reason": "newer_default",
+            "message": f"Step '{step_id}' was made with {recorded}; today it resolves to {today}.",
+        }
+    return None
+
+
+def resolve_specification(
+    *,
+    version: WorkflowVersion,
+    inputs: dict[str, Any],
+    mode: str,
+    catalogue: Catalogue,
+    overrides: Overrides | None = None,
+) -> Resolution:
+    overrides = overrides or Overrides()
+    expander = _Expander(catalogue, overrides, mode_seeds=not overrides.seeds)
+    bindings = {
+        name: ({"artifact": value} if spec.get("type") == "image" and isinstance(value, str) else value)
+        for name, spec in (version.definition.get("inputs") or {}).items()
+        if (value := inputs.get(name)) is not None
+    }
+    outputs = expander.expand(version.definition, "", bindings)
+    if expander.problems:
+        raise ValidationFailed(expander.problems)
+    specification = {
+        "workflow": version.workflow.slug,
+        "version": version.version,
+        "manifest_hash": version.manifest_hash,
+        "mode": mode,
+        "inputs": inputs,
+        "subworkflows": expander.subworkflows,
+        "steps": expander.steps,
+        "outputs": {name: (b or {}).get("step") if isinstance(b, dict) else None for name, b in outputs.items()},
+    }
+    _text, spec_hash = manifest_of(specification)
+    return Resolution(specification, spec_hash, expander.warnings)
+
+
+def models_today(version: WorkflowVersion, catalogue: Catalogue) -> dict[str, str | None]:
+    """step id → the snapshot each model step of a version resolves to today."""
+    expander = _Expander(catalogue, Overrides(), mode_seeds=True)
+    plan: dict[str, str | None] = {}
+    original = expander._step
+
+    def capture(
+        step: dict[str, Any], full_id: str, bindings: dict[str, Binding], scope: dict[str, Binding]
+    ) -> dict[str, Any]:
+        if STEP_KINDS[step["kind"]].takes_model:
+            plan[full_id] = expander.today(step["model"])
+        return original(step, full_id, bindings, scope)
+
+    expander._step = capture  # type: ignore[method-assign]
+    expander.expand(version.definition, "", {})
+    return plan
+
+
+def drift_warnings_for(
+    recorded_models: Mapping[str, str], version: WorkflowVersion, catalogue: Catalogue
+) -> list[dict[str, str]]:
+    """Warnings for every step whose recorded snapshot differs from today's resolution."""
+    today = models_today(version, catalogue)
+    found = []
+    for step_id, recorded in recorded_models.items():
+        warning = drift_warning(step_id, recorded, today.get(step_id), catalogue)
+        if warning:
+            found.append(warning)
+    return found

@@ -1,0 +1,140 @@
+"""Content-addressed artifact storage through Django's storage API.
+
+Keys are `artifacts/<aa>/<bb>/<sha256>.<ext>`, so the same bytes are stored
+once whatever the backend (local files by default, any S3-compatible bucket
+when configured)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.db import IntegrityError, transaction
+from PIL import Image, UnidentifiedImageError
+
+from floniks.errors import Problem, ValidationFailed
+from runs_app.generators import GeneratedFile
+from runs_app.models import Artifact
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 40_000_000
+MAX_UPLOAD_SIDE = 8192
+UPLOAD_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
+
+
+def artifact_storage() -> Storage:
+    return storages["artifacts"]
+
+
+def key_for(sha256: str, extension: str) -> str:
+    return f"artifacts/{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension}"
+
+
+def store_file(
+    data: bytes,
+    *,
+    media_type: str,
+    extension: str,
+    width: int,
+    height: int,
+    frames: int = 1,
+    kind: str = Artifact.Kind.OUTPUT,
+    actor: Any = None,
+) -> Artifact:
+    """Store bytes once under their hash; return the (possibly existing) artifact row."""
+    sha = hashlib.sha256(data).hexdigest()
+    existing = Artifact.objects.filter(sha256=sha).first()
+    if existing is not None:
+        return existing
+    key = key_for(sha, extension)
+    storage = artifact_storage()
+    if not storage.exists(key):
+        saved = storage.save(key, ContentFile(data))
+        if saved != key:  # a backend that renamed instead of overwriting would break addressing
+            raise RuntimeError(f"Storage saved {key} as {saved}; configure it not to rename files.")
+    try:
+        with transaction.atomic():
+            return Artifact.objects.create(
+                sha256=sha,
+                storage_key=key,
+                media_type=media_type,
+                size=len(data),
+                width=width,
+                height=height,
+                frames=frames,
+                kind=kind,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError:  # stored concurrently by another worker: same bytes, same row
+        return Artifact.objects.get(sha256=sha)
+
+
+def store_generated(generated: GeneratedFile) -> Artifact:
+    return store_file(
+        generated.data,
+        media_type=generated.media_type,
+        extension=generated.extension,
+        width=generated.width,
+        height=generated.height,
+        frames=generated.frames,
+    )
+
+
+def read_artifact(artifact: Artifact) -> bytes:
+    with artifact_storage().open(artifact.storage_key, "rb") as f:
+        return f.read()
+
+
+def _refuse(code: str, message: str) -> ValidationFailed:
+    return ValidationFailed([Problem(code, "file", message)])
+
+
+def ingest_upload(data: bytes, *, actor: Any) -> Artifact:
+    """Check an uploaded image against the limits, re-encode it as PNG and store it.
+
+    Re-encoding drops metadata and anything smuggled after the image data, so
+    what is stored is exactly a picture."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise _refuse("file_too_large", f"The file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}.")
+    if not data:
+        raise _refuse("empty_file", "The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format or ""
+                width, height = probe.size
+                if fmt not in UPLOAD_FORMATS:
+                    raise _refuse(
+                        "unsupported_type", f"{fmt or 'This'} files are not accepted; upload PNG, JPEG, WebP or GIF."
+                    )
+                if width * height > MAX_UPLOAD_PIXELS or max(width, height) > MAX_UPLOAD_SIDE:
+                    raise _refuse(
+                        "too_many_pixels",
+                        f"{width}×{height} is larger than {MAX_UPLOAD_SIDE} px a side or {MAX_UPLOAD_PIXELS} pixels.",
+                    )
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                rgb = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _refuse("not_an_image", "The file is not an image Floniks can read.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _refuse("corrupt_image", f"The image is damaged or truncated ({exc}).") from None
+    buf = io.BytesIO()
+    rgb.save(buf, "PNG", compress_level=6)
+    return store_file(
+        buf.getvalue(),
+        media_type="image/png",
+        extension="png",
+        width=rgb.width,
+        height=rgb.height,
+        kind=Artifact.Kind.REFERENCE,
+        actor=actor,
+    )

@@ -1,0 +1,32 @@
+"""The permanent artifact URL: /artifacts/<sha256>."""
+
+from __future__ import annotations
+
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.views.decorators.http import require_GET
+
+from floniks.roles import Role, role_of
+from runs_app.models import Artifact
+from runs_app.storage import artifact_storage
+
+
+@require_GET
+def artifact(request: HttpRequest, sha256: str) -> HttpResponseBase:
+    """Serve the bytes (local storage) or redirect to a short-lived bucket URL (S3).
+
+    Artifacts belong to records and runs, which only the team sees; anyone else
+    gets a 404, as for something that does not exist."""
+    if role_of(request.user) < Role.OPERATOR:
+        raise Http404
+    found = Artifact.objects.filter(sha256=sha256).first()
+    if found is None:
+        raise Http404
+    storage = artifact_storage()
+    if isinstance(storage, FileSystemStorage):
+        response = FileResponse(storage.open(found.storage_key, "rb"), content_type=found.media_type)
+        response["ETag"] = f'"{found.sha256}"'
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response["Content-Disposition"] = f'inline; filename="{found.storage_key.rsplit("/", 1)[-1]}"'
+        return response
+    return HttpResponseRedirect(storage.url(found.storage_key))
