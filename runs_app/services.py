@@ -44,6 +44,7 @@ def start_run(
 ) -> Run:
     """Pin a version, freeze its specification and queue the run."""
     require_role(actor, Role.OPERATOR, action="start runs")
+    workflow = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk)  # guard on current state
     if workflow.lifecycle == Lifecycle.ARCHIVED:
         raise Conflict(
             f"'{workflow.slug}' is archived; an admin must resurrect it before it can run.", code="workflow_archived"
@@ -339,8 +340,7 @@ def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: b
     overrides = Overrides(
         seeds=record.seeds, models=record.step_models, use_recorded_models=True, accept_drift=accept_model_drift
     )
-    resolution = resolve_specification(
-        version=version, inputs=record.inputs, mode=record.mode, catalogue=catalogue, overrides=overrides
+    resolution = resolve_specification(version=version, inputs=record.inputs, catalogue=catalogue, overrides=overrides
     )
     with transaction.atomic():
         run = _create_run(

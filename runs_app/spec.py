@@ -281,7 +281,8 @@ def resolve_specification(
         "workflow": version.workflow.slug,
         "version": version.version,
         "manifest_hash": version.manifest_hash,
-        "mode": mode,
+        # No mode here: the mode only decides the seeds, which are frozen below. So a production run
+        # or a reproduction with the same seeds has the same spec, hash and output bytes.
         "inputs": inputs,
         "subworkflows": expander.subworkflows,
         "steps": expander.steps,

@@ -122,3 +122,78 @@ def publish(operator: User, manager: User) -> Callable[..., WorkflowVersion]:
         return version
 
     return do
+
+
+# --- transactional tests, real workers ---------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table; put back what migrations seeded."""
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        return
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("templates_app.migrations.0002_seed_catalogue_and_roles").seed(apps, None)
+
+
+def worker_env() -> dict[str, str]:
+    """The environment a worker needs to share this test's database, broker and files."""
+    import os
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = {"DJANGO_SETTINGS_MODULE": "floniks.settings"}
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {**env, "FLONIKS_VAR_DIR": str(settings.VAR_DIR), "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "")}
+
+
+def purge_broker() -> None:
+    import os
+
+    import redis
+
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis"):
+        redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def start_worker(transactional_db: Any) -> Any:
+    """Start real Celery worker processes against the test database; stopped afterwards."""
+    from testing.worker import CeleryWorker
+
+    started: list[CeleryWorker] = []
+
+    def start(**kwargs: Any) -> CeleryWorker:
+        if not started:
+            purge_broker()
+        env = {**worker_env(), **kwargs.pop("env", {})}
+        worker = CeleryWorker(env, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(start_worker: Any) -> Any:
+    return start_worker()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.2, what: str = "condition") -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
