@@ -74,9 +74,7 @@ def start_run(
             )
         overrides = Overrides(seeds=pin.seeds)
         warnings = drift_warnings_for(pin.step_models, version, catalogue)
-    resolution = resolve_specification(
-        version=version, inputs=values, mode=mode, catalogue=catalogue, overrides=overrides
-    )
+    resolution = resolve_specification(version=version, inputs=values, catalogue=catalogue, overrides=overrides)
     return _create_run(
         actor=actor,
         workflow=workflow,
@@ -228,9 +226,11 @@ def _snapshot_of(run: Run) -> dict[str, Any]:
     """Parameters, seeds, models, references and outputs of a run, as a record keeps them."""
     steps = list(run.steps.select_related("output").order_by("index"))
     by_id = {s.step_id: s for s in steps}
-    references = sorted(
-        {p["artifact"] for s in steps for p in s.params.values() if isinstance(p, dict) and "artifact" in p}
-    )
+    # Every image the run was given counts, even one no step reads: the record must rebuild the run alone.
+    contract = run.version.definition.get("inputs") or {}
+    given = {v for k, v in run.inputs.items() if contract.get(k, {}).get("type") == "image"}
+    used = {p["artifact"] for s in steps for p in s.params.values() if isinstance(p, dict) and "artifact" in p}
+    references = sorted(given | used)
     outputs = {}
     for name, step_id in run.specification["outputs"].items():
         out = by_id[step_id].output if step_id in by_id else None
@@ -340,8 +340,7 @@ def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: b
     overrides = Overrides(
         seeds=record.seeds, models=record.step_models, use_recorded_models=True, accept_drift=accept_model_drift
     )
-    resolution = resolve_specification(version=version, inputs=record.inputs, catalogue=catalogue, overrides=overrides
-    )
+    resolution = resolve_specification(version=version, inputs=record.inputs, catalogue=catalogue, overrides=overrides)
     with transaction.atomic():
         run = _create_run(
             actor=actor,

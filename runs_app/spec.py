@@ -108,10 +108,10 @@ def _input_error(typ: str, value: Any, known_artifacts: set[str]) -> tuple[str, 
 class _Expander:
     """Flattens a definition and its sub-workflows into executable steps."""
 
-    def __init__(self, catalogue: Catalogue, overrides: Overrides, mode_seeds: bool) -> None:
+    def __init__(self, catalogue: Catalogue, overrides: Overrides, fresh_seeds: bool) -> None:
         self.catalogue = catalogue
         self.overrides = overrides
-        self.fresh_seeds = mode_seeds
+        self.fresh_seeds = fresh_seeds
         self.steps: list[dict[str, Any]] = []
         self.subworkflows: dict[str, dict[str, str]] = {}
         self.problems: list[Problem] = []
@@ -263,12 +263,11 @@ def resolve_specification(
     *,
     version: WorkflowVersion,
     inputs: dict[str, Any],
-    mode: str,
     catalogue: Catalogue,
     overrides: Overrides | None = None,
 ) -> Resolution:
     overrides = overrides or Overrides()
-    expander = _Expander(catalogue, overrides, mode_seeds=not overrides.seeds)
+    expander = _Expander(catalogue, overrides, fresh_seeds=not overrides.seeds)
     bindings = {
         name: ({"artifact": value} if spec.get("type") == "image" and isinstance(value, str) else value)
         for name, spec in (version.definition.get("inputs") or {}).items()
@@ -294,7 +293,7 @@ def resolve_specification(
 
 def models_today(version: WorkflowVersion, catalogue: Catalogue) -> dict[str, str | None]:
     """step id → the snapshot each model step of a version resolves to today."""
-    expander = _Expander(catalogue, Overrides(), mode_seeds=True)
+    expander = _Expander(catalogue, Overrides(), fresh_seeds=True)
     plan: dict[str, str | None] = {}
     original = expander._step
 

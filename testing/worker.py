@@ -24,14 +24,31 @@ class CeleryWorker:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> CeleryWorker:
-        args = [sys.executable, "-m", "celery", "-A", "floniks", "worker", "-n", self.name, "--loglevel", "info",
-                "--concurrency", str(self.concurrency), "--pool", "prefork", "--without-gossip", "--without-mingle"]
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "floniks",
+            "worker",
+            "-n",
+            self.name,
+            "--loglevel",
+            "info",
+            "--concurrency",
+            str(self.concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if self.beat:
             args += ["--beat", "--schedule", str(self.log.with_suffix(".beat"))]
         with open(self.log, "ab") as out:
             # A session of its own, so a kill reaches the pool children too.
-            self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if " ready." in self.log.read_text(errors="replace"):

@@ -130,8 +130,11 @@ def publish(operator: User, manager: User) -> Callable[..., WorkflowVersion]:
 @pytest.fixture(autouse=True)
 def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table; put back what migrations seeded."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    if not transactional and "live_server" not in request.fixturenames:
         return
+    request.getfixturevalue("transactional_db")
     import importlib
 
     from django.apps import apps
@@ -149,7 +152,11 @@ def worker_env() -> dict[str, str]:
     env = {"DJANGO_SETTINGS_MODULE": "floniks.settings"}
     if db["ENGINE"].endswith("postgresql"):
         env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {**env, "FLONIKS_VAR_DIR": str(settings.VAR_DIR), "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "")}
+    return {
+        **env,
+        "FLONIKS_VAR_DIR": str(settings.VAR_DIR),
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", ""),
+    }
 
 
 def purge_broker() -> None:

@@ -11,10 +11,18 @@ from runs_app.models import Run
 SMALL: dict[str, Any] = {
     "inputs": {"subject": {"type": "string", "required": True}, "reference": {"type": "image", "required": False}},
     "steps": [
-        {"id": "background", "kind": "generate_image", "model": "local/plasma",
-         "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 96, "height": 64, "steps": 12}},
-        {"id": "styled", "kind": "img2img", "model": "local/mosaic@2026-08-30",
-         "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"}},
+        {
+            "id": "background",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 96, "height": 64, "steps": 12},
+        },
+        {
+            "id": "styled",
+            "kind": "img2img",
+            "model": "local/mosaic@2026-08-30",
+            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
     ],
     "outputs": {"hero": "{{steps.styled.output}}"},
 }
@@ -32,8 +40,13 @@ def run_now(run: Run) -> Run:
     return Run.objects.get(pk=run.pk)
 
 
-def finished_record(actor: Any, workflow: Any, inputs: dict[str, Any] | None = None, label: str = "first look",
-                    annotation: str = "client asked for warmth") -> Any:
+def finished_record(
+    actor: Any,
+    workflow: Any,
+    inputs: dict[str, Any] | None = None,
+    label: str = "first look",
+    annotation: str = "client asked for warmth",
+) -> Any:
     run = run_now(services.start_run(actor=actor, workflow=workflow, inputs=inputs or {"subject": "a fox"}))
     services.finalize_run(actor=actor, run=run, label=label, annotation=annotation)
     record = services.write_record(run_id=run.pk)

@@ -16,9 +16,14 @@ from runs_app.generators.base import StepRequest
 from runs_app.generators.builtin import BuiltinProvider
 
 provider = BuiltinProvider()
-BASE = StepRequest("generate_image", "local/plasma", "2026-06-15", 1234,
-                   {"prompt": "warm earthy palette", "width": 256, "height": 192, "steps": 30, "guidance_scale": 7.5},
-                   provenance={"step": "background", "seed": 1234})
+BASE = StepRequest(
+    "generate_image",
+    "local/plasma",
+    "2026-06-15",
+    1234,
+    {"prompt": "warm earthy palette", "width": 256, "height": 192, "steps": 30, "guidance_scale": 7.5},
+    provenance={"step": "background", "seed": 1234},
+)
 
 
 def pixels(data: bytes) -> np.ndarray:
@@ -63,7 +68,9 @@ def test_every_input_visibly_changes_the_picture(change):
 
 def test_warm_prompt_looks_warm_and_cool_looks_cool():
     warm = pixels(provider.generate(BASE).data).mean(axis=(0, 1))
-    cool = pixels(provider.generate(replace(BASE, params={**BASE.params, "prompt": "cool minimal"})).data).mean(axis=(0, 1))
+    cool = pixels(provider.generate(replace(BASE, params={**BASE.params, "prompt": "cool minimal"})).data).mean(
+        axis=(0, 1)
+    )
     assert warm[0] > warm[2] + 40  # red over blue
     assert cool[2] > cool[0] + 20
 
@@ -77,12 +84,16 @@ def test_size_and_provenance():
 
 def test_img2img_strength_and_upscale_and_animation():
     source = provider.generate(BASE).data
-    light = StepRequest("img2img", "local/mosaic", "2026-08-30", 7, {"prompt": "cool", "strength": 0.1}, {"image": source})
+    light = StepRequest(
+        "img2img", "local/mosaic", "2026-08-30", 7, {"prompt": "cool", "strength": 0.1}, {"image": source}
+    )
     heavy = replace(light, params={"prompt": "cool", "strength": 0.9})
     assert differs(light, heavy) > 10
     up = provider.generate(StepRequest("upscale", "local/aurora", "2026-07-01", None, {"factor": 2}, {"image": source}))
     assert (up.width, up.height) == (512, 384)
-    anim = StepRequest("animate", "local/plasma", "2026-06-15", 3, {"prompt": "sunset", "frames": 6, "width": 64, "height": 64})
+    anim = StepRequest(
+        "animate", "local/plasma", "2026-06-15", 3, {"prompt": "sunset", "frames": 6, "width": 64, "height": 64}
+    )
     out = provider.generate(anim)
     assert out.frames == 6 and out.media_type == "image/webp" and provider.generate(anim).data == out.data
     with Image.open(io.BytesIO(out.data)) as img:

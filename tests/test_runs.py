@@ -42,7 +42,11 @@ def test_bad_inputs_are_refused_with_every_problem(workflow, operator):
     with pytest.raises(ValidationFailed) as refused:
         services.start_run(actor=operator, workflow=workflow, inputs={"mood": "x", "reference": "not-a-sha"})
     codes = {(p.code, p.path) for p in refused.value.problems}
-    assert codes == {("unknown_input", "inputs.mood"), ("missing_input", "inputs.subject"), ("invalid_input", "inputs.reference")}
+    assert codes == {
+        ("unknown_input", "inputs.mood"),
+        ("missing_input", "inputs.subject"),
+        ("invalid_input", "inputs.reference"),
+    }
     assert not Run.objects.exists()
 
 
@@ -68,7 +72,9 @@ def test_blank_annotation_is_refused_and_a_confirmed_skip_is_attributed(workflow
     refused = client.post(f"/api/runs/{run.pk}/finalize/", {"label": "quick", "annotation": "  "}, format="json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "annotation_required"
     assert Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION
-    accepted = client.post(f"/api/runs/{run.pk}/finalize/", {"label": "quick", "confirm_no_annotation": True}, format="json")
+    accepted = client.post(
+        f"/api/runs/{run.pk}/finalize/", {"label": "quick", "confirm_no_annotation": True}, format="json"
+    )
     assert accepted.status_code == 202 and accepted.json()["status"] == "recording"
     record = services.write_record(run_id=run.pk)
     assert record.saved_without_annotation is True and record.annotated_by == operator and record.annotation == ""
@@ -82,8 +88,21 @@ def test_record_holds_everything_and_is_written_once(workflow, operator, api):
     assert VersionRecord.objects.count() == 1
     body = api(operator).get(f"/api/records/{record.pk}/").json()
     assert body["number"] == 1 and body["label"] == "v1-warmer-palette"
-    for key in ["id", "workflow", "version", "manifest_hash", "spec_hash", "mode", "created_at", "annotation",
-                "annotated_by", "parameters", "seeds", "models", "outputs"]:
+    for key in [
+        "id",
+        "workflow",
+        "version",
+        "manifest_hash",
+        "spec_hash",
+        "mode",
+        "created_at",
+        "annotation",
+        "annotated_by",
+        "parameters",
+        "seeds",
+        "models",
+        "outputs",
+    ]:
         assert body[key], key
     assert set(body["parameters"]) == {"background", "styled"}
     assert body["parameters"]["background"]["scheduler"] == "euler"
@@ -101,28 +120,36 @@ def test_reference_images_are_recorded(workflow, operator, api):
     d["steps"][1]["params"]["image"] = "{{inputs.reference}}"
     d["steps"][1]["params"]["prompt"] = "{{inputs.subject}}"
     v2 = template_services.publish_draft(
-        actor=operator, draft=template_services.save_draft(actor=operator, workflow=workflow, definition=d))
-    run = run_now(services.start_run(actor=operator, workflow=workflow, version=v2,
-                                     inputs={"subject": "fox", "reference": uploaded["sha256"]}))
+        actor=operator, draft=template_services.save_draft(actor=operator, workflow=workflow, definition=d)
+    )
+    run = run_now(
+        services.start_run(
+            actor=operator, workflow=workflow, version=v2, inputs={"subject": "fox", "reference": uploaded["sha256"]}
+        )
+    )
     services.finalize_run(actor=operator, run=run, label="ref", annotation="with the client's photo")
     record = services.write_record(run_id=run.pk)
     assert record.reference_images == [{"sha256": uploaded["sha256"], "url": uploaded["url"]}]
 
 
 def test_discovery_seeds_are_fresh_each_run(workflow, operator):
-    seeds = {services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"}).specification["steps"][0]["seed"]
-             for _ in range(3)}
+    seeds = {
+        services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"}).specification["steps"][0]["seed"]
+        for _ in range(3)
+    }
     assert len(seeds) == 3
 
 
 def test_production_mode_needs_an_approved_record_and_reproduces_it_exactly(workflow, operator, manager, api):
     record = finished_record(operator, workflow)
-    refused = api(operator).patch(f"/api/workflows/{workflow.slug}/", {"mode": "production", "pin_record": str(record.pk)},
-                                  format="json")
+    refused = api(operator).patch(
+        f"/api/workflows/{workflow.slug}/", {"mode": "production", "pin_record": str(record.pk)}, format="json"
+    )
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "record_not_approved"
     services.approve_record(actor=manager, record=record)
-    switched = api(operator).patch(f"/api/workflows/{workflow.slug}/", {"mode": "production", "pin_record": str(record.pk)},
-                                   format="json")
+    switched = api(operator).patch(
+        f"/api/workflows/{workflow.slug}/", {"mode": "production", "pin_record": str(record.pk)}, format="json"
+    )
     assert switched.status_code == 200, switched.content
     body = switched.json()
     assert body["mode"] == "production" and body["production_pin"]["seeds"] == record.seeds
@@ -145,7 +172,9 @@ def test_reproduce_is_exact_then_drift_needs_a_choice(workflow, operator, admin_
     assert [c["verdict"] for c in checks] == ["exact"] and checks[0]["scores"] == {"hero": 1.0}
 
     # A newer default snapshot of local/plasma appears: the floating step now drifts.
-    template_services.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True)
+    template_services.add_model_snapshot(
+        actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True
+    )
     drift = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
     assert drift.status_code == 409 and drift.json()["code"] == "model_drift"
     assert drift.json()["errors"][0]["path"] == "background"
@@ -167,12 +196,14 @@ def test_retired_snapshot_can_be_flagged_legacy(workflow, operator, admin_user, 
     d = small_definition()
     d["steps"][0]["model"] = "local/plasma@2026-04-21"
     v2 = template_services.publish_draft(
-        actor=operator, draft=template_services.save_draft(actor=operator, workflow=workflow, definition=d))
+        actor=operator, draft=template_services.save_draft(actor=operator, workflow=workflow, definition=d)
+    )
     run = run_now(services.start_run(actor=operator, workflow=workflow, version=v2, inputs={"subject": "fox"}))
     services.finalize_run(actor=operator, run=run, label="old model", annotation="uses the April snapshot")
     record = services.write_record(run_id=run.pk)
-    template_services.retire_model_snapshot(actor=admin_user, snapshot=ModelSnapshot.objects.get(
-        family__name="local/plasma", snapshot="2026-04-21"))
+    template_services.retire_model_snapshot(
+        actor=admin_user, snapshot=ModelSnapshot.objects.get(family__name="local/plasma", snapshot="2026-04-21")
+    )
     client = api(operator)
     drift = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
     assert drift.status_code == 409 and "retired" in drift.json()["errors"][0]["message"]
@@ -202,7 +233,10 @@ def test_compare_two_records(workflow, operator, api):
     a = finished_record(operator, workflow, inputs={"subject": "a fox"})
     b = finished_record(operator, workflow, inputs={"subject": "a hare"}, label="hare")
     body = api(operator).get(f"/api/records/compare/?a={a.pk}&b={b.pk}").json()
-    assert body["parameters"]["background"]["prompt"] == {"a": "a fox, warm earthy palette", "b": "a hare, warm earthy palette"}
+    assert body["parameters"]["background"]["prompt"] == {
+        "a": "a fox, warm earthy palette",
+        "b": "a hare, warm earthy palette",
+    }
     assert set(body["seeds"]) == {"background", "styled"} and body["models"] == {}
     assert body["outputs"]["hero"]["identical"] is False and 0 <= body["outputs"]["hero"]["similarity"] < 1
 

@@ -57,7 +57,9 @@ def test_upload_is_reencoded_and_served_to_the_team_only(operator, outsider, api
     team = Client()
     team.force_login(operator)
     served = team.get(body["url"])
-    assert served.status_code == 200 and hashlib.sha256(b"".join(served.streaming_content)).hexdigest() == body["sha256"]
+    assert (
+        served.status_code == 200 and hashlib.sha256(b"".join(served.streaming_content)).hexdigest() == body["sha256"]
+    )
     assert b"secret-gps" not in artifact_storage().open(key_for(body["sha256"], "png")).read()
     stranger = Client()
     stranger.force_login(outsider)
@@ -116,7 +118,9 @@ def test_polyglot_keeps_only_the_picture(operator, api):
 def s3_endpoint():
     port = free_port()
     server = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_port(port, 30)
         time.sleep(0.3)
@@ -130,12 +134,21 @@ def test_artifacts_on_an_s3_endpoint(s3_endpoint, operator):
     import boto3
 
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    s3 = boto3.client(
+        "s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
     s3.create_bucket(Bucket="floniks-test")
     backend = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": "floniks-test", "endpoint_url": s3_endpoint, "access_key": "test", "secret_key": "test",
-                    "region_name": "us-east-1", "file_overwrite": False, "querystring_auth": True},
+        "OPTIONS": {
+            "bucket_name": "floniks-test",
+            "endpoint_url": s3_endpoint,
+            "access_key": "test",
+            "secret_key": "test",
+            "region_name": "us-east-1",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
     }
     with override_settings(STORAGES={**__import__("django.conf").conf.settings.STORAGES, "artifacts": backend}):
         storages._storages.pop("artifacts", None)
