@@ -50,12 +50,13 @@ def claim(run_id: Any, worker: str) -> bool:
     return taken == 1
 
 
-def renew(run_id: Any, worker: str) -> bool:
+def renew(run_id: Any, worker: str, *, unless_cancelled: bool = False) -> bool:
+    """Extend our lease; False when we no longer hold it (or, if asked, when a cancel was requested)."""
     expires = timezone.now() + dt.timedelta(seconds=lease_seconds())
-    return (
-        Run.objects.filter(pk=run_id, lease_owner=worker, status=RunStatus.RUNNING).update(lease_expires_at=expires)
-        == 1
-    )
+    held = Run.objects.filter(pk=run_id, lease_owner=worker, status=RunStatus.RUNNING)
+    if unless_cancelled:
+        held = held.filter(cancel_requested=False)
+    return held.update(lease_expires_at=expires) == 1
 
 
 class Heartbeat:
@@ -87,42 +88,50 @@ def execute_run(run_id: Any, worker: str) -> None:
         return
     run = Run.objects.select_related("workflow", "version").get(pk=run_id)
     providers = dict(ModelFamily.objects.values_list("name", "provider"))
+    made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
     for step in run.steps.select_related("output").order_by("index"):
         if step.status == StepStatus.SUCCEEDED:
             continue
-        if Run.objects.filter(pk=run_id, cancel_requested=True).exists():
-            _finish(run, RunStatus.CANCELLED, worker)
+        # One query both extends the lease and notices a cancel request.
+        if not renew(run_id, worker, unless_cancelled=True):
+            if Run.objects.filter(pk=run_id, lease_owner=worker, cancel_requested=True).exists():
+                _finish(run, RunStatus.CANCELLED, worker)
+            else:
+                log.warning("Lost the lease on run %s; another worker has it", run_id)
             return
-        if not renew(run_id, worker):
-            log.warning("Lost the lease on run %s; another worker has it", run_id)
-            return
-        if not _run_step(run, step, worker, providers):
+        if not _run_step(run, step, worker, providers, made):
             return
     _complete(run, worker)
 
 
-def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str]) -> bool:
-    step.status, step.started_at, step.error = StepStatus.RUNNING, timezone.now(), ""
-    step.attempts += 1
-    step.save(update_fields=["status", "started_at", "error", "attempts"])
+def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes]) -> bool:
+    started, attempts = timezone.now(), step.attempts + 1
+    RunStep.objects.filter(pk=step.pk).update(
+        status=StepStatus.RUNNING, started_at=started, error="", attempts=attempts
+    )
+    step.attempts = attempts
     retries = int(run.specification["steps"][step.index].get("policy", {}).get("retries", 2))
     began = time.monotonic()
     try:
         with Heartbeat(run.pk, worker):
-            artifact = _generate_with_retries(run, step, providers, retries)
+            artifact = _generate_with_retries(run, step, providers, retries, made)
     except GeneratorError as exc:
-        step.status, step.error, step.finished_at = StepStatus.FAILED, str(exc), timezone.now()
-        step.save(update_fields=["status", "error", "finished_at"])
+        RunStep.objects.filter(pk=step.pk).update(status=StepStatus.FAILED, error=str(exc), finished_at=timezone.now())
         run.error = f"Step '{step.step_id}' failed: {exc}"
         _finish(run, RunStatus.FAILED, worker)
         return False
-    step.status, step.output, step.finished_at = StepStatus.SUCCEEDED, artifact, timezone.now()
-    step.duration_ms = int((time.monotonic() - began) * 1000)
-    step.save(update_fields=["status", "output", "finished_at", "duration_ms"])
+    RunStep.objects.filter(pk=step.pk).update(
+        status=StepStatus.SUCCEEDED,
+        output=artifact,
+        finished_at=timezone.now(),
+        duration_ms=int((time.monotonic() - began) * 1000),
+    )
     return True
 
 
-def _generate_with_retries(run: Run, step: RunStep, providers: dict[str, str], retries: int) -> Artifact:
+def _generate_with_retries(
+    run: Run, step: RunStep, providers: dict[str, str], retries: int, made: dict[str, bytes]
+) -> Artifact:
     family, snapshot = split_model(step.model) if step.model else ("", None)
     provider = get_provider(providers.get(family, "builtin"))
     request = StepRequest(
@@ -131,7 +140,7 @@ def _generate_with_retries(run: Run, step: RunStep, providers: dict[str, str], r
         snapshot=snapshot or "",
         seed=step.seed,
         params={k: v for k, v in step.params.items() if not isinstance(v, dict)},
-        images=_input_images(run, step),
+        images=_input_images(run, step, made),
         provenance={
             "manifest_hash": run.version.manifest_hash,
             "spec_hash": run.spec_hash,
@@ -142,7 +151,9 @@ def _generate_with_retries(run: Run, step: RunStep, providers: dict[str, str], r
     )
     for attempt in range(retries + 1):
         try:
-            return store_generated(provider.generate(request))
+            generated = provider.generate(request)
+            made[step.step_id] = generated.data
+            return store_generated(generated)
         except TransientGeneratorError:
             if attempt == retries:
                 raise
@@ -150,10 +161,13 @@ def _generate_with_retries(run: Run, step: RunStep, providers: dict[str, str], r
     raise AssertionError("unreachable")
 
 
-def _input_images(run: Run, step: RunStep) -> dict[str, bytes]:
+def _input_images(run: Run, step: RunStep, made: dict[str, bytes]) -> dict[str, bytes]:
     images = {}
     for name, binding in step.params.items():
         if not isinstance(binding, dict):
+            continue
+        if binding.get("step") in made:
+            images[name] = made[binding["step"]]
             continue
         if "artifact" in binding:
             artifact = Artifact.objects.get(sha256=binding["artifact"])

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
-from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
 from floniks.errors import Problem, ValidationFailed
@@ -56,21 +55,20 @@ def store_file(
         saved = storage.save(key, ContentFile(data))
         if saved != key:  # a backend that renamed instead of overwriting would break addressing
             raise RuntimeError(f"Storage saved {key} as {saved}; configure it not to rename files.")
-    try:
-        with transaction.atomic():
-            return Artifact.objects.create(
-                sha256=sha,
-                storage_key=key,
-                media_type=media_type,
-                size=len(data),
-                width=width,
-                height=height,
-                frames=frames,
-                kind=kind,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            )
-    except IntegrityError:  # stored concurrently by another worker: same bytes, same row
-        return Artifact.objects.get(sha256=sha)
+    row = Artifact(
+        sha256=sha,
+        storage_key=key,
+        media_type=media_type,
+        size=len(data),
+        width=width,
+        height=height,
+        frames=frames,
+        kind=kind,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    # ON CONFLICT DO NOTHING: a concurrent writer of the same bytes made the same row.
+    Artifact.objects.bulk_create([row], ignore_conflicts=True)
+    return row
 
 
 def store_generated(generated: GeneratedFile) -> Artifact:

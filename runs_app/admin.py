@@ -1,0 +1,68 @@
+"""Admin for runs, records and artifacts: all read-only (they are history);
+the few actions go through runs_app.services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from floniks.admin_site import ReadOnlyAdmin
+from runs_app import services
+from runs_app.models import (
+    Artifact,
+    ProductionPin,
+    RecordModel,
+    RecordSeed,
+    RecordSequence,
+    ReproductionCheck,
+    Run,
+    RunStep,
+    VersionRecord,
+)
+from templates_app.admin import _each
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workflow", "version", "mode", "status", "created_by", "created_at"]
+    list_filter = ["status", "mode"]
+    search_fields = ["id", "workflow__slug", "label"]
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        _each(request, self, queryset, lambda r: services.cancel_run(actor=request.user, run=r), "Cancelled")
+
+
+@admin.register(VersionRecord)
+class VersionRecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "label",
+        "workflow",
+        "number",
+        "mode",
+        "annotated_by",
+        "approved_by",
+        "legacy_required",
+        "created_at",
+    ]
+    list_filter = ["mode", "legacy_required"]
+    search_fields = ["label", "annotation", "workflow__slug"]
+    actions = ["approve"]
+
+    @admin.action(description="Approve the selected records")
+    def approve(self, request: HttpRequest, queryset: QuerySet[VersionRecord]) -> None:
+        _each(request, self, queryset, lambda r: services.approve_record(actor=request.user, record=r), "Approved")
+
+
+for model, columns in [
+    (Artifact, ["sha256", "kind", "media_type", "width", "height", "size", "created_at"]),
+    (RunStep, ["run", "index", "step_id", "kind", "model", "seed", "status", "attempts"]),
+    (ReproductionCheck, ["record", "verdict", "drift_accepted", "created_by", "created_at"]),
+    (ProductionPin, ["workflow", "record", "pinned_by", "pinned_at"]),
+    (RecordSequence, ["workflow", "last_number"]),
+    (RecordModel, ["record", "step", "family", "snapshot"]),
+    (RecordSeed, ["record", "step", "seed"]),
+]:
+    admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))
