@@ -229,7 +229,13 @@ LOGGING = {
 
 # --- Generation ------------------------------------------------------------------
 # Provider name (ModelFamily.provider) → class implementing runs_app.generators.Provider.
+# FLONIKS_EXTRA_PROVIDERS="comfy=myco.providers.ComfyUI,acme=myco.providers.AcmeImages" adds more.
 FLONIKS_PROVIDERS = {"builtin": "runs_app.generators.builtin.BuiltinProvider"}
+for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
+    _name, _sep, _path = _item.partition("=")
+    if not _sep or not _name or "." not in _path:
+        raise ImproperlyConfigured(f"FLONIKS_EXTRA_PROVIDERS item {_item!r} must look like name=package.module.Class.")
+    FLONIKS_PROVIDERS[_name] = _path
 
 # --- Runs -------------------------------------------------------------------------
 # A worker renews its lease on a run every third of this; a lease left to expire
