@@ -24,8 +24,12 @@ def start_services() -> dict[str, str]:
     atexit.register(pg.destroy)
     atexit.register(redis.destroy)
     env = {
-        **pg.env(), **redis.env(), "DEBUG": "1", "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghij",
-        "FLONIKS_VAR_DIR": tempfile.mkdtemp(prefix="floniks-bench-"), "DJANGO_SETTINGS_MODULE": "floniks.settings",
+        **pg.env(),
+        **redis.env(),
+        "DEBUG": "1",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghij",
+        "FLONIKS_VAR_DIR": tempfile.mkdtemp(prefix="floniks-bench-"),
+        "DJANGO_SETTINGS_MODULE": "floniks.settings",
     }
     os.environ.update(env)
     import django

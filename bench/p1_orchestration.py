@@ -34,19 +34,32 @@ def main() -> None:
     definition = {
         "inputs": {"subject": {"type": "string", "required": True}},
         "steps": [
-            {"id": "background", "kind": "generate_image", "model": "local/plasma",
-             "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 512, "height": 512}},
-            {"id": "styled", "kind": "img2img", "model": "local/mosaic",
-             "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"}},
+            {
+                "id": "background",
+                "kind": "generate_image",
+                "model": "local/plasma",
+                "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 512, "height": 512},
+            },
+            {
+                "id": "styled",
+                "kind": "img2img",
+                "model": "local/mosaic",
+                "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+            },
         ],
         "outputs": {"hero": "{{steps.styled.output}}"},
     }
-    templates.publish_draft(actor=operator, draft=templates.save_draft(actor=operator, workflow=workflow, definition=definition))
+    templates.publish_draft(
+        actor=operator, draft=templates.save_draft(actor=operator, workflow=workflow, definition=definition)
+    )
 
     worker = CeleryWorker(env, concurrency=args.concurrency).start()
     try:
         began = time.perf_counter()
-        runs = [services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"subject {i}"}).pk for i in range(args.runs)]
+        runs = [
+            services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"subject {i}"}).pk
+            for i in range(args.runs)
+        ]
         while Run.objects.filter(pk__in=runs, status=RunStatus.AWAITING_ANNOTATION).count() < len(runs):
             if Run.objects.filter(pk__in=runs, status=RunStatus.FAILED).exists():
                 raise SystemExit("a run failed")
@@ -60,13 +73,19 @@ def main() -> None:
     specs = [Run.objects.get(pk=pk).specification["steps"] for pk in runs]
     began = time.perf_counter()
     for background, styled in specs:
-        first = provider.generate(StepRequest("generate_image", *background["model"].split("@"), background["seed"], background["params"]))
+        first = provider.generate(
+            StepRequest("generate_image", *background["model"].split("@"), background["seed"], background["params"])
+        )
         params = {k: v for k, v in styled["params"].items() if not isinstance(v, dict)}
-        provider.generate(StepRequest("img2img", *styled["model"].split("@"), styled["seed"], params, {"image": first.data}))
+        provider.generate(
+            StepRequest("img2img", *styled["model"].split("@"), styled["seed"], params, {"image": first.data})
+        )
     bare = time.perf_counter() - began
 
     print(f"P1 orchestration: {args.runs} runs × 2 steps at 512×512, worker concurrency {args.concurrency}")
-    print(f"  end to end (PostgreSQL + Redis + Celery): {orchestrated:7.2f} s  ({orchestrated / args.runs * 1000:.0f} ms/run)")
+    print(
+        f"  end to end (PostgreSQL + Redis + Celery): {orchestrated:7.2f} s  ({orchestrated / args.runs * 1000:.0f} ms/run)"
+    )
     print(f"  bare generator loop:                      {bare:7.2f} s  ({bare / args.runs * 1000:.0f} ms/run)")
     print(f"  ratio: {orchestrated / bare:.3f}  (goal ≤ 1.10)")
 

@@ -53,8 +53,9 @@ def world(make_workflow, publish, operator):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _b, _e in MATRIX])
 def test_permission_matrix(world, personas, api, role, method, url, body, expected):
-    response = api(personas[role]).generic(method, url.format(**world), data=None if body is None else json.dumps(body),
-                                           content_type="application/json")
+    response = api(personas[role]).generic(
+        method, url.format(**world), data=None if body is None else json.dumps(body), content_type="application/json"
+    )
     assert response.status_code == expected[role], (role, response.content[:300])
 
 

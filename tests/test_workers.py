@@ -28,15 +28,24 @@ def _status(client, run_id):
 
 def test_end_to_end_through_the_api(worker, operator, api):
     client = api(operator)
-    assert client.post("/api/workflows/", {"slug": "campaign-a-warm-earthy", "name": "Campaign A"}, format="json").status_code == 201
+    assert (
+        client.post(
+            "/api/workflows/", {"slug": "campaign-a-warm-earthy", "name": "Campaign A"}, format="json"
+        ).status_code
+        == 201
+    )
     definition = valid_definition()
     definition["steps"][0]["params"].update(width=256, height=192)
-    draft = client.post("/api/workflows/campaign-a-warm-earthy/drafts/", {"definition": definition}, format="json").json()
+    draft = client.post(
+        "/api/workflows/campaign-a-warm-earthy/drafts/", {"definition": definition}, format="json"
+    ).json()
     version = client.post(f"/api/drafts/{draft['id']}/publish/", {"visibility": "internal"}, format="json").json()
     reference = client.post("/api/artifacts/", {"file": png_bytes()}, format="multipart").json()
-    started = client.post("/api/runs/", {"workflow": "campaign-a-warm-earthy", "inputs": {"subject": "a red fox",
-                                                                                       "reference": reference["sha256"]}},
-                          format="json")
+    started = client.post(
+        "/api/runs/",
+        {"workflow": "campaign-a-warm-earthy", "inputs": {"subject": "a red fox", "reference": reference["sha256"]}},
+        format="json",
+    )
     assert started.status_code == 201, started.content
     run = started.json()
     assert run["version"] == version["version"] and run["spec_hash"].startswith("sha256:") and run["status"] == "queued"
@@ -50,8 +59,11 @@ def test_end_to_end_through_the_api(worker, operator, api):
     done = wait_for(waiting, 60, what="the worker to run both steps")
     assert done["progress"] == 1.0 and set(done["outputs"]) == {"hero"}
     assert all(s["status"] == "succeeded" and s["outputs"] and s["attempts"] == 1 for s in done["steps"])
-    finalised = client.post(f"/api/runs/{run['id']}/finalize/", {"label": "warmer palette",
-                                                                 "annotation": "client asked for warmer tones"}, format="json")
+    finalised = client.post(
+        f"/api/runs/{run['id']}/finalize/",
+        {"label": "warmer palette", "annotation": "client asked for warmer tones"},
+        format="json",
+    )
     assert finalised.status_code == 202
     record_id = wait_for(lambda: _status(client, run["id"])["record_id"], 30, what="the record to be written")
     record = client.get(f"/api/records/{record_id}/").json()
@@ -69,9 +81,21 @@ def _slow_workflow(make_workflow, publish):
     """One genuinely slow step (a long, large animation) so a worker can be killed in the middle of it."""
     wf = make_workflow("slow", "Slow")
     d = small_definition()
-    d["steps"].append({"id": "motion", "kind": "animate", "model": "local/aurora",
-                       "params": {"prompt": "{{inputs.subject}} at dusk", "image": "{{steps.styled.output}}",
-                                  "frames": 40, "width": 768, "height": 768, "steps": 60}})
+    d["steps"].append(
+        {
+            "id": "motion",
+            "kind": "animate",
+            "model": "local/aurora",
+            "params": {
+                "prompt": "{{inputs.subject}} at dusk",
+                "image": "{{steps.styled.output}}",
+                "frames": 40,
+                "width": 768,
+                "height": 768,
+                "steps": 60,
+            },
+        }
+    )
     d["outputs"] = {"hero": "{{steps.styled.output}}", "loop": "{{steps.motion.output}}"}
     publish(wf, d)
     return wf
@@ -81,8 +105,12 @@ def test_worker_killed_mid_step_recovers_with_exactly_one_record(start_worker, m
     workflow = _slow_workflow(make_workflow, publish)
     doomed = start_worker(env=FAST_RECOVERY)
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
-    wait_for(lambda: RunStep.objects.filter(run=run, step_id="motion", status="running").exists(), 60,
-             interval=0.05, what="the slow step to start")
+    wait_for(
+        lambda: RunStep.objects.filter(run=run, step_id="motion", status="running").exists(),
+        60,
+        interval=0.05,
+        what="the slow step to start",
+    )
     time.sleep(0.5)
     doomed.kill()
     killed_at = time.monotonic()
@@ -110,8 +138,11 @@ def test_broker_down_while_finalising_keeps_the_annotation(start_worker, make_wo
     redis.stop()
     try:
         began = time.monotonic()
-        response = api(operator).post(f"/api/runs/{run.pk}/finalize/", {"label": "heron", "annotation": "kept while Redis was down"},
-                                      format="json")
+        response = api(operator).post(
+            f"/api/runs/{run.pk}/finalize/",
+            {"label": "heron", "annotation": "kept while Redis was down"},
+            format="json",
+        )
         assert response.status_code == 202 and time.monotonic() - began < 15
         stored = Run.objects.get(pk=run.pk)
         assert stored.status == RunStatus.RECORDING and stored.annotation == "kept while Redis was down"
@@ -119,7 +150,9 @@ def test_broker_down_while_finalising_keeps_the_annotation(start_worker, make_wo
         assert not VersionRecord.objects.filter(run=run).exists()
     finally:
         redis.start()
-    record = wait_for(lambda: VersionRecord.objects.filter(run=run).first(), 120, what="the record after Redis returned")
+    record = wait_for(
+        lambda: VersionRecord.objects.filter(run=run).first(), 120, what="the record after Redis returned"
+    )
     assert record.annotation == "kept while Redis was down" and record.number == 1
     assert VersionRecord.objects.filter(run=run).count() == 1
 
@@ -129,8 +162,10 @@ def test_fifty_concurrent_finalisations_number_1_to_50(make_workflow, publish, o
         pytest.fail("Needs PostgreSQL: run through `make test`.")
     workflow = make_workflow()
     publish(workflow, small_definition(width=64, height=64, steps=4))
-    runs = [run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"take {i}"}))
-            for i in range(50)]
+    runs = [
+        run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"take {i}"}))
+        for i in range(50)
+    ]
     barrier = threading.Barrier(len(runs))
     errors: list[BaseException] = []
 

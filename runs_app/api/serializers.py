@@ -7,6 +7,10 @@ from typing import Any
 from rest_framework import serializers
 
 from runs_app.models import Artifact, ReproductionCheck, Run, RunStep, VersionRecord
+from templates_app.api.serializers import ReasonSerializer
+from templates_app.models import Mode
+
+__all__ = ["ReasonSerializer"]  # shared with the templates API: one "reason" shape
 
 
 def _artifact(a: Artifact | None) -> dict[str, Any] | None:
@@ -108,7 +112,7 @@ class RunStartSerializer(serializers.Serializer[Any]):
     workflow = serializers.SlugField()
     version = serializers.CharField(required=False)
     inputs = serializers.JSONField(default=dict)
-    mode = serializers.ChoiceField(choices=["discovery", "production"], required=False)
+    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
 
 
 class FinalizeSerializer(serializers.Serializer[Any]):
@@ -192,7 +196,3 @@ class RecordSerializer(RecordListSerializer):
 
 class ReproduceSerializer(serializers.Serializer[Any]):
     accept_model_drift = serializers.BooleanField(default=False)
-
-
-class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
