@@ -92,16 +92,22 @@ def execute_run(run_id: Any, worker: str) -> None:
     for step in run.steps.select_related("output").order_by("index"):
         if step.status == StepStatus.SUCCEEDED:
             continue
-        # One query both extends the lease and notices a cancel request.
-        if not renew(run_id, worker, unless_cancelled=True):
-            if Run.objects.filter(pk=run_id, lease_owner=worker, cancel_requested=True).exists():
-                _finish(run, RunStatus.CANCELLED, worker)
-            else:
-                log.warning("Lost the lease on run %s; another worker has it", run_id)
+        if not _still_ours(run, worker) or not _run_step(run, step, worker, providers, made):
             return
-        if not _run_step(run, step, worker, providers, made):
-            return
-    _complete(run, worker)
+    # A cancel that arrived during the last step still counts.
+    if _still_ours(run, worker):
+        _complete(run, worker)
+
+
+def _still_ours(run: Run, worker: str) -> bool:
+    """Extend the lease and notice a cancel request in one query; False means stop here."""
+    if renew(run.pk, worker, unless_cancelled=True):
+        return True
+    if Run.objects.filter(pk=run.pk, lease_owner=worker, cancel_requested=True).exists():
+        _finish(run, RunStatus.CANCELLED, worker)
+    else:
+        log.warning("Lost the lease on run %s; another worker has it", run.pk)
+    return False
 
 
 def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes]) -> bool:

@@ -1,0 +1,147 @@
+"""Engine behaviour: sub-workflows at their pinned version, retries for transient
+provider errors only (a hosted provider mocked at the provider seam), cancel."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from runs_app import services
+from runs_app.generators.base import GeneratedFile, GeneratorError, StepRequest, TransientGeneratorError, _load
+from runs_app.generators.builtin import BuiltinProvider
+from runs_app.models import Run, RunStatus, RunStep
+from templates_app import services as templates
+from templates_app.models import ModelFamily
+from tests.conftest import wait_for
+from tests.runs_helpers import run_now, small_definition
+
+pytestmark = pytest.mark.django_db
+
+
+def overlay_definition(prompt: str = "logo bottom right"):
+    return {
+        "inputs": {"image": {"type": "image", "required": True}},
+        "steps": [
+            {
+                "id": "stamp",
+                "kind": "img2img",
+                "model": "local/aurora",
+                "params": {"image": "{{inputs.image}}", "prompt": prompt, "strength": 0.3},
+            }
+        ],
+        "outputs": {"image": "{{steps.stamp.output}}"},
+    }
+
+
+def test_subworkflow_runs_its_pinned_version(make_workflow, publish, operator):
+    overlay = make_workflow("brand-overlay", "Brand overlay")
+    first = publish(overlay, overlay_definition())
+    campaign = make_workflow()
+    d = small_definition()
+    d["steps"].append(
+        {
+            "id": "overlay",
+            "kind": "subworkflow",
+            "workflow": "brand-overlay",
+            "inputs": {"image": "{{steps.styled.output}}"},
+        }
+    )
+    d["outputs"] = {"hero": "{{steps.overlay.outputs.image}}"}
+    publish(campaign, d)
+    run = services.start_run(actor=operator, workflow=campaign, inputs={"subject": "a fox"})
+    # A newer overlay published after the run started does not change what the run executes.
+    publish(overlay, overlay_definition("logo top left"))
+    spec = run.specification
+    assert spec["subworkflows"] == {
+        "overlay": {"workflow": "brand-overlay", "version": first.version, "manifest_hash": first.manifest_hash}
+    }
+    stamp = spec["steps"][2]
+    assert stamp["id"] == "overlay.stamp" and stamp["params"]["image"] == {"step": "styled"}
+    assert stamp["params"]["prompt"] == "logo bottom right" and stamp["model"].startswith("local/aurora@")
+    assert spec["outputs"] == {"hero": "overlay.stamp"}
+    done = run_now(run)
+    assert done.status == RunStatus.AWAITING_ANNOTATION
+    hero = RunStep.objects.get(run=run, step_id="overlay.stamp").output
+    assert hero is not None and hero.width == 96
+
+
+class FlakyHostedProvider:
+    """Stands in for a hosted image API: fails transiently, then answers."""
+
+    failures_left: ClassVar[int] = 0
+    calls: ClassVar[int] = 0
+
+    def generate(self, request: StepRequest) -> GeneratedFile:
+        type(self).calls += 1
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            raise TransientGeneratorError("503 from the hosted API")
+        if request.params.get("prompt", "").startswith("forbidden"):
+            raise GeneratorError("the hosted API refused the prompt (content policy)")
+        return BuiltinProvider().generate(
+            StepRequest(
+                request.kind,
+                "local/plasma",
+                "2026-06-15",
+                request.seed,
+                request.params,
+                request.images,
+                request.provenance,
+            )
+        )
+
+
+@pytest.fixture
+def hosted(settings, make_workflow, publish, admin_user, monkeypatch):
+    settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FlakyHostedProvider"}
+    _load.cache_clear()
+    monkeypatch.setattr("runs_app.engine.time.sleep", lambda s: None)
+    templates.add_model_snapshot(
+        actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
+    )
+    workflow = make_workflow("hosted", "Hosted")
+    d = small_definition()
+    d["steps"] = d["steps"][:1]
+    d["steps"][0]["model"] = "acme/painter"
+    d["outputs"] = {"hero": "{{steps.background.output}}"}
+    publish(workflow, d)
+    FlakyHostedProvider.calls = 0
+    yield workflow
+    _load.cache_clear()
+
+
+def test_transient_provider_errors_are_retried(hosted, operator):
+    assert ModelFamily.objects.get(name="acme/painter").provider == "hosted"
+    FlakyHostedProvider.failures_left = 2
+    run = run_now(services.start_run(actor=operator, workflow=hosted, inputs={"subject": "a fox"}))
+    assert run.status == RunStatus.AWAITING_ANNOTATION and FlakyHostedProvider.calls == 3
+
+
+def test_permanent_errors_fail_the_run_readably_without_retry(hosted, operator):
+    FlakyHostedProvider.failures_left = 0
+    run = run_now(services.start_run(actor=operator, workflow=hosted, inputs={"subject": "forbidden thing"}))
+    step = run.steps.get()
+    assert run.status == RunStatus.FAILED and FlakyHostedProvider.calls == 1
+    assert step.status == "failed" and "content policy" in step.error and "content policy" in run.error
+
+
+def test_too_many_transient_errors_fail_the_step(hosted, operator):
+    FlakyHostedProvider.failures_left = 10
+    run = run_now(services.start_run(actor=operator, workflow=hosted, inputs={"subject": "a fox"}))
+    assert run.status == RunStatus.FAILED and FlakyHostedProvider.calls == 3 and "503" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_cancel_a_running_run(worker, make_workflow, publish, operator, api):
+    from tests.test_workers import _slow_workflow
+
+    workflow = _slow_workflow(make_workflow, publish)
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
+    wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.RUNNING, 60, interval=0.05, what="the run to start")
+    response = api(operator).post(f"/api/runs/{run.pk}/cancel/")
+    assert response.status_code == 200
+    wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED, 60, what="the cancel")
+    refused = api(operator).post(f"/api/runs/{run.pk}/finalize/", {"label": "x", "annotation": "y"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "not_awaiting_annotation"
