@@ -31,24 +31,9 @@ def main() -> None:
 
     operator = user("operator")
     workflow = templates.create_workflow(actor=operator, slug="bench", name="Bench")
-    definition = {
-        "inputs": {"subject": {"type": "string", "required": True}},
-        "steps": [
-            {
-                "id": "background",
-                "kind": "generate_image",
-                "model": "local/plasma",
-                "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 512, "height": 512},
-            },
-            {
-                "id": "styled",
-                "kind": "img2img",
-                "model": "local/mosaic",
-                "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
-            },
-        ],
-        "outputs": {"hero": "{{steps.styled.output}}"},
-    }
+    from templates_app.management.commands.load_demo import DEMO_DEFINITION  # 2 steps, 512×512
+
+    definition = DEMO_DEFINITION
     templates.publish_draft(
         actor=operator, draft=templates.save_draft(actor=operator, workflow=workflow, definition=definition)
     )

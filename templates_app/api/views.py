@@ -6,6 +6,7 @@ templates_app.services; permissions are checked again inside the services."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -18,6 +19,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -397,34 +399,32 @@ class VersionDetailView(APIView):
         return Response(s.VersionSerializer(visible_version(request, slug, version)).data)
 
 
-class PromoteView(APIView):
-    @extend_schema(request=s.ReasonSerializer, responses=s.VersionSerializer)
+class VersionActionView(APIView):
+    """POST to a version: validate the body, call one service with it, answer the version."""
+
+    body: type[Serializer[Any]]
+    service: Callable[..., WorkflowVersion]
+
     def post(self, request: Request, slug: str, version: str) -> Response:
         found = visible_version(request, slug, version)
-        data = s.ReasonSerializer(data=request.data)
+        data = self.body(data=request.data)
         data.is_valid(raise_exception=True)
-        services.promote_version(actor=request.user, version=found, reason=data.validated_data["reason"])
+        type(self).service(actor=request.user, version=found, **data.validated_data)
         return version_response(request, found)
 
 
-class VisibilityView(APIView):
-    @extend_schema(request=s.VisibilitySerializer, responses=s.VersionSerializer)
-    def post(self, request: Request, slug: str, version: str) -> Response:
-        found = visible_version(request, slug, version)
-        data = s.VisibilitySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.raise_visibility(actor=request.user, version=found, **data.validated_data)
-        return version_response(request, found)
+def _version_action(name: str, body: type[Serializer[Any]], service: Callable[..., WorkflowVersion]) -> type[APIView]:
+    # A function of its own per view: extend_schema annotates the function object it is given.
+    def post(self: VersionActionView, request: Request, slug: str, version: str) -> Response:
+        return VersionActionView.post(self, request, slug, version)
+
+    documented = extend_schema(request=body, responses=s.VersionSerializer)(post)
+    return type(name, (VersionActionView,), {"body": body, "service": staticmethod(service), "post": documented})
 
 
-class ChannelView(APIView):
-    @extend_schema(request=s.ChannelSerializer, responses=s.VersionSerializer)
-    def post(self, request: Request, slug: str, version: str) -> Response:
-        found = visible_version(request, slug, version)
-        data = s.ChannelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.set_channel(actor=request.user, version=found, **data.validated_data)
-        return version_response(request, found)
+PromoteView = _version_action("PromoteView", s.ReasonSerializer, services.promote_version)
+VisibilityView = _version_action("VisibilityView", s.VisibilitySerializer, services.raise_visibility)
+ChannelView = _version_action("ChannelView", s.ChannelSerializer, services.set_channel)
 
 
 class ManifestView(APIView):
