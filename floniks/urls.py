@@ -2,13 +2,40 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from runs_app.views import artifact
+from runs_app import pages
+from runs_app import views as artifacts
+from templates_app import views as templates
 
 urlpatterns = [
+    path("", pages.dashboard, name="dashboard"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("public/", templates.public_versions, name="public"),
+    path("manifests/<str:manifest_hash>/", templates.manifest_page, name="manifest"),
+    path("workflows/", templates.library, name="library"),
+    path("workflows/new/", templates.workflow_new, name="workflow-new"),
+    path("workflows/<slug:slug>/", templates.workflow_page, name="workflow"),
+    path("workflows/<slug:slug>/do/<str:action>/", templates.workflow_action, name="workflow-action"),
+    path("workflows/<slug:slug>/derive/", templates.derive, name="workflow-derive"),
+    path("workflows/<slug:slug>/drafts/new/", templates.draft_new, name="draft-new"),
+    path("workflows/<slug:slug>/run/", pages.run_form, name="run-form"),
+    path("drafts/<int:pk>/", templates.draft_editor, name="draft"),
+    path("drafts/<int:pk>/validate/", templates.draft_validate, name="draft-validate"),
+    path("drafts/<int:pk>/publish/", templates.draft_publish, name="draft-publish"),
+    path("drafts/<int:pk>/discard/", templates.draft_discard, name="draft-discard"),
+    path("drafts/<int:pk>/spawn/", templates.draft_spawn, name="draft-spawn"),
+    path("runs/<uuid:pk>/", pages.run_page, name="run"),
+    path("runs/<uuid:pk>/finalize/", pages.run_finalize, name="run-finalize"),
+    path("runs/<uuid:pk>/cancel/", pages.run_cancel, name="run-cancel"),
+    path("records/", pages.history, name="history"),
+    path("records/compare/", pages.compare, name="compare"),
+    path("records/compare/diff.png", pages.compare_image, name="compare-image"),
+    path("records/<uuid:pk>/", pages.record_page, name="record"),
+    path("records/<uuid:pk>/<str:action>/", pages.record_action, name="record-action"),
+    path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),
+    path("artifacts/<str:sha256>/thumb", artifacts.thumbnail, name="thumbnail"),
     path("admin/", admin.site.urls),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("runs_app.api.urls")),
-    path("artifacts/<str:sha256>", artifact, name="artifact"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import imagehash
 import numpy as np
 from PIL import Image, ImageSequence
+
+from runs_app.models import Artifact, VersionRecord
+from runs_app.storage import read_artifact
 
 NEAR_THRESHOLD = 0.85
 
@@ -45,3 +49,36 @@ def difference_image(a: bytes, b: bytes) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(scaled, "L").save(buf, "PNG")
     return buf.getvalue()
+
+
+def _diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: {"a": left.get(k), "b": right.get(k)} for k in sorted(set(left) | set(right)) if left.get(k) != right.get(k)
+    }
+
+
+def compare_records(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
+    parameters = {}
+    for step in sorted(set(a.parameters) | set(b.parameters)):
+        changed = _diff(a.parameters.get(step, {}), b.parameters.get(step, {}))
+        if changed:
+            parameters[step] = changed
+    outputs = {}
+    for name in sorted(set(a.outputs) | set(b.outputs)):
+        oa, ob = a.outputs.get(name), b.outputs.get(name)
+        entry: dict[str, Any] = {"a": oa, "b": ob, "identical": bool(oa and ob and oa["sha256"] == ob["sha256"])}
+        if oa and ob and not entry["identical"]:
+            da, db = (read_artifact(Artifact.objects.get(sha256=o["sha256"])) for o in (oa, ob))
+            entry["identical"] = pixels_identical(da, db)
+            entry["similarity"] = 1.0 if entry["identical"] else similarity(da, db)
+        outputs[name] = entry
+    return {
+        "a": str(a.pk),
+        "b": str(b.pk),
+        "same_workflow": a.workflow_id == b.workflow_id,
+        "same_version": a.version_id == b.version_id,
+        "parameters": parameters,
+        "seeds": _diff(a.seeds, b.seeds),
+        "models": _diff(a.step_models, b.step_models),
+        "outputs": outputs,
+    }

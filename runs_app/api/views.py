@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -17,12 +17,12 @@ from rest_framework.views import APIView
 from floniks.errors import Problem, ValidationFailed
 from runs_app import services
 from runs_app.api import serializers as s
-from runs_app.compare import pixels_identical, similarity
-from runs_app.models import Artifact, RecordModel, RecordSeed, ReproductionCheck, Run, RunStatus, VersionRecord
+from runs_app.compare import compare_records
+from runs_app.filters import RecordFilter
+from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from runs_app.spec import drift_warnings_for
-from runs_app.storage import MAX_UPLOAD_BYTES, read_artifact
+from runs_app.storage import MAX_UPLOAD_BYTES
 from templates_app.catalogue import Catalogue
-from templates_app.definition import split_model
 from templates_app.models import Workflow, WorkflowVersion
 
 
@@ -112,33 +112,6 @@ class CancelView(APIView):
 # --- records ---------------------------------------------------------------------------
 
 
-class RecordFilter(django_filters.FilterSet):
-    workflow = django_filters.CharFilter(field_name="workflow__slug")
-    q = django_filters.CharFilter(method="search", label="Text in the label or the annotation")
-    model = django_filters.CharFilter(method="by_model", label="family or family@snapshot")
-    seed = django_filters.NumberFilter(method="by_seed")
-    approved = django_filters.BooleanFilter(field_name="approved_at", lookup_expr="isnull", exclude=True)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
-
-    class Meta:
-        model = VersionRecord
-        fields = ["workflow", "q", "model", "seed", "approved", "since", "until"]
-
-    def search(self, queryset: QuerySet[VersionRecord], name: str, value: str) -> QuerySet[VersionRecord]:
-        return queryset.filter(Q(label__icontains=value) | Q(annotation__icontains=value))
-
-    def by_model(self, queryset: QuerySet[VersionRecord], name: str, value: str) -> QuerySet[VersionRecord]:
-        family, snapshot = split_model(value)
-        rows = RecordModel.objects.filter(record=OuterRef("pk"), family=family)
-        if snapshot:
-            rows = rows.filter(snapshot=snapshot)
-        return queryset.filter(Exists(rows))
-
-    def by_seed(self, queryset: QuerySet[VersionRecord], name: str, value: Any) -> QuerySet[VersionRecord]:
-        return queryset.filter(Exists(RecordSeed.objects.filter(record=OuterRef("pk"), seed=int(value))))
-
-
 class RecordListView(generics.ListAPIView[VersionRecord]):
     serializer_class = s.RecordListSerializer
     filterset_class = RecordFilter
@@ -208,39 +181,6 @@ class CompareView(APIView):
             )
         a, b = (visible_record(request, i) for i in ids)
         return Response(compare_records(a, b))
-
-
-def _diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: {"a": left.get(k), "b": right.get(k)} for k in sorted(set(left) | set(right)) if left.get(k) != right.get(k)
-    }
-
-
-def compare_records(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
-    parameters = {}
-    for step in sorted(set(a.parameters) | set(b.parameters)):
-        changed = _diff(a.parameters.get(step, {}), b.parameters.get(step, {}))
-        if changed:
-            parameters[step] = changed
-    outputs = {}
-    for name in sorted(set(a.outputs) | set(b.outputs)):
-        oa, ob = a.outputs.get(name), b.outputs.get(name)
-        entry: dict[str, Any] = {"a": oa, "b": ob, "identical": bool(oa and ob and oa["sha256"] == ob["sha256"])}
-        if oa and ob and not entry["identical"]:
-            da, db = (read_artifact(Artifact.objects.get(sha256=o["sha256"])) for o in (oa, ob))
-            entry["identical"] = pixels_identical(da, db)
-            entry["similarity"] = 1.0 if entry["identical"] else similarity(da, db)
-        outputs[name] = entry
-    return {
-        "a": str(a.pk),
-        "b": str(b.pk),
-        "same_workflow": a.workflow_id == b.workflow_id,
-        "same_version": a.version_id == b.version_id,
-        "parameters": parameters,
-        "seeds": _diff(a.seeds, b.seeds),
-        "models": _diff(a.step_models, b.step_models),
-        "outputs": outputs,
-    }
 
 
 # --- artifacts ---------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""Shared plumbing for the server-rendered pages.
+
+Pages check the role on the server (hiding a button is not a permission), call
+services for every change and show a service's refusal as a message; one view
+renders either its whole page or, for an htmx request, just its fragment."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+from floniks.errors import DomainError, Problem
+from floniks.roles import Role, role_of
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def role_required(minimum: Role) -> Callable[[View], View]:
+    """Anonymous visitors are sent to sign in; signed-in users below the role get 403."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if role_of(request.user) < minimum:
+                raise PermissionDenied(f"This page is for a {minimum.label} or above.")
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+team_only = role_required(Role.OPERATOR)
+
+
+def problem_text(exc: DomainError) -> str:
+    if len(exc.problems) <= 1:
+        return exc.message
+    return exc.message.split(";")[0] + " — " + "; ".join(f"{p.path or '(all)'}: {p.message}" for p in exc.problems)
+
+
+def perform(request: HttpRequest, call: Callable[[], Any], *, success: str, then: str) -> HttpResponseRedirect:
+    """Run one service call; report its outcome as a message and redirect (POST → redirect → GET)."""
+    try:
+        call()
+    except DomainError as exc:
+        messages.error(request, problem_text(exc))
+    else:
+        messages.success(request, success)
+    return HttpResponseRedirect(then)
+
+
+def refuse(request: HttpRequest, exc: DomainError, then: str) -> HttpResponseRedirect:
+    messages.error(request, problem_text(exc))
+    return HttpResponseRedirect(then)
+
+
+def succeed(request: HttpRequest, message: str, then: str) -> HttpResponseRedirect:
+    messages.success(request, message)
+    return HttpResponseRedirect(then)
+
+
+def page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, fragment: str | None = None, status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its fragment when htmx asks for it."""
+    if fragment and getattr(request, "htmx", False):
+        return render(request, fragment, context, status=status)
+    return render(request, template, context, status=status)
+
+
+def problems_by_path(problems: list[Problem]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for p in problems:
+        found.setdefault(p.path, []).append(p.message)
+    return found
+
+
+def role_context(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: the signed-in user's role, for the header and for showing actions."""
+    role = role_of(request.user)
+    return {
+        "role": role.label,
+        "is_team": role >= Role.OPERATOR,
+        "is_manager": role >= Role.MANAGER,
+        "is_admin": role >= Role.ADMIN,
+    }

@@ -1,0 +1,341 @@
+"""Pages for the dashboard, running a workflow, the live run and its annotation
+form, version history, a record, and comparing two records."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from floniks.errors import DomainError, Problem, ValidationFailed
+from floniks.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
+from runs_app import services
+from runs_app.compare import compare_records, difference_image
+from runs_app.filters import RecordFilter
+from runs_app.models import Artifact, ProductionPin, Run, RunStatus, VersionRecord
+from runs_app.spec import drift_warnings_for
+from runs_app.storage import read_artifact
+from templates_app.catalogue import Catalogue
+from templates_app.models import Lifecycle, ModelFamily, Workflow, WorkflowVersion
+
+LIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
+HISTORY_PAGE = 50
+
+
+@team_only
+def dashboard(request: HttpRequest) -> HttpResponse:
+    mine = Run.objects.filter(created_by=request.user).select_related("workflow", "version")
+    my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
+    catalogue = Catalogue.load()
+    drift = []
+    for pin in ProductionPin.objects.filter(workflow_id__in=my_workflows).select_related("workflow__canonical_version"):
+        if pin.workflow.canonical_version:
+            for warning in drift_warnings_for(pin.step_models, pin.workflow.canonical_version, catalogue):
+                drift.append({"workflow": pin.workflow, **warning})
+    return page(
+        request,
+        "floniks/dashboard.html",
+        {
+            "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),
+            "recent": list(mine[:10]),
+            "approved": list(
+                VersionRecord.objects.filter(approved_at__isnull=False)
+                .select_related("workflow", "approved_by")
+                .order_by("-approved_at")[:10]
+            ),
+            "drift": drift,
+        },
+    )
+
+
+def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, Any]:
+    """Form fields → run inputs, typed by the input contract; images are uploaded first."""
+    values: dict[str, Any] = {}
+    problems = []
+    for name, spec in contract.items():
+        typ, raw = spec.get("type"), request.POST.get(f"input_{name}", "").strip()
+        try:
+            if typ == "image":
+                upload = request.FILES.get(f"input_{name}")
+                if upload is not None:
+                    values[name] = services.upload_artifact(actor=request.user, data=upload.read()).sha256
+                elif raw:
+                    values[name] = raw
+            elif typ == "boolean":
+                values[name] = request.POST.get(f"input_{name}") == "on"
+            elif raw:
+                values[name] = int(raw) if typ == "integer" else float(raw) if typ == "number" else raw
+        except ValueError:
+            problems.append(Problem("invalid_input", f"inputs.{name}", f"'{raw}' is not a {typ}."))
+        except ValidationFailed as exc:
+            problems.extend(Problem(p.code, f"inputs.{name}", p.message) for p in exc.problems)
+    if problems:
+        raise ValidationFailed(problems)
+    return values
+
+
+@team_only
+def run_form(request: HttpRequest, slug: str) -> HttpResponse:
+    workflow = get_object_or_404(Workflow.objects.with_pointers(), slug=slug)
+    versions = list(WorkflowVersion.objects.filter(workflow=workflow).order_by("-sequence"))
+    chosen = request.POST.get("version") or request.GET.get("version")
+    version = next((v for v in versions if v.version == chosen), workflow.canonical_version)
+    if version is None:
+        return refuse(
+            request, DomainError("Publish a version before running this workflow."), reverse("workflow", args=[slug])
+        )
+    pin = getattr(workflow, "production_pin", None)
+    drift = (
+        drift_warnings_for(pin.step_models, version, Catalogue.load()) if pin and workflow.mode == "production" else []
+    )
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            inputs = _typed_inputs(request, version.definition.get("inputs") or {})
+            run = services.start_run(
+                actor=request.user,
+                workflow=workflow,
+                version=version,
+                inputs=inputs,
+                mode=request.POST.get("mode") or None,
+            )
+        except DomainError as exc:
+            errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
+        else:
+            return HttpResponseRedirect(reverse("run", args=[run.pk]))
+    fields = [
+        {"name": n, **s, "errors": errors.get(f"inputs.{n}", []), "value": request.POST.get(f"input_{n}", "")}
+        for n, s in (version.definition.get("inputs") or {}).items()
+    ]
+    return page(
+        request,
+        "floniks/run_form.html",
+        {
+            "workflow": workflow,
+            "version": version,
+            "versions": versions,
+            "fields": fields,
+            "drift": drift,
+            "errors": errors,
+            "archived": workflow.lifecycle == Lifecycle.ARCHIVED,
+            "pin": pin,
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _run(request: HttpRequest, pk: uuid.UUID) -> Run:
+    return get_object_or_404(Run.objects.visible_to(request.user).with_detail().select_related("reproduces"), pk=pk)
+
+
+def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
+    steps = list(run.steps.all())
+    outputs = {}
+    by_id = {s.step_id: s for s in steps}
+    for name, step_id in run.specification.get("outputs", {}).items():
+        step = by_id.get(step_id)
+        if step is not None and step.output is not None:
+            outputs[name] = step.output
+    return {
+        "run": run,
+        "steps": steps,
+        "outputs": outputs,
+        "live": run.status in LIVE,
+        "percent": round(run.progress * 100),
+        "record": getattr(run, "record", None) if hasattr(run, "record") else None,
+        "check": getattr(run, "reproduction_check", None) if run.reproduces_id else None,
+        **extra,
+    }
+
+
+@team_only
+def run_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _run(request, pk)
+    context = _run_context(run)
+    if request.htmx and context["record"] is not None and request.GET.get("follow"):
+        return HttpResponseClientRedirect(reverse("record", args=[context["record"].pk]))
+    return page(request, "floniks/run.html", context, fragment="floniks/_run_live.html")
+
+
+@require_POST
+@team_only
+def run_finalize(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The finalisation gate. A blank annotation is refused unless the confirmation box is ticked."""
+    run = _run(request, pk)
+    label, annotation = request.POST.get("label", ""), request.POST.get("annotation", "")
+    confirmed = request.POST.get("confirm_no_annotation") == "on"
+    try:
+        services.finalize_run(
+            actor=request.user, run=run, label=label, annotation=annotation, confirm_no_annotation=confirmed
+        )
+    except DomainError as exc:
+        errors = problems_by_path(exc.problems)
+        context = _run_context(
+            run,
+            form_errors=errors,
+            label=label,
+            annotation=annotation,
+            ask_confirmation="annotation" in errors or confirmed,
+            general_error=problem_text(exc),
+        )
+        return page(request, "floniks/run.html", context, fragment="floniks/_run_live.html", status=400)
+    return HttpResponseRedirect(reverse("run", args=[pk]) + "?follow=1")
+
+
+@require_POST
+@team_only
+def run_cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _run(request, pk)
+    return perform(
+        request,
+        lambda: services.cancel_run(actor=request.user, run=run),
+        success="Run cancelled.",
+        then=reverse("run", args=[pk]),
+    )
+
+
+# --- history, records, compare --------------------------------------------------------------
+
+
+def _cursor(record: VersionRecord) -> str:
+    return base64.urlsafe_b64encode(f"{record.created_at.isoformat()}|{record.pk}".encode()).decode()
+
+
+def _after(qs: QuerySet[VersionRecord], cursor: str) -> QuerySet[VersionRecord]:
+    """Keyset pagination: rows strictly older than the cursor, so deep pages cost the same as the first."""
+    try:
+        when, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at, key = dt.datetime.fromisoformat(when), uuid.UUID(pk)
+    except (ValueError, UnicodeDecodeError):
+        return qs
+    return qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=key))
+
+
+@team_only
+def history(request: HttpRequest) -> HttpResponse:
+    records = RecordFilter(request.GET, queryset=VersionRecord.objects.for_list(), request=request)
+    if not records.is_valid():
+        records.qs  # noqa: B018 - evaluates and records the errors for the template
+    qs = records.qs.order_by("-created_at", "-id")
+    if cursor := request.GET.get("cursor"):
+        qs = _after(qs, cursor)
+    rows = list(qs[: HISTORY_PAGE + 1])
+    more = len(rows) > HISTORY_PAGE
+    rows = rows[:HISTORY_PAGE]
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    next_url = None
+    if more:
+        params["cursor"] = _cursor(rows[-1])
+        next_url = "?" + params.urlencode()
+    return page(
+        request,
+        "floniks/history.html",
+        {
+            "records": rows,
+            "next_url": next_url,
+            "filters": request.GET,
+            "errors": records.errors,
+            "workflows": list(Workflow.objects.order_by("slug").values_list("slug", flat=True)),
+            "families": list(ModelFamily.objects.values_list("name", flat=True)),
+        },
+        fragment="floniks/_history_rows.html",
+    )
+
+
+def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
+    qs = VersionRecord.objects.visible_to(request.user).for_list().prefetch_related("checks__created_by", "checks__run")
+    return get_object_or_404(qs, pk=pk)
+
+
+@team_only
+def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    record = _record(request, pk)
+    steps = [
+        {"id": step, "params": params, "seed": record.seeds.get(step), "model": record.step_models.get(step)}
+        for step, params in record.parameters.items()
+    ]
+    return page(
+        request,
+        "floniks/record.html",
+        {
+            "record": record,
+            "steps": steps,
+            "drift": drift_warnings_for(record.step_models, record.version, Catalogue.load()),
+            "checks": list(record.checks.all()),
+        },
+    )
+
+
+@require_POST
+@team_only
+def record_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
+    record = _record(request, pk)
+    here = reverse("record", args=[pk])
+    if action == "approve":
+        return perform(
+            request,
+            lambda: services.approve_record(actor=request.user, record=record),
+            success=f"{record.label} approved.",
+            then=here,
+        )
+    if action == "flag-legacy":
+        return perform(
+            request,
+            lambda: services.flag_legacy(actor=request.user, record=record, reason=request.POST.get("reason", "")),
+            success="Flagged: this record needs a legacy model.",
+            then=here,
+        )
+    if action == "reproduce":
+        try:
+            run = services.reproduce_record(
+                actor=request.user, record=record, accept_model_drift=request.POST.get("accept_model_drift") == "1"
+            )
+        except DomainError as exc:
+            return refuse(request, exc, here)
+        return succeed(
+            request,
+            "Reproduction started; the check appears on the record when it ends.",
+            reverse("run", args=[run.pk]),
+        )
+    raise Http404
+
+
+@team_only
+def compare(request: HttpRequest) -> HttpResponse:
+    ids = request.GET.getlist("r") or [request.GET.get("a", ""), request.GET.get("b", "")]
+    ids = [i for i in ids if i]
+    if len(ids) != 2:
+        return page(request, "floniks/compare.html", {"error": "Pick exactly two records to compare."}, status=400)
+    try:
+        a, b = (_record(request, uuid.UUID(i)) for i in ids)
+    except ValueError:
+        raise Http404 from None
+    diff = compare_records(a, b)
+    outputs = [{"name": n, **o, "a_art": o["a"], "b_art": o["b"]} for n, o in diff["outputs"].items()]
+    return page(
+        request,
+        "floniks/compare.html",
+        {"a": a, "b": b, "diff": diff, "outputs": outputs, "steps": sorted(set(a.parameters) | set(b.parameters))},
+    )
+
+
+@team_only
+def compare_image(request: HttpRequest) -> HttpResponse:
+    """The difference image of one output of two records (brighter = more different)."""
+    a, b = (_record(request, uuid.UUID(request.GET.get(k, "") or str(uuid.UUID(int=0)))) for k in ("a", "b"))
+    name = request.GET.get("output", "")
+    if name not in a.outputs or name not in b.outputs:
+        raise Http404
+    data = [read_artifact(get_object_or_404(Artifact, sha256=r.outputs[name]["sha256"])) for r in (a, b)]
+    response = HttpResponse(difference_image(*data), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
