@@ -242,6 +242,7 @@ for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
 # A worker renews its lease on a run every third of this; a lease left to expire
 # means the worker died and the sweep hands the run to another worker.
 FLONIKS_RUN_LEASE_SECONDS = env_int("FLONIKS_RUN_LEASE_SECONDS", 45, minimum=3)
+FLONIKS_MAX_STEP_ATTEMPTS = env_int("FLONIKS_MAX_STEP_ATTEMPTS", 4, minimum=1)
 FLONIKS_SWEEP_SECONDS = env_int("FLONIKS_SWEEP_SECONDS", 15, minimum=1)
 FLONIKS_REQUEUE_AFTER_SECONDS = env_int("FLONIKS_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {

@@ -12,8 +12,9 @@ import threading
 import time
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -92,7 +93,13 @@ def execute_run(run_id: Any, worker: str) -> None:
     for step in run.steps.select_related("output").order_by("index"):
         if step.status == StepStatus.SUCCEEDED:
             continue
-        if not _still_ours(run, worker) or not _run_step(run, step, worker, providers, made):
+        if not _still_ours(run, worker):
+            return
+        if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
+            # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
+            _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
+            return
+        if not _run_step(run, step, worker, providers, made):
             return
     # A cancel that arrived during the last step still counts.
     if _still_ours(run, worker):
@@ -121,11 +128,15 @@ def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], m
     try:
         with Heartbeat(run.pk, worker):
             artifact = _generate_with_retries(run, step, providers, retries, made)
+    except DatabaseError:
+        raise  # infrastructure, not the step: the lease lapses and the sweep hands the run out again
     except GeneratorError as exc:
-        RunStep.objects.filter(pk=step.pk).update(status=StepStatus.FAILED, error=str(exc), finished_at=timezone.now())
-        run.error = f"Step '{step.step_id}' failed: {exc}"
-        _finish(run, RunStatus.FAILED, worker)
-        return False
+        return _fail_step(run, step, worker, str(exc))
+    except SoftTimeLimitExceeded:
+        return _fail_step(run, step, worker, "the step took longer than the time limit allows")
+    except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
+        log.exception("Step %s of run %s crashed", step.step_id, run.pk)
+        return _fail_step(run, step, worker, f"internal error ({exc.__class__.__name__}: {exc})")
     RunStep.objects.filter(pk=step.pk).update(
         status=StepStatus.SUCCEEDED,
         output=artifact,
@@ -133,6 +144,13 @@ def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], m
         duration_ms=int((time.monotonic() - began) * 1000),
     )
     return True
+
+
+def _fail_step(run: Run, step: RunStep, worker: str, message: str) -> bool:
+    RunStep.objects.filter(pk=step.pk).update(status=StepStatus.FAILED, error=message, finished_at=timezone.now())
+    run.error = f"Step '{step.step_id}' failed: {message}"
+    _finish(run, RunStatus.FAILED, worker)
+    return False
 
 
 def _generate_with_retries(
@@ -194,10 +212,15 @@ def _finish(run: Run, status: str, worker: str) -> None:
             RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
                 status=StepStatus.CANCELLED
             )
-        if status == RunStatus.FAILED and run.reproduces_id:
-            ReproductionCheck.objects.filter(run=run).update(
-                verdict=Verdict.FAILED, completed_at=timezone.now(), note=run.error
-            )
+        if status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.reproduces_id:
+            close_check(run, run.error or "cancelled")
+
+
+def close_check(run: Run, note: str) -> None:
+    """A reproduction that did not finish leaves a failed check, never a pending one."""
+    ReproductionCheck.objects.filter(run=run, verdict=Verdict.PENDING).update(
+        verdict=Verdict.FAILED, completed_at=timezone.now(), note=note
+    )
 
 
 def _complete(run: Run, worker: str) -> None:

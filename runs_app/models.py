@@ -203,6 +203,7 @@ FROZEN_RECORD_FIELDS = [
     "parameters",
     "seeds",
     "step_models",
+    "subworkflows",
     "reference_images",
     "outputs",
     "annotation",
@@ -224,6 +225,8 @@ class VersionRecord(models.Model):
     """What a finalised run leaves behind: enough to reproduce it with nothing else."""
 
     FROZEN_FIELDS: ClassVar[list[str]] = FROZEN_RECORD_FIELDS
+    # Approval is given once and the legacy flag, once raised, stays: neither is ever taken back.
+    ONE_WAY: ClassVar[dict[str, Any]] = {"approved_at": None, "approved_by": None, "legacy_required": False}
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="record")
@@ -239,6 +242,7 @@ class VersionRecord(models.Model):
     parameters = models.JSONField()
     seeds = models.JSONField()
     step_models = models.JSONField(help_text="step → family@snapshot")
+    subworkflows = models.JSONField(default=dict, help_text="sub-workflow step → {workflow, version, manifest_hash}")
     reference_images = models.JSONField()
     outputs = models.JSONField()
     annotation = models.TextField(blank=True)
@@ -271,6 +275,19 @@ class VersionRecord(models.Model):
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="record_no_delete", operation=pgtrigger.Delete),
             pgtrigger.ReadOnly(name="record_frozen", fields=FROZEN_RECORD_FIELDS),
+            pgtrigger.Protect(
+                name="record_approval_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(
+                    old__approved_at__isnull=False, new__approved_at__df=pgtrigger.F("old__approved_at")
+                )
+                | pgtrigger.Q(old__approved_by__isnull=False, new__approved_by__df=pgtrigger.F("old__approved_by")),
+            ),
+            pgtrigger.Protect(
+                name="record_legacy_stays",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__legacy_required=True, new__legacy_required=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -282,6 +299,12 @@ class VersionRecord(models.Model):
             stored = VersionRecord.objects.filter(pk=self.pk).values(*columns).first()
             if stored and any(stored[k] != getattr(self, k) for k in stored):
                 raise ImmutableRowError("A version record is immutable; only approval and the legacy flag change.")
+            before = VersionRecord.objects.filter(pk=self.pk).values("approved_at", "legacy_required").first()
+            if before and (
+                (before["approved_at"] is not None and before["approved_at"] != self.approved_at)
+                or (before["legacy_required"] and not self.legacy_required)
+            ):
+                raise ImmutableRowError("Approval and the legacy flag are never taken back.")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
@@ -289,26 +312,42 @@ class VersionRecord(models.Model):
 
 
 class RecordModel(models.Model):
-    """One (step, model snapshot) of a record, indexed for the history filter."""
+    """One (step, model snapshot) of a record, indexed for the history filter. Append-only."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = ["record", "step", "family", "snapshot"]
 
     record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="model_rows")
     step = models.CharField(max_length=200)
     family = models.CharField(max_length=100)
     snapshot = models.CharField(max_length=20)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["family", "snapshot"], name="record_model_lookup")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="record_model_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
 
     def __str__(self) -> str:
         return f"{self.step}: {self.family}@{self.snapshot}"
 
 
 class RecordSeed(models.Model):
-    """One (step, seed) of a record, indexed for the history filter."""
+    """One (step, seed) of a record, indexed for the history filter. Append-only."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = ["record", "step", "seed"]
 
     record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="seed_rows")
     step = models.CharField(max_length=200)
     seed = models.BigIntegerField(db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="record_seed_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
 
     def __str__(self) -> str:
         return f"{self.step}: {self.seed}"

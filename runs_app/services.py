@@ -72,7 +72,7 @@ def start_run(
                     )
                 ]
             )
-        overrides = Overrides(seeds=pin.seeds)
+        overrides = Overrides(seeds=pin.seeds, subworkflows=_sub_versions(pin.record))
         warnings = drift_warnings_for(pin.step_models, version, catalogue)
     resolution = resolve_specification(version=version, inputs=values, catalogue=catalogue, overrides=overrides)
     return _create_run(
@@ -127,6 +127,9 @@ def cancel_run(*, actor: Any, run: Run) -> Run:
             # No worker holds it (queued) or it is idle (awaiting): cancel now.
             run.status, run.finished_at, run.cancel_requested = RunStatus.CANCELLED, timezone.now(), True
             run.save(update_fields=["status", "finished_at", "cancel_requested"])
+            ReproductionCheck.objects.filter(run=run, verdict=Verdict.PENDING).update(
+                verdict=Verdict.FAILED, completed_at=timezone.now(), note="cancelled"
+            )
             run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
         elif run.status == RunStatus.RUNNING:
             run.cancel_requested = True  # the worker stops before its next step
@@ -143,29 +146,14 @@ def finalize_run(*, actor: Any, run: Run, label: str, annotation: str, confirm_n
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
     require_role(actor, Role.OPERATOR, action="finalise runs")
     label, annotation = (label or "").strip(), (annotation or "").strip()
-    problems = []
-    if not label:
-        problems.append(Problem("label_required", "label", "Give the version a short label, e.g. 'warmer palette'."))
-    elif len(label) > MAX_LABEL or not slugify(label):
-        problems.append(
-            Problem("invalid_label", "label", f"The label needs letters or digits and at most {MAX_LABEL} characters.")
-        )
-    if not annotation and not confirm_no_annotation:
-        problems.append(
-            Problem(
-                "annotation_required",
-                "annotation",
-                "Say why this version was made, or tick the box to save it without an annotation.",
-            )
-        )
-    if problems:
-        raise ValidationFailed(problems)
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
+        # State first: a run that is not waiting gets 409 whatever the form says.
         if run.status != RunStatus.AWAITING_ANNOTATION or run.reproduces_id is not None:
             raise Conflict(
                 f"This run is {run.status.replace('_', ' ')}, not awaiting annotation.", code="not_awaiting_annotation"
             )
+        _check_annotation_form(label, annotation, confirm_no_annotation)
         run.label, run.annotation = label, annotation
         run.saved_without_annotation = not annotation
         run.annotated_by, run.annotated_at = actor, timezone.now()
@@ -177,13 +165,36 @@ def finalize_run(*, actor: Any, run: Run, label: str, annotation: str, confirm_n
     return run
 
 
+def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None:
+    problems = []
+    if not label:
+        problems.append(Problem("label_required", "label", "Give the version a short label, e.g. 'warmer palette'."))
+    elif len(label) > MAX_LABEL or not slugify(label):
+        problems.append(
+            Problem("invalid_label", "label", f"The label needs letters or digits and at most {MAX_LABEL} characters.")
+        )
+    if not annotation and not confirmed:
+        problems.append(
+            Problem(
+                "annotation_required",
+                "annotation",
+                "Say why this version was made, or tick the box to save it without an annotation.",
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+
+
 def write_record(*, run_id: Any) -> VersionRecord | None:
     """Write the version record of a run in `recording`. Idempotent: one record per run.
 
     The per-workflow sequence row is locked for the transaction, so numbers are
     handed out one at a time, and a failed write rolls its number back."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("version", "workflow").filter(pk=run_id).first()
+        # of=("self",): lock the run only, not the workflow and version rows it joins.
+        run = (
+            Run.objects.select_for_update(of=("self",)).select_related("version", "workflow").filter(pk=run_id).first()
+        )
         if run is None:
             return None
         existing = VersionRecord.objects.filter(run=run).first()
@@ -240,6 +251,7 @@ def _snapshot_of(run: Run) -> dict[str, Any]:
         "parameters": {s.step_id: s.params for s in steps},
         "seeds": {s.step_id: s.seed for s in steps if s.seed is not None},
         "step_models": {s.step_id: s.model for s in steps if s.model},
+        "subworkflows": run.specification.get("subworkflows", {}),
         "reference_images": [{"sha256": sha, "url": f"/artifacts/{sha}"} for sha in references],
         "outputs": outputs,
     }
@@ -328,6 +340,11 @@ def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: b
     """Rebuild the run of a record from the record alone and queue it; a check compares the outputs."""
     require_role(actor, Role.OPERATOR, action="reproduce version records")
     version = WorkflowVersion.objects.select_related("workflow").get(pk=record.version_id)
+    if version.workflow.lifecycle == Lifecycle.ARCHIVED:
+        raise Conflict(
+            f"'{version.workflow.slug}' is archived; an admin must resurrect it before it can run.",
+            code="workflow_archived",
+        )
     catalogue = Catalogue.load()
     warnings = drift_warnings_for(record.step_models, version, catalogue)
     if warnings and not accept_model_drift:
@@ -338,7 +355,11 @@ def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: b
             problems=[Problem("model_drift", w["step"], w["message"]) for w in warnings],
         )
     overrides = Overrides(
-        seeds=record.seeds, models=record.step_models, use_recorded_models=True, accept_drift=accept_model_drift
+        seeds=record.seeds,
+        models=record.step_models,
+        use_recorded_models=True,
+        accept_drift=accept_model_drift,
+        subworkflows=_sub_versions(record),
     )
     resolution = resolve_specification(version=version, inputs=record.inputs, catalogue=catalogue, overrides=overrides)
     with transaction.atomic():
@@ -361,6 +382,10 @@ def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: b
             note="model differs; outputs may differ" if warnings else "",
         )
     return run
+
+
+def _sub_versions(record: VersionRecord) -> dict[str, str]:
+    return {step: sub["version"] for step, sub in (record.subworkflows or {}).items()}
 
 
 def flag_legacy(*, actor: Any, record: VersionRecord, reason: str = "") -> ReproductionCheck:

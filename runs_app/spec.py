@@ -7,7 +7,6 @@ its hash; executing it needs nothing else."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,16 +15,15 @@ from typing import Any
 from floniks.errors import Problem, ValidationFailed
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
-from templates_app.definition import REFERENCE, STEP_KINDS, Reference, split_model
+from templates_app.definition import REFERENCE, STEP_KINDS, Reference, input_value_error, split_model
 from templates_app.gate import resolve_subworkflow
 from templates_app.manifest import manifest_of
 from templates_app.models import WorkflowVersion
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_SEED = 2**32 - 1
-MAX_TEXT_INPUT = 4000
 
 Binding = Any  # a concrete value, {"artifact": sha}, {"step": id} or None
+MAX_NESTING = 8
 
 
 @dataclass
@@ -36,6 +34,7 @@ class Overrides:
     models: Mapping[str, str] = field(default_factory=dict)
     use_recorded_models: bool = False  # reproduce with the recorded snapshots…
     accept_drift: bool = False  # …unless the operator chose today's snapshots where they differ
+    subworkflows: Mapping[str, str] = field(default_factory=dict)  # step id → the sub-workflow version it ran
 
 
 @dataclass
@@ -53,56 +52,34 @@ def validate_inputs(contract: Mapping[str, Any], given: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in given:
         if name not in contract:
+            known = ", ".join(contract) or "none"
             problems.append(
-                Problem(
-                    "unknown_input",
-                    f"inputs.{name}",
-                    f"This workflow has no input '{name}' (has: {', '.join(contract) or 'none'}).",
-                )
+                Problem("unknown_input", f"inputs.{name}", f"This workflow has no input '{name}' (has: {known}).")
             )
-    image_shas = {v for n, v in given.items() if contract.get(n, {}).get("type") == "image" and isinstance(v, str)}
-    known = (
-        set(Artifact.objects.filter(sha256__in=image_shas).values_list("sha256", flat=True)) if image_shas else set()
-    )
     for name, spec in contract.items():
         typ, path = spec.get("type"), f"inputs.{name}"
         if name not in given or given[name] is None or given[name] == "":
             if "default" in spec:
-                values[name] = spec["default"]
+                value = spec["default"]
             elif spec.get("required"):
                 problems.append(Problem("missing_input", path, f"Input '{name}' is required."))
-            continue
-        value = given[name]
-        error = _input_error(typ, value, known)
-        if error:
-            problems.append(Problem("invalid_input" if error[0] != "unknown_artifact" else error[0], path, error[1]))
+                continue
+            else:
+                continue
+        else:
+            value = given[name]
+        if error := input_value_error(typ, value):
+            problems.append(Problem("invalid_input", path, f"'{name}' {error}."))
         else:
             values[name] = float(value) if typ == "number" else value
+    images = {v for n, v in values.items() if contract[n].get("type") == "image"}
+    known_images = set(Artifact.objects.filter(sha256__in=images).values_list("sha256", flat=True)) if images else set()
+    for name, value in values.items():
+        if contract[name].get("type") == "image" and value not in known_images:
+            problems.append(Problem("unknown_artifact", f"inputs.{name}", f"No uploaded image has sha256 {value}."))
     if problems:
         raise ValidationFailed(problems)
     return values
-
-
-def _input_error(typ: str, value: Any, known_artifacts: set[str]) -> tuple[str, str] | None:
-    if typ == "string":
-        if not isinstance(value, str):
-            return ("invalid_input", "must be text")
-        return (
-            ("invalid_input", f"must be at most {MAX_TEXT_INPUT} characters") if len(value) > MAX_TEXT_INPUT else None
-        )
-    if typ == "boolean":
-        return None if isinstance(value, bool) else ("invalid_input", "must be true or false")
-    if typ == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53
-        return None if ok else ("invalid_input", "must be a whole number")
-    if typ == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e15
-        return None if ok else ("invalid_input", "must be a number")
-    if typ == "image":
-        if not isinstance(value, str) or not SHA256.match(value):
-            return ("invalid_input", "must be the sha256 of an image uploaded with POST /api/artifacts/")
-        return None if value in known_artifacts else ("unknown_artifact", f"No uploaded image has sha256 {value}.")
-    return ("invalid_input", f"unsupported input type {typ}")
 
 
 class _Expander:
@@ -131,7 +108,26 @@ class _Expander:
     def _subworkflow(
         self, step: dict[str, Any], full_id: str, bindings: dict[str, Binding], scope: dict[str, Binding]
     ) -> Binding:
-        target = resolve_subworkflow(step["workflow"], step.get("version"))
+        if full_id.count(".") >= MAX_NESTING:
+            self.problems.append(
+                Problem("subworkflow_cycle", full_id, f"Sub-workflows nest deeper than {MAX_NESTING}: a cycle?")
+            )
+            return {}
+        # A record or pin names the exact version its run used; otherwise the step's own choice (canonical by default).
+        pinned = self.overrides.subworkflows.get(full_id)
+        target = resolve_subworkflow(step["workflow"], pinned or step.get("version"))
+        if pinned and target is not None:
+            today = resolve_subworkflow(step["workflow"], step.get("version"))
+            if today is not None and today.version != pinned:
+                self.warnings.append(
+                    {
+                        "step": full_id,
+                        "recorded": f"{step['workflow']}@{pinned}",
+                        "current": f"{step['workflow']}@{today.version}",
+                        "reason": "subworkflow_pinned",
+                        "message": f"Sub-workflow step '{full_id}' runs {step['workflow']} {pinned} as recorded; its canonical version is now {today.version}.",
+                    }
+                )
         if target is None:
             self.problems.append(
                 Problem("missing_subworkflow", full_id, f"Sub-workflow '{step['workflow']}' has no version to run.")
@@ -178,6 +174,11 @@ class _Expander:
                 value = self._bind(given[name], bindings, scope)
                 if value is None and param.type == "image":
                     continue  # an optional image input left empty
+                # A value that came from an input is checked against the parameter's schema only now.
+                if param.type != "image" and given[name] != value and (error := param.check(value)):
+                    self.problems.append(
+                        Problem("invalid_input", f"{full_id}.params.{name}", f"{name} {error} (got {value!r}).")
+                    )
                 params[name] = value
             elif param.default is not None:
                 params[name] = param.default

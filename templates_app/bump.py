@@ -73,6 +73,14 @@ def classify_bump(old: dict[str, Any] | None, new: dict[str, Any], catalogue: Ca
     return BumpResult(bump, [reason for b, reason in found if b == bump])
 
 
+def _snapshot_change(sid: Any, old_model: str, new_model: str, catalogue: Catalogue) -> tuple[Bump, str]:
+    """Patch only for a newer dated snapshot; anything else within the family is a model decision (minor)."""
+    old, new = catalogue.resolve(old_model), catalogue.resolve(new_model)
+    if old and new and old.snapshot and new.snapshot and new.snapshot > old.snapshot:
+        return Bump.PATCH, f"step '{sid}': newer snapshot {new.ref}"
+    return Bump.MINOR, f"step '{sid}': {old_model} → {new_model} is not a newer snapshot"
+
+
 def _step_changes(before: dict[str, Any], after: dict[str, Any], catalogue: Catalogue) -> list[tuple[Bump, str]]:
     sid = after.get("id")
     found: list[tuple[Bump, str]] = []
@@ -80,7 +88,7 @@ def _step_changes(before: dict[str, Any], after: dict[str, Any], catalogue: Cata
     if old_model != new_model and isinstance(old_model, str) and isinstance(new_model, str):
         old_family, new_family = split_model(old_model)[0], split_model(new_model)[0]
         if old_family == new_family:
-            found.append((Bump.PATCH, f"step '{sid}': snapshot of {new_family} changed"))
+            found.append(_snapshot_change(sid, old_model, new_model, catalogue))
         elif catalogue.tier_of(old_model) == catalogue.tier_of(new_model):
             found.append((Bump.MINOR, f"step '{sid}': model swapped within tier {catalogue.tier_of(new_model)}"))
         else:

@@ -189,3 +189,31 @@ def contract_of(definition: dict[str, Any], sub_outputs: dict[str, dict[str, str
                 media = "image"
         contract.outputs[name] = media
     return contract
+
+
+MAX_TEXT_INPUT = 4000
+
+
+def input_value_error(typ: str, value: Any) -> str | None:
+    """None when `value` fits an input of type `typ`, else what is wrong (image existence is checked elsewhere)."""
+    if typ == "string":
+        if not isinstance(value, str):
+            return "must be text"
+        return f"must be at most {MAX_TEXT_INPUT} characters" if len(value) > MAX_TEXT_INPUT else None
+    if typ == "boolean":
+        return None if isinstance(value, bool) else "must be true or false"
+    if typ == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53
+        return None if ok else "must be a whole number"
+    if typ == "number":
+        ok = (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and abs(value) < 1e15
+        )
+        return None if ok else "must be a number"
+    if typ == "image":
+        ok = isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+        return None if ok else "must be the sha256 of an image uploaded with POST /api/artifacts/"
+    return f"has an unsupported type {typ}"

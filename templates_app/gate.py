@@ -23,6 +23,7 @@ from templates_app.definition import (
     Param,
     Reference,
     contract_of,
+    input_value_error,
     references_in,
 )
 from templates_app.models import Workflow, WorkflowVersion
@@ -62,6 +63,21 @@ def resolve_subworkflow(slug: str, version: str | None) -> WorkflowVersion | Non
     if version:
         return WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
     return workflow.canonical_version
+
+
+def leads_to(version: WorkflowVersion, targets: set[str], depth: int = 0) -> bool:
+    """Whether a version leads, through the sub-workflows it runs, to any of the target slugs."""
+    if depth > 20:
+        return True  # deeper than any sane nesting: treat as a cycle rather than recurse forever
+    for step in version.definition.get("steps", []):
+        if isinstance(step, dict) and step.get("kind") == "subworkflow":
+            slug = step.get("workflow")
+            if slug in targets:
+                return True
+            nested = resolve_subworkflow(str(slug), step.get("version"))
+            if nested is not None and leads_to(nested, targets | {version.workflow.slug}, depth + 1):
+                return True
+    return False
 
 
 def check_definition(definition: Any, *, workflow: Workflow, catalogue: Catalogue | None = None) -> GateResult:
@@ -139,6 +155,15 @@ class _Checker:
                 self.add("unknown_field", path, f"Unknown input field(s): {', '.join(sorted(extra))}.")
             if not isinstance(spec.get("required", False), bool):
                 self.add("invalid_input", f"{path}.required", "required must be true or false.")
+            if "default" in spec:
+                if spec["type"] == "image":
+                    self.add(
+                        "invalid_input",
+                        f"{path}.default",
+                        "Image inputs take no default: the image is given at run time.",
+                    )
+                elif error := input_value_error(spec["type"], spec["default"]):
+                    self.add("invalid_input", f"{path}.default", f"The default {error}.")
             self.inputs[name] = spec["type"]
 
     def _index_steps(self, steps: list[Any]) -> None:
@@ -294,7 +319,7 @@ class _Checker:
             what = f"version {version} of '{slug}'" if version else f"a published version of '{slug}'"
             self.add("missing_subworkflow", f"{path}.workflow", f"There is no {what}.")
             return
-        if slug == self.workflow.slug or self._reaches(target, {self.workflow.slug}):
+        if slug == self.workflow.slug or leads_to(target, {self.workflow.slug}):
             self.add(
                 "subworkflow_cycle", f"{path}.workflow", f"Sub-workflow '{slug}' leads back to '{self.workflow.slug}'."
             )
@@ -311,26 +336,21 @@ class _Checker:
             if name not in sub_contract.inputs:
                 self.add("unknown_parameter", f"{path}.inputs.{name}", f"'{slug}' has no input '{name}'.")
                 continue
-            is_image = sub_contract.inputs[name][0] == "image"
-            for ref_path, expression in references_in(value, f"{path}.inputs.{name}"):
-                self._check_reference(index, expression, ref_path, expect_image=is_image)
+            typ = sub_contract.inputs[name][0]
+            refs = list(references_in(value, f"{path}.inputs.{name}"))
+            for ref_path, expression in refs:
+                self._check_reference(index, expression, ref_path, expect_image=typ == "image")
+            if typ == "image" and (len(refs) != 1 or not REFERENCE.fullmatch(str(value).strip())):
+                self.add(
+                    "invalid_parameter",
+                    f"{path}.inputs.{name}",
+                    f"'{name}' is an image: pass a single reference to one.",
+                )
+            elif not refs and (error := input_value_error(typ, value)):
+                self.add("invalid_parameter", f"{path}.inputs.{name}", f"'{name}' {error}.")
         for name, (_type, required) in sub_contract.inputs.items():
             if required and name not in given:
                 self.add("missing_parameter", f"{path}.inputs.{name}", f"'{slug}' requires input '{name}'.")
-
-    def _reaches(self, version: WorkflowVersion, targets: set[str], depth: int = 0) -> bool:
-        """Whether a sub-workflow version leads, through its own sub-workflows, to any target slug."""
-        if depth > 20:
-            return True  # deeper than any sane nesting: treat as a cycle rather than recurse forever
-        for step in version.definition.get("steps", []):
-            if isinstance(step, dict) and step.get("kind") == "subworkflow":
-                slug = step.get("workflow")
-                if slug in targets:
-                    return True
-                nested = resolve_subworkflow(str(slug), step.get("version"))
-                if nested is not None and self._reaches(nested, targets | {version.workflow.slug}, depth + 1):
-                    return True
-        return False
 
     def _check_step_policy(self, policy: Any, path: str) -> None:
         if policy is None:

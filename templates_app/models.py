@@ -256,6 +256,11 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         touched = sorted(set(kwargs) & set(self._frozen()))
         if touched:
             raise ImmutableRowError(f"{self.model.__name__} is immutable; cannot update {', '.join(touched)}.")
+        for name, refused in getattr(self.model, "ONE_WAY", {}).items():
+            if name in kwargs and kwargs[name] == refused:
+                raise ImmutableRowError(
+                    f"{self.model.__name__}.{name} only moves one way; it cannot go back to {refused!r}."
+                )
         return super().update(**kwargs)
 
     def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
@@ -285,6 +290,7 @@ class WorkflowVersion(models.Model):
     """An immutable published definition. Only visibility (upwards) and channel change."""
 
     FROZEN_FIELDS: ClassVar[list[str]] = FROZEN_VERSION_FIELDS
+    ONE_WAY: ClassVar[dict[str, Any]] = {"visibility": "internal"}  # visibility only rises
 
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=20, help_text="YYYY.MM.DD of the publishing day (UTC), then .2, .3 …")

@@ -17,7 +17,7 @@ from floniks.roles import Role, require_role
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
-from templates_app.gate import check_definition, contract_problems
+from templates_app.gate import check_definition, contract_problems, leads_to
 from templates_app.manifest import canonical_bytes, manifest_of
 from templates_app.models import (
     BUMP_ORDER,
@@ -350,6 +350,11 @@ def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -
         version = WorkflowVersion.objects.get(pk=version.pk)
         if workflow.canonical_version_id == version.pk:
             raise Conflict(f"{version.version} is already canonical.", code="already_canonical")
+        if leads_to(version, {workflow.slug}):
+            raise Conflict(
+                f"{version.version} runs a sub-workflow whose canonical version leads back to '{workflow.slug}'.",
+                code="subworkflow_cycle",
+            )
         if version.channel == Channel.SHADOW:
             raise Conflict(
                 "A shadow version is never offered by default; move it to another channel first.",

@@ -18,8 +18,10 @@ def change(mutate):
 
 
 TABLE = [
-    ("newer snapshot, same family", lambda d: d["steps"][1].update(model="local/plasma@2026-04-21"), "patch"),
-    ("floating model pinned", lambda d: d["steps"][0].update(model="local/plasma@2026-06-15"), "patch"),
+    ("newer snapshot, same family", lambda d: d["steps"][1].update(model="local/plasma@2026-10-01"), "patch"),
+    ("floating resolves newer", lambda d: d["steps"][0].update(model="local/plasma@2026-10-01"), "patch"),
+    ("older snapshot, same family", lambda d: d["steps"][1].update(model="local/plasma@2026-04-21"), "minor"),
+    ("floating pinned at today's default", lambda d: d["steps"][0].update(model="local/plasma@2026-06-15"), "minor"),
     ("explicit default only", lambda d: d["steps"][1]["params"].update(guidance_scale=7.5), "patch"),
     ("model swap within tier", lambda d: d["steps"][0].update(model="local/mosaic"), "minor"),
     ("prompt change", lambda d: d["steps"][0]["params"].update(prompt="{{inputs.subject}}, cool minimal"), "minor"),
@@ -45,6 +47,14 @@ TABLE = [
         "major",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def newer_plasma(admin_user):
+    """A snapshot newer than every seeded one, not made the default."""
+    from templates_app import services
+
+    services.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-10-01")
 
 
 @pytest.mark.parametrize(("what", "mutate", "expected"), TABLE, ids=[t[0] for t in TABLE])

@@ -253,12 +253,13 @@ def test_refused_publish_through_api_lists_errors_and_mints_nothing(make_workflo
     assert not WorkflowVersion.objects.filter(workflow=workflow).exists()
 
 
-def test_validate_endpoint_reports_bump_and_errors(make_workflow, publish, operator, api):
+def test_validate_endpoint_reports_bump_and_errors(make_workflow, publish, operator, admin_user, api):
     workflow = make_workflow()
     publish(workflow)
+    services.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-10-01")
     client = api(operator)
     d = valid_definition()
-    d["steps"][1]["model"] = "local/plasma@2026-04-21"
+    d["steps"][1]["model"] = "local/plasma@2026-10-01"
     draft_id = client.post(f"/api/workflows/{workflow.slug}/drafts/", {"definition": d}, format="json").json()["id"]
     body = client.get(f"/api/drafts/{draft_id}/validate/").json()
     assert body["valid"] is True and body["errors"] == [] and body["bump"] == "patch"
@@ -274,7 +275,7 @@ def test_publisher_may_raise_bump_but_not_lower_it(make_workflow, publish, opera
         services.publish_draft(actor=operator, draft=draft, bump="minor")
     assert refused.value.problems[0].code == "bump_too_low"
     d2 = valid_definition()
-    d2["steps"][1]["model"] = "local/plasma@2026-04-21"  # patch, raised to major
+    d2["steps"][1]["model"] = "local/plasma@2026-04-21"  # minor, raised to major
     v = publish(workflow, d2, bump="major")
     assert v.bump == "major"
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -153,6 +154,7 @@ class WorkflowDetailView(APIView):
         return workflow_response(visible_workflow(request, slug))
 
     @extend_schema(request=s.WorkflowUpdateSerializer, responses=s.WorkflowSerializer)
+    @transaction.atomic  # name, description and mode change together or not at all
     def patch(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
         data = s.WorkflowUpdateSerializer(data=request.data, partial=True)
@@ -390,9 +392,9 @@ class VersionListView(generics.ListAPIView[WorkflowVersion]):
 
 
 class VersionDetailView(APIView):
-    """Versions are immutable: GET only; PUT, PATCH and DELETE answer 405."""
+    """Versions are immutable: GET only; PUT, PATCH and DELETE answer 405 to every caller."""
 
-    permission_classes = [PublicRead]
+    permission_classes = [AllowAny]  # GET filters to what the caller may see; nothing else is allowed at all
 
     @extend_schema(responses=s.VersionSerializer)
     def get(self, request: Request, slug: str, version: str) -> Response:
