@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
-from floniks.errors import DomainError, Problem
+from floniks.errors import DomainError, Forbidden, NotAuthenticated, Problem
 from floniks.roles import Role, role_of
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
@@ -52,6 +52,8 @@ def perform(request: HttpRequest, call: Callable[[], Any], *, success: str, then
     """Run one service call; report its outcome as a message and redirect (POST → redirect → GET)."""
     try:
         call()
+    except (Forbidden, NotAuthenticated) as exc:
+        raise PermissionDenied(exc.message) from None  # a role that may not gets 403, not a message
     except DomainError as exc:
         messages.error(request, problem_text(exc))
     else:
@@ -60,6 +62,8 @@ def perform(request: HttpRequest, call: Callable[[], Any], *, success: str, then
 
 
 def refuse(request: HttpRequest, exc: DomainError, then: str) -> HttpResponseRedirect:
+    if isinstance(exc, (Forbidden, NotAuthenticated)):
+        raise PermissionDenied(exc.message)
     messages.error(request, problem_text(exc))
     return HttpResponseRedirect(then)
 

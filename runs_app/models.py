@@ -310,6 +310,11 @@ class VersionRecord(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableRowError("Version records are never deleted.")
 
+    @property
+    def first_output(self) -> dict[str, Any] | None:
+        """The first named output, for thumbnails in lists."""
+        return next(iter(self.outputs.values()), None)
+
 
 class RecordModel(models.Model):
     """One (step, model snapshot) of a record, indexed for the history filter. Append-only."""

@@ -32,7 +32,7 @@ HISTORY_PAGE = 50
 
 @team_only
 def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Run.objects.filter(created_by=request.user).select_related("workflow", "version")
+    mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
     my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
     catalogue = Catalogue.load()
     drift = []
@@ -160,7 +160,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
 def run_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     run = _run(request, pk)
     context = _run_context(run)
-    if request.htmx and context["record"] is not None and request.GET.get("follow"):
+    if getattr(request, "htmx", False) and context["record"] is not None and request.GET.get("follow"):
         return HttpResponseClientRedirect(reverse("record", args=[context["record"].pk]))
     return page(request, "floniks/run.html", context, fragment="floniks/_run_live.html")
 
@@ -260,7 +260,12 @@ def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
 def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     record = _record(request, pk)
     steps = [
-        {"id": step, "params": params, "seed": record.seeds.get(step), "model": record.step_models.get(step)}
+        {
+            "id": step,
+            "params": {k: _shown(v) for k, v in params.items()},
+            "seed": record.seeds.get(step),
+            "model": record.step_models.get(step),
+        }
         for step, params in record.parameters.items()
     ]
     return page(
@@ -273,6 +278,15 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "checks": list(record.checks.all()),
         },
     )
+
+
+def _shown(value: Any) -> Any:
+    """Image bindings as people read them."""
+    if isinstance(value, dict) and "step" in value:
+        return f"← output of step {value['step']}"
+    if isinstance(value, dict) and "artifact" in value:
+        return f"reference image {value['artifact'][:12]}…"
+    return value
 
 
 @require_POST

@@ -302,6 +302,7 @@ def set_workflow_mode(
 
 
 def _pin(*, actor: Any, workflow: Workflow, record: VersionRecord, reason: str) -> None:
+    record = VersionRecord.objects.get(pk=record.pk)  # approval as it is now, not as the caller last saw it
     if record.workflow_id != workflow.pk:
         raise ValidationFailed([Problem("invalid_record", "pin_record", "The record belongs to another workflow.")])
     if record.approved_at is None:

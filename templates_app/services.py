@@ -155,7 +155,7 @@ def save_draft(*, actor: Any, workflow: Workflow, definition: Any, based_on: Wor
     require_role(actor, Role.OPERATOR, action="create drafts")
     _check_definition_document(definition)
     if based_on is None:
-        based_on = workflow.canonical_version
+        based_on = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk).canonical_version
     elif based_on.workflow_id != workflow.pk and based_on != workflow.derived_from_version:
         raise ValidationFailed([Problem("invalid_version", "based_on", "based_on must be a version of this workflow.")])
     return Draft.objects.create(workflow=workflow, definition=definition, based_on=based_on, author=actor)
@@ -435,6 +435,7 @@ def derive_direction(
 ) -> Workflow:
     """A new workflow branching from a version of `base`, starting with a draft copied from it."""
     require_role(actor, Role.OPERATOR, action="derive directions")
+    base = Workflow.objects.select_related("canonical_version").get(pk=base.pk)  # the canonical pointer as it is now
     version = version or base.canonical_version
     if version is None:
         raise Conflict(f"'{base.slug}' has no published version to derive from.", code="no_published_version")
@@ -461,6 +462,7 @@ def derive_direction(
 def spawn_sibling(*, actor: Any, draft: Draft, slug: str, name: str) -> Workflow:
     """A contract change is a new job: a new workflow starting from this draft's definition."""
     require_role(actor, Role.OPERATOR, action="spawn sibling workflows")
+    draft = Draft.objects.select_related("workflow").get(pk=draft.pk)
     source = draft.workflow
     with transaction.atomic():
         workflow = _insert_workflow(

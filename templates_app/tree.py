@@ -66,6 +66,6 @@ def forest(workflows: list[Workflow]) -> list[Tree]:
     children_of: dict[int, list[Workflow]] = {}
     for w in workflows:
         if w.derived_from_id in by_id:
-            children_of.setdefault(w.derived_from_id, []).append(w)  # type: ignore[arg-type]
+            children_of.setdefault(w.derived_from_id, []).append(w)
     roots = [w for w in workflows if w.derived_from_id not in by_id and w.pk in children_of]
     return [layout(r, children_of) for r in sorted(roots, key=lambda r: r.slug)]

@@ -1,11 +1,16 @@
-"""Create the demo accounts (and a sample workflow) so a newcomer sees a living product.
+"""Load a demo workspace so a newcomer sees a living product at once.
 
-Passwords are generated on first run, kept in var/demo-accounts.txt (never in
-the repository) and printed every time.
+Accounts (admin, manager, operator) get passwords generated on first run, kept
+in var/demo-accounts.txt (never in the repository) and printed every time. The
+workspace: a base campaign with three creative directions, published versions,
+finalised and annotated records made by the real generators, one direction
+approved (its siblings archived, never deleted), a production pin, and a
+public brand-overlay workflow whose manifest anyone can read.
 """
 
 from __future__ import annotations
 
+import copy
 import secrets
 from pathlib import Path
 from typing import Any
@@ -14,14 +19,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
+from runs_app import engine
+from runs_app import services as runs
 from templates_app import services
 from templates_app.models import Workflow
 
 ACCOUNTS = [("admin", "admin"), ("manager", "manager"), ("operator", "operator")]
 
-DEMO_DEFINITION = {
+DEMO_DEFINITION: dict[str, Any] = {
     "inputs": {"subject": {"type": "string", "required": True}},
     "steps": [
         {
@@ -41,14 +47,29 @@ DEMO_DEFINITION = {
     "policy": {"budget": {"max_steps": 10}, "gates": []},
 }
 
+DIRECTIONS = [
+    ("campaign-a-warm-earthy", "WarmEarthy", "warm earthy palette, golden hour"),
+    ("campaign-a-cool-minimal", "CoolMinimal", "cool minimal palette, soft light"),
+    ("campaign-a-vibrant-urban", "VibrantUrban", "vibrant urban palette, neon"),
+]
+
+
+def _with_prompt(prompt: str, size: int = 384) -> dict[str, Any]:
+    d = copy.deepcopy(DEMO_DEFINITION)
+    d["steps"][0]["params"].update(prompt="{{inputs.subject}}, " + prompt, width=size, height=size)
+    d["steps"][1]["params"]["prompt"] = prompt + ", film grain"
+    return d
+
 
 class Command(BaseCommand):
-    help = "Create demo accounts (admin, manager, operator) and a sample workflow; print the logins."
+    help = "Create demo accounts and a demo workspace (idempotent); print the logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
         passwords = self._accounts()
-        self._sample_workflow()
-        self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at /admin/ or with POST /api/auth/token/):"))
+        if not Workflow.objects.filter(slug="campaign-a").exists():
+            self.stdout.write("Loading the demo workspace (the built-in generators make real images)…")
+            self._workspace()
+        self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at http://127.0.0.1:8000/):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<9} {password}")
         self.stdout.write("")
@@ -72,13 +93,92 @@ class Command(BaseCommand):
         store.chmod(0o600)
         return known
 
-    @transaction.atomic
-    def _sample_workflow(self) -> None:
-        if Workflow.objects.filter(slug="campaign-a").exists():
-            return
-        operator = get_user_model().objects.get(username="operator")
-        workflow = services.create_workflow(
-            actor=operator, slug="campaign-a", name="Campaign A", description="Autumn brand campaign hero images."
+    def _record(self, operator: Any, workflow: Workflow, subject: str, label: str, annotation: str) -> Any:
+        run = runs.start_run(actor=operator, workflow=workflow, inputs={"subject": subject})
+        engine.execute_run(run.pk, worker="load_demo")  # in-process: the demo needs no worker to load
+        runs.finalize_run(actor=operator, run=run, label=label, annotation=annotation)
+        return runs.write_record(run_id=run.pk)
+
+    def _workspace(self) -> None:
+        User = get_user_model()
+        operator, manager, admin = (User.objects.get(username=n) for n in ("operator", "manager", "admin"))
+
+        overlay = services.create_workflow(
+            actor=operator,
+            slug="brand-overlay",
+            name="Brand overlay",
+            description="Stamps the brand treatment on a finished image.",
         )
-        draft = services.save_draft(actor=operator, workflow=workflow, definition=DEMO_DEFINITION)
-        services.publish_draft(actor=operator, draft=draft, visibility="internal")
+        overlay_def = {
+            "inputs": {"image": {"type": "image", "required": True}},
+            "steps": [
+                {
+                    "id": "stamp",
+                    "kind": "img2img",
+                    "model": "local/aurora",
+                    "params": {"image": "{{inputs.image}}", "prompt": "gold brand mark", "strength": 0.25},
+                }
+            ],
+            "outputs": {"image": "{{steps.stamp.output}}"},
+        }
+        services.publish_draft(
+            actor=manager,
+            draft=services.save_draft(actor=manager, workflow=overlay, definition=overlay_def),
+            visibility="public",
+        )
+
+        base = services.create_workflow(
+            actor=operator,
+            slug="campaign-a",
+            name="Campaign A",
+            description="Autumn brand campaign: hero images for digital placements.",
+        )
+        services.publish_draft(
+            actor=operator,
+            draft=services.save_draft(actor=operator, workflow=base, definition=_with_prompt("warm earthy palette")),
+        )
+        self._record(
+            operator, base, "a red fox in tall grass", "first brief", "Initial exploration from the client brief."
+        )
+
+        made = {}
+        for slug, label, prompt in DIRECTIONS:
+            direction = services.derive_direction(
+                actor=operator, base=base, slug=slug, name=f"Campaign A — {label}", direction_label=label
+            )
+            draft = direction.drafts.get()
+            services.update_draft(actor=operator, draft=draft, definition=_with_prompt(prompt))
+            services.publish_draft(actor=operator, draft=draft)
+            first = self._record(
+                operator,
+                direction,
+                "a red fox in tall grass",
+                f"{label.lower()} first",
+                f"First take on the {label} direction.",
+            )
+            self._record(
+                operator,
+                direction,
+                "a red fox at dusk",
+                f"{label.lower()} dusk",
+                f"{label}: client asked to try a dusk scene after the review call.",
+            )
+            made[slug] = (direction, first)
+
+        warm, warm_first = made["campaign-a-warm-earthy"]
+        runs.approve_record(actor=manager, record=warm_first)
+        services.approve_direction(actor=manager, workflow=warm, reason="client approved WarmEarthy on the review call")
+        runs.set_workflow_mode(
+            actor=operator,
+            workflow=warm,
+            mode="production",
+            pin_record=warm_first,
+            reason="approved direction goes to production",
+        )
+        self._record(
+            operator,
+            warm,
+            "a red fox in tall grass",
+            "production hero",
+            "Production run reproducing the approved hero for the campaign extension.",
+        )

@@ -1,0 +1,187 @@
+"""Every page for every role (Django's test client), pinned query counts for
+the history, workflow and record pages, and the annotation gate that no
+crafted POST gets around."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from runs_app import services
+from runs_app.models import Run, RunStatus, VersionRecord
+from templates_app import services as templates
+from templates_app.models import Draft
+from tests.runs_helpers import finished_record, run_now, small_definition
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "outsider", "operator", "manager", "admin"]
+TEAM = {"anonymous": "login", "outsider": 403, "operator": 200, "manager": 200, "admin": 200}
+EVERYONE = dict.fromkeys(ROLES, 200)
+INTERNAL = {"anonymous": 404, "outsider": 404, "operator": 200, "manager": 200, "admin": 200}
+
+
+@pytest.fixture
+def world(make_workflow, publish, operator, manager):
+    base = make_workflow("campaign", "Campaign")
+    internal = publish(base, small_definition())
+    d = small_definition()
+    d["steps"][0]["params"]["prompt"] = "{{inputs.subject}}, cool"
+    public = publish(base, d, visibility="public")
+    direction = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    a = finished_record(operator, base, label="first")
+    b = finished_record(operator, base, inputs={"subject": "a hare"}, label="second")
+    waiting = run_now(services.start_run(actor=operator, workflow=base, inputs={"subject": "owl"}))
+    return {
+        "slug": base.slug,
+        "direction": direction.slug,
+        "draft": Draft.objects.filter(workflow=direction).get().pk,
+        "record": a.pk,
+        "other": b.pk,
+        "run": waiting.pk,
+        "public_manifest": public.manifest_hash,
+        "internal_manifest": internal.manifest_hash,
+    }
+
+
+PAGES = [
+    ("/", TEAM),
+    ("/workflows/", TEAM),
+    ("/workflows/new/", TEAM),
+    ("/workflows/{slug}/", TEAM),
+    ("/workflows/{direction}/", TEAM),
+    ("/drafts/{draft}/", TEAM),
+    ("/workflows/{slug}/run/", TEAM),
+    ("/runs/{run}/", TEAM),
+    ("/records/", TEAM),
+    ("/records/?q=first&model=local/plasma&approved=false", TEAM),
+    ("/records/{record}/", TEAM),
+    ("/records/compare/?a={record}&b={other}", TEAM),
+    ("/manifests/{public_manifest}/", EVERYONE),
+    ("/manifests/{internal_manifest}/", INTERNAL),
+    ("/public/", EVERYONE),
+    ("/accounts/login/", EVERYONE),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_for_every_role(world, personas, role):
+    client = Client()
+    if personas[role] is not None:
+        client.force_login(personas[role])
+    for template, expected in PAGES:
+        url = template.format(**world)
+        response = client.get(url)
+        want = expected[role]
+        if want == "login":
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+        else:
+            assert response.status_code == want, (url, response.status_code)
+        if response.status_code == 200:
+            assert b"Traceback" not in response.content and b"</html>" in response.content, url
+
+
+def test_admin_only_pages(world, personas):
+    for role in ROLES:
+        client = Client()
+        if personas[role] is not None:
+            client.force_login(personas[role])
+        response = client.get("/admin/")
+        assert response.status_code == (200 if role == "admin" else 302), role
+
+
+@pytest.mark.parametrize(("role", "expected"), [("operator", 403), ("manager", 302)])
+def test_manager_actions_refuse_operators_on_the_server(world, personas, role, expected):
+    client = Client()
+    client.force_login(personas[role])
+    response = client.post(f"/records/{world['record']}/approve/")
+    assert response.status_code == expected
+    assert VersionRecord.objects.get(pk=world["record"]).approved_at is not None if role == "manager" else True
+
+
+def test_the_annotation_gate_cannot_be_bypassed_by_a_crafted_post(world, operator):
+    client = Client()
+    client.force_login(operator)
+    url = f"/runs/{world['run']}/finalize/"
+    for body in (
+        {"label": "sneaky", "annotation": ""},
+        {"label": "sneaky", "annotation": "   "},
+        {"label": "sneaky", "annotation": "", "confirm_no_annotation": "off"},
+        {"label": "sneaky", "annotation": "", "confirm_no_annotation": "yes"},
+    ):
+        response = client.post(url, body)
+        assert response.status_code == 400, body
+        assert b"tick the box" in response.content and b'name="confirm_no_annotation"' in response.content
+    assert Run.objects.get(pk=world["run"]).status == RunStatus.AWAITING_ANNOTATION
+    assert not VersionRecord.objects.filter(run_id=world["run"]).exists()
+    accepted = client.post(url, {"label": "sneaky", "annotation": "", "confirm_no_annotation": "on"})
+    assert accepted.status_code == 302
+    run = Run.objects.get(pk=world["run"])
+    assert run.status == RunStatus.RECORDING and run.saved_without_annotation and run.annotated_by == operator
+
+
+def test_finalise_through_the_page_then_the_record_appears(world, operator):
+    client = Client()
+    client.force_login(operator)
+    client.post(f"/runs/{world['run']}/finalize/", {"label": "Owl study", "annotation": "client loves owls"})
+    record = services.write_record(run_id=world["run"])
+    page = client.get(f"/runs/{world['run']}/")
+    assert record.label.encode() in page.content and f"/records/{record.pk}/".encode() in page.content
+
+
+def _grow(operator, slug, n):
+    from templates_app.models import Workflow
+
+    workflow = Workflow.objects.get(slug=slug)
+    for i in range(n):
+        finished_record(operator, workflow, inputs={"subject": f"extra {i}"}, label=f"extra {i}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/records/",
+        "/records/?model=local/plasma&q=e&approved=false",
+        "/workflows/{slug}/",
+        "/records/{record}/",
+        "/workflows/",
+        "/",
+    ],
+)
+def test_page_query_counts_do_not_grow_with_rows(world, operator, url):
+    client = Client()
+    client.force_login(operator)
+    target = url.format(**world)
+    operator._floniks_role = None
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(target).status_code == 200
+    _grow(operator, world["slug"], 4)
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(target).status_code == 200
+    assert len(after) == len(before), [q["sql"][:120] for q in after.captured_queries]
+    assert len(before) <= 16
+
+
+def test_history_pages_with_a_cursor(world, operator):
+    from runs_app import pages
+
+    client = Client()
+    client.force_login(operator)
+    original = pages.HISTORY_PAGE
+    pages.HISTORY_PAGE = 1
+    try:
+        first = client.get("/records/")
+        more = re.search(rb'href="(\?cursor=[^"]+)"', first.content)
+        assert more is not None
+        second = client.get("/records/" + more.group(1).decode().replace("&amp;", "&"))
+        labels = [re.findall(rb"<strong>(v\d+-[a-z0-9-]+)</strong>", r.content) for r in (first, second)]
+        assert labels[0] and labels[1] and labels[0] != labels[1]
+    finally:
+        pages.HISTORY_PAGE = original
