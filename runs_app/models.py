@@ -53,13 +53,13 @@ class Artifact(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    AWAITING_ANNOTATION = "awaiting_annotation"
-    RECORDING = "recording"
-    FINALIZED = "finalized"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    AWAITING_ANNOTATION = "awaiting_annotation", "Awaiting annotation"
+    RECORDING = "recording", "Writing the record"
+    FINALIZED = "finalized", "Finalised"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)

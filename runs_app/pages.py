@@ -184,7 +184,7 @@ def run_finalize(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             label=label,
             annotation=annotation,
             ask_confirmation="annotation" in errors or confirmed,
-            general_error=problem_text(exc),
+            general_error="" if set(errors) <= {"label", "annotation"} else problem_text(exc),
         )
         return page(request, "floniks/run.html", context, fragment="floniks/_run_live.html", status=400)
     return HttpResponseRedirect(reverse("run", args=[pk]) + "?follow=1")

@@ -5,6 +5,7 @@ crafted POST gets around."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -48,7 +49,7 @@ def world(make_workflow, publish, operator, manager):
     }
 
 
-PAGES = [
+PAGES: list[tuple[str, dict[str, Any]]] = [
     ("/", TEAM),
     ("/workflows/", TEAM),
     ("/workflows/new/", TEAM),
@@ -129,6 +130,7 @@ def test_finalise_through_the_page_then_the_record_appears(world, operator):
     client.force_login(operator)
     client.post(f"/runs/{world['run']}/finalize/", {"label": "Owl study", "annotation": "client loves owls"})
     record = services.write_record(run_id=world["run"])
+    assert record is not None
     page = client.get(f"/runs/{world['run']}/")
     assert record.label.encode() in page.content and f"/records/{record.pk}/".encode() in page.content
 

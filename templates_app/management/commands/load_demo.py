@@ -101,7 +101,7 @@ class Command(BaseCommand):
 
     def _workspace(self) -> None:
         User = get_user_model()
-        operator, manager, admin = (User.objects.get(username=n) for n in ("operator", "manager", "admin"))
+        operator, manager = (User.objects.get(username=n) for n in ("operator", "manager"))
 
         overlay = services.create_workflow(
             actor=operator,

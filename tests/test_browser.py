@@ -1,0 +1,187 @@
+"""The product in a real browser: Playwright drives Debian's Chromium against a
+live server and a real Celery worker. Screenshots of the main pages land in
+test-output/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls in these
+# tests are ordinary synchronous code, so tell Django not to object.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+from runs_app import services  # noqa: E402
+from templates_app import services as templates  # noqa: E402
+from templates_app.models import Workflow  # noqa: E402
+from tests.runs_helpers import finished_record, small_definition  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (Debian package chromium).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, live_server: Any, user: Any) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw-" + user.username)
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("role")).to_be_visible()
+
+
+@pytest.fixture
+def campaign(make_workflow, publish, operator, manager) -> dict[str, Any]:
+    base = make_workflow("campaign-a", "Campaign A")
+    publish(base, small_definition(width=256, height=192))
+    public = publish(base, small_definition(width=256, height=192, prompt="{{inputs.subject}}, vibrant"), visibility="public")
+    directions = {}
+    for label, prompt in (("WarmEarthy", "warm earthy"), ("CoolMinimal", "cool minimal"), ("VibrantUrban", "vibrant urban")):
+        direction = templates.derive_direction(actor=operator, base=base, slug=f"campaign-a-{label.lower()}",
+                                               name=f"Campaign A {label}", direction_label=label)
+        draft = direction.drafts.get()
+        templates.update_draft(actor=operator, draft=draft,
+                               definition=small_definition(width=256, height=192, prompt="{{inputs.subject}}, " + prompt))
+        templates.publish_draft(actor=operator, draft=draft)
+        directions[label] = direction
+    first = finished_record(operator, directions["WarmEarthy"], label="warm first", annotation="first warm take")
+    second = finished_record(operator, directions["WarmEarthy"], inputs={"subject": "a hare"}, label="warm hare",
+                             annotation="client asked for a hare")
+    return {"base": base, "directions": directions, "records": (first, second), "public": public}
+
+
+def test_operator_runs_watches_and_annotates(page, live_server, worker, operator, campaign):
+    sign_in(page, live_server, operator)
+    shot(page, "01-dashboard")
+    page.goto(f"{live_server.url}/workflows/")
+    expect(page.get_by_test_id("tree-campaign-a")).to_be_visible()
+    shot(page, "02-library")
+    page.locator("table").get_by_text("Campaign A WarmEarthy", exact=True).click()
+    expect(page.get_by_test_id("lifecycle")).to_have_text("exploring")
+    shot(page, "03-workflow")
+
+    # The draft editor validates as you type.
+    page.click("text=New draft")
+    editor = page.locator("#definition")
+    editor.fill(editor.input_value().replace("{{steps.background.output}}", "{{steps.nowhere.output}}"))
+    expect(page.get_by_test_id("problems")).to_contain_text("unresolved_reference")
+    expect(page.get_by_test_id("problems")).to_contain_text("steps[1].params.image")
+    shot(page, "04-draft-editor")
+
+    page.goto(f"{live_server.url}/workflows/campaign-a-warmearthy/run/")
+    page.fill("#input_subject", "a red fox at dawn")
+    shot(page, "05-run-form")
+    page.click("text=Start run")
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+/$"))
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.get_by_test_id("output-hero")).to_be_visible()
+    shot(page, "06-run-finished")
+
+    page.fill("#label", "dawn fox")
+    page.click("#finalize")
+    expect(page.get_by_test_id("annotation-error")).to_contain_text("tick the box")
+    expect(page.locator("#confirm_no_annotation")).to_be_visible()
+    shot(page, "07-annotation-refused")
+
+    page.fill("#annotation", "client asked for a dawn scene after the review call")
+    page.click("#finalize")
+    expect(page).to_have_url(re.compile(r"/records/[0-9a-f-]+/$"), timeout=60_000)
+    expect(page.locator("h1")).to_have_text("v3-dawn-fox")
+    expect(page.locator(".annotation")).to_contain_text("dawn scene")
+    shot(page, "08-record")
+
+
+def test_manager_compares_approves_and_picks_a_direction(page, live_server, manager, campaign):
+    sign_in(page, live_server, manager)
+    page.goto(f"{live_server.url}/records/")
+    expect(page.get_by_test_id("history")).to_contain_text("v2-warm-hare")
+    shot(page, "09-history")
+    boxes = page.locator("input[name=r]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.click("#compare-selected")
+    expect(page.locator("h1")).to_contain_text("vs")
+    expect(page.get_by_test_id("diff-image")).to_be_visible()
+    expect(page.locator("tr.changed").first).to_be_visible()
+    shot(page, "10-compare")
+
+    first, _second = campaign["records"]
+    page.goto(f"{live_server.url}/records/{first.pk}/")
+    page.click("#approve-record")
+    expect(page.get_by_test_id("approval")).to_contain_text("approved by " + manager.username)
+
+    page.goto(f"{live_server.url}/workflows/campaign-a-warmearthy/")
+    page.click("text=Make WarmEarthy the production direction")
+    expect(page.get_by_test_id("siblings")).to_contain_text("CoolMinimal")
+    expect(page.get_by_test_id("siblings")).to_contain_text("VibrantUrban")
+    shot(page, "11-approve-direction")
+    page.click("text=Approve and archive 2 siblings")
+    expect(page.get_by_test_id("lifecycle")).to_have_text("production")
+    lifecycles = dict(Workflow.objects.filter(derived_from=campaign["base"]).values_list("direction_label", "lifecycle"))
+    assert lifecycles == {"WarmEarthy": "production", "CoolMinimal": "archived", "VibrantUrban": "archived"}
+    page.goto(f"{live_server.url}/workflows/")
+    shot(page, "12-library-after-approval")
+
+
+def test_admin_resurrects_an_archived_direction(page, live_server, manager, admin_user, campaign):
+    templates.approve_direction(actor=manager, workflow=campaign["directions"]["WarmEarthy"])
+    sign_in(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/workflows/campaign-a-coolminimal/")
+    expect(page.get_by_test_id("lifecycle")).to_have_text("archived")
+    page.fill("#res-reason", "client came back to the cool look")
+    page.click("button:has-text('Resurrect')")
+    expect(page.get_by_test_id("lifecycle")).to_have_text("exploring")
+    expect(page.get_by_test_id("pointer-history")).to_contain_text("client came back to the cool look")
+    shot(page, "13-resurrected")
+
+
+def test_anonymous_visitor_sees_a_public_manifest_and_nothing_internal(page, live_server, campaign):
+    public = campaign["public"]
+    page.goto(f"{live_server.url}/manifests/{public.manifest_hash}/")
+    expect(page.get_by_test_id("manifest-hash")).to_have_text(public.manifest_hash)
+    expect(page.locator("pre")).to_contain_text("vibrant")
+    expect(page.locator("nav")).not_to_contain_text("Library")
+    expect(page.locator("nav")).not_to_contain_text("History")
+    shot(page, "14-public-manifest")
+    internal = campaign["base"].versions.get(visibility="internal")
+    response = page.goto(f"{live_server.url}/manifests/{internal.manifest_hash}/")
+    assert response is not None and response.status == 404
+    response = page.goto(f"{live_server.url}/records/")
+    assert "/accounts/login/" in page.url
+    response = page.goto(f"{live_server.url}/artifacts/{campaign['records'][0].outputs['hero']['sha256']}")
+    assert response is not None and response.status == 404
+    assert services is not None
