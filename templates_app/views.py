@@ -281,6 +281,8 @@ def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
     post = request.POST
     try:
+        if "definition" in post:  # publish what is on screen, not an older save
+            draft = services.update_draft(actor=request.user, draft=draft, definition=_parse(post["definition"]))
         version = services.publish_draft(
             actor=request.user,
             draft=draft,

@@ -101,6 +101,13 @@ def test_operator_runs_watches_and_annotates(page, live_server, worker, operator
     expect(page.get_by_test_id("problems")).to_contain_text("unresolved_reference")
     expect(page.get_by_test_id("problems")).to_contain_text("steps[1].params.image")
     shot(page, "04-draft-editor")
+    editor.fill(editor.input_value().replace("{{steps.nowhere.output}}", "{{steps.background.output}}")
+                .replace('"strength": 0.4', '"strength": 0.55'))
+    expect(page.get_by_test_id("validation-state")).to_have_text("ready to publish")
+    expect(page.get_by_test_id("bump")).to_have_text("minor")
+    page.click("#publish")
+    expect(page.locator(".msg.success")).to_contain_text("(minor)")
+    expect(page.locator("[data-testid^=version-]")).to_have_count(2)
 
     page.goto(f"{live_server.url}/workflows/campaign-a-warmearthy/run/")
     page.fill("#input_subject", "a red fox at dawn")
