@@ -271,7 +271,10 @@ class VersionRecord(models.Model):
                 name="record_approval_complete",
             ),
         ]
-        indexes = [models.Index(fields=["workflow", "-created_at"], name="record_workflow_recent")]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="record_workflow_recent"),
+            models.Index(fields=["-created_at", "-id"], name="record_history_order"),  # the history page's keyset
+        ]
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="record_no_delete", operation=pgtrigger.Delete),
             pgtrigger.ReadOnly(name="record_frozen", fields=FROZEN_RECORD_FIELDS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ from floniks.roles import Role
 from floniks.ui import page, perform, problem_text, refuse, succeed, team_only
 from runs_app import services as run_services
 from runs_app.drift import workflow_drift
-from runs_app.models import VersionRecord
+from runs_app.models import Run, VersionRecord
 from templates_app import services
 from templates_app.catalogue import Catalogue
 from templates_app.models import (
@@ -90,6 +91,7 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
             .order_by("slug")
         )
     history = list(PointerMove.objects.for_workflow(workflow)[:50])
+    canonical_on = _canonical_on(workflow, request.GET.get("canonical_on", ""))
     approved_records = list(
         VersionRecord.objects.filter(workflow=workflow, approved_at__isnull=False)
         .order_by("-number")
@@ -109,8 +111,21 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "pin": getattr(workflow, "production_pin", None),
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
+        "canonical_on": canonical_on,
     }
     return page(request, "floniks/workflow.html", context)
+
+
+def _canonical_on(workflow: Workflow, day: str) -> dict[str, Any] | None:
+    """"What was canonical on 1 June?" — the version in force at the end of that day (UTC)."""
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        return None
+    end = dt.datetime.combine(date, dt.time.max, tzinfo=dt.UTC)
+    version = PointerMove.objects.canonical_at(workflow, end)
+    runs = Run.objects.filter(workflow=workflow, version__version=version, created_at__date=date).count() if version else 0
+    return {"day": date, "version": version, "runs": runs}
 
 
 WORKFLOW_ACTIONS: dict[str, tuple[Role, str]] = {

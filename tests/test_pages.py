@@ -187,3 +187,17 @@ def test_history_pages_with_a_cursor(world, operator):
         assert labels[0] and labels[1] and labels[0] != labels[1]
     finally:
         pages.HISTORY_PAGE = original
+
+
+def test_what_was_canonical_on_a_day(world, operator):
+    from django.utils import timezone
+
+    client = Client()
+    client.force_login(operator)
+    today = timezone.now().date().isoformat()
+    page = client.get(f"/workflows/{world['slug']}/?canonical_on={today}")
+    found = re.search(rb'data-testid="canonical-on"><strong>([0-9.]+)</strong>, used by (\d+) run', page.content)
+    assert found is not None
+    assert found.group(1).decode().startswith(today.replace("-", ".")) and int(found.group(2)) >= 3
+    before = client.get(f"/workflows/{world['slug']}/?canonical_on=2020-01-01")
+    assert b"nothing was published yet" in before.content
