@@ -16,12 +16,12 @@ import pytest
 # tests are ordinary synchronous code, so tell Django not to object.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from runs_app import services  # noqa: E402
-from templates_app import services as templates  # noqa: E402
-from templates_app.models import Workflow  # noqa: E402
-from tests.runs_helpers import finished_record, small_definition  # noqa: E402
+from runs_app import services
+from templates_app import services as templates
+from templates_app.models import Workflow
+from tests.runs_helpers import finished_record, small_definition
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
