@@ -117,14 +117,16 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _canonical_on(workflow: Workflow, day: str) -> dict[str, Any] | None:
-    """"What was canonical on 1 June?" — the version in force at the end of that day (UTC)."""
+    """ "What was canonical on 1 June?" — the version in force at the end of that day (UTC)."""
     try:
         date = dt.date.fromisoformat(day)
     except ValueError:
         return None
     end = dt.datetime.combine(date, dt.time.max, tzinfo=dt.UTC)
     version = PointerMove.objects.canonical_at(workflow, end)
-    runs = Run.objects.filter(workflow=workflow, version__version=version, created_at__date=date).count() if version else 0
+    runs = (
+        Run.objects.filter(workflow=workflow, version__version=version, created_at__date=date).count() if version else 0
+    )
     return {"day": date, "version": version, "runs": runs}
 
 

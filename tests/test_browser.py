@@ -4,18 +4,12 @@ test-output/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Playwright's sync API keeps an event loop in this thread; the ORM calls in these
-# tests are ordinary synchronous code, so tell Django not to object.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from runs_app import services
@@ -29,14 +23,33 @@ SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls in these tests
+    # (fixtures and database teardown included) are ordinary synchronous code, so tell Django
+    # not to object — for this module only.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs it (Debian package chromium).")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -68,19 +81,38 @@ def sign_in(page: Page, live_server: Any, user: Any) -> None:
 def campaign(make_workflow, publish, operator, manager) -> dict[str, Any]:
     base = make_workflow("campaign-a", "Campaign A")
     publish(base, small_definition(width=256, height=192))
-    public = publish(base, small_definition(width=256, height=192, prompt="{{inputs.subject}}, vibrant"), visibility="public")
+    public = publish(
+        base, small_definition(width=256, height=192, prompt="{{inputs.subject}}, vibrant"), visibility="public"
+    )
     directions = {}
-    for label, prompt in (("WarmEarthy", "warm earthy"), ("CoolMinimal", "cool minimal"), ("VibrantUrban", "vibrant urban")):
-        direction = templates.derive_direction(actor=operator, base=base, slug=f"campaign-a-{label.lower()}",
-                                               name=f"Campaign A {label}", direction_label=label)
+    for label, prompt in (
+        ("WarmEarthy", "warm earthy"),
+        ("CoolMinimal", "cool minimal"),
+        ("VibrantUrban", "vibrant urban"),
+    ):
+        direction = templates.derive_direction(
+            actor=operator,
+            base=base,
+            slug=f"campaign-a-{label.lower()}",
+            name=f"Campaign A {label}",
+            direction_label=label,
+        )
         draft = direction.drafts.get()
-        templates.update_draft(actor=operator, draft=draft,
-                               definition=small_definition(width=256, height=192, prompt="{{inputs.subject}}, " + prompt))
+        templates.update_draft(
+            actor=operator,
+            draft=draft,
+            definition=small_definition(width=256, height=192, prompt="{{inputs.subject}}, " + prompt),
+        )
         templates.publish_draft(actor=operator, draft=draft)
         directions[label] = direction
     first = finished_record(operator, directions["WarmEarthy"], label="warm first", annotation="first warm take")
-    second = finished_record(operator, directions["WarmEarthy"], inputs={"subject": "a hare"}, label="warm hare",
-                             annotation="client asked for a hare")
+    second = finished_record(
+        operator,
+        directions["WarmEarthy"],
+        inputs={"subject": "a hare"},
+        label="warm hare",
+        annotation="client asked for a hare",
+    )
     return {"base": base, "directions": directions, "records": (first, second), "public": public}
 
 
@@ -101,8 +133,11 @@ def test_operator_runs_watches_and_annotates(page, live_server, worker, operator
     expect(page.get_by_test_id("problems")).to_contain_text("unresolved_reference")
     expect(page.get_by_test_id("problems")).to_contain_text("steps[1].params.image")
     shot(page, "04-draft-editor")
-    editor.fill(editor.input_value().replace("{{steps.nowhere.output}}", "{{steps.background.output}}")
-                .replace('"strength": 0.4', '"strength": 0.55'))
+    editor.fill(
+        editor.input_value()
+        .replace("{{steps.nowhere.output}}", "{{steps.background.output}}")
+        .replace('"strength": 0.4', '"strength": 0.55')
+    )
     expect(page.get_by_test_id("validation-state")).to_have_text("ready to publish")
     expect(page.get_by_test_id("bump")).to_have_text("minor")
     page.click("#publish")
@@ -158,7 +193,9 @@ def test_manager_compares_approves_and_picks_a_direction(page, live_server, mana
     shot(page, "11-approve-direction")
     page.click("text=Approve and archive 2 siblings")
     expect(page.get_by_test_id("lifecycle")).to_have_text("production")
-    lifecycles = dict(Workflow.objects.filter(derived_from=campaign["base"]).values_list("direction_label", "lifecycle"))
+    lifecycles = dict(
+        Workflow.objects.filter(derived_from=campaign["base"]).values_list("direction_label", "lifecycle")
+    )
     assert lifecycles == {"WarmEarthy": "production", "CoolMinimal": "archived", "VibrantUrban": "archived"}
     page.goto(f"{live_server.url}/workflows/")
     shot(page, "12-library-after-approval")
