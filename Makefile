@@ -35,6 +35,7 @@ run: demo
 
 lint: $(VENV)/.dev-deps
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck: $(VENV)/.dev-deps
 	$(DEV_ENV) $(PY) -m mypy
