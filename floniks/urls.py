@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from runs_app import pages
@@ -8,7 +10,11 @@ from templates_app import views as templates
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and password change; no password reset (it needs outgoing mail).
+    path("accounts/login/", require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("public/", templates.public_versions, name="public"),
     path("manifests/<str:manifest_hash>/", templates.manifest_page, name="manifest"),
     path("workflows/", templates.library, name="library"),

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from floniks.errors import DomainError, Problem, ValidationFailed
@@ -30,6 +30,7 @@ LIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
 HISTORY_PAGE = 50
 
 
+@require_GET
 @team_only
 def dashboard(request: HttpRequest) -> HttpResponse:
     mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
@@ -82,6 +83,7 @@ def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, A
     return values
 
 
+@require_http_methods(["GET", "POST"])
 @team_only
 def run_form(request: HttpRequest, slug: str) -> HttpResponse:
     workflow = get_object_or_404(Workflow.objects.with_pointers(), slug=slug)
@@ -156,6 +158,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
     }
 
 
+@require_GET
 @team_only
 def run_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     run = _run(request, pk)
@@ -219,6 +222,7 @@ def _after(qs: QuerySet[VersionRecord], cursor: str) -> QuerySet[VersionRecord]:
     return qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=key))
 
 
+@require_GET
 @team_only
 def history(request: HttpRequest) -> HttpResponse:
     records = RecordFilter(request.GET, queryset=VersionRecord.objects.for_list(), request=request)
@@ -256,6 +260,7 @@ def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
     return get_object_or_404(qs, pk=pk)
 
 
+@require_GET
 @team_only
 def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     record = _record(request, pk)
@@ -323,6 +328,7 @@ def record_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespo
     raise Http404
 
 
+@require_GET
 @team_only
 def compare(request: HttpRequest) -> HttpResponse:
     ids = request.GET.getlist("r") or [request.GET.get("a", ""), request.GET.get("b", "")]
@@ -342,6 +348,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 @team_only
 def compare_image(request: HttpRequest) -> HttpResponse:
     """The difference image of one output of two records (brighter = more different)."""

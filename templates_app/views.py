@@ -9,7 +9,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from floniks.errors import DomainError, Problem, ValidationFailed
 from floniks.roles import Role
@@ -31,6 +31,7 @@ from templates_app.models import (
 from templates_app.tree import forest
 
 
+@require_GET
 @team_only
 def library(request: HttpRequest) -> HttpResponse:
     q, lifecycle = request.GET.get("q", "").strip(), request.GET.get("lifecycle", "")
@@ -57,6 +58,7 @@ def library(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @team_only
 def workflow_new(request: HttpRequest) -> HttpResponse:
     values = {"slug": "", "name": "", "description": ""}
@@ -78,6 +80,7 @@ def _workflow(request: HttpRequest, slug: str) -> Workflow:
     )
 
 
+@require_GET
 @team_only
 def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     workflow = _workflow(request, slug)
@@ -229,6 +232,7 @@ def _parse(text: str) -> Any:
         raise ValidationFailed([Problem("invalid_json", "", f"Not valid JSON: {exc}")]) from None
 
 
+@require_http_methods(["GET", "POST"])
 @team_only
 def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
@@ -347,6 +351,7 @@ def draft_spawn(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_GET
 def manifest_page(request: HttpRequest, manifest_hash: str) -> HttpResponse:
     """The public record of what produced an artifact: readable without signing in for public versions."""
     versions = list(
@@ -368,6 +373,7 @@ def manifest_page(request: HttpRequest, manifest_hash: str) -> HttpResponse:
     )
 
 
+@require_GET
 def public_versions(request: HttpRequest) -> HttpResponse:
     """Public versions for anyone: the front door for visitors without a role."""
     versions = list(

@@ -85,7 +85,9 @@ def test_admin_cannot_change_or_delete_history(history, admin_user, model):
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_api_refuses_to_rewrite_records(history, manager, api, method):
-    response = getattr(api(manager), method)(f"/api/records/{history['record'].pk}/", {"annotation": "x"}, format="json")
+    response = getattr(api(manager), method)(
+        f"/api/records/{history['record'].pk}/", {"annotation": "x"}, format="json"
+    )
     assert response.status_code == 405
 
 
@@ -101,7 +103,9 @@ def test_verify_manifests_finds_tampering_done_with_triggers_disabled(history, c
         cursor.execute("ALTER TABLE templates_app_workflowversion DISABLE TRIGGER ALL")
         cursor.execute(
             "UPDATE templates_app_workflowversion SET definition = jsonb_set(definition, '{steps,0,params,prompt}', "
-            "'\"a forged prompt\"') WHERE id = %s", [version.pk])
+            "'\"a forged prompt\"') WHERE id = %s",
+            [version.pk],
+        )
         cursor.execute("ALTER TABLE templates_app_workflowversion ENABLE TRIGGER ALL")
     with pytest.raises(SystemExit) as failed:
         call_command("verify_manifests")
