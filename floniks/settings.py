@@ -217,6 +217,16 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+FLONIKS_LOGIN_ATTEMPTS = env_int("FLONIKS_LOGIN_ATTEMPTS", 5, minimum=1)
+FLONIKS_LOGIN_LOCKOUT_SECONDS = env_int("FLONIKS_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Throttles count in the cache: Redis when configured, so every process sees the same counts.
+_cache_url = env_str("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

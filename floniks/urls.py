@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from floniks.auth import ThrottledLoginView
 from runs_app import pages
 from runs_app import views as artifacts
 from templates_app import views as templates
@@ -11,7 +12,7 @@ from templates_app import views as templates
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
     # Sign-in, sign-out and password change; no password reset (it needs outgoing mail).
-    path("accounts/login/", require_http_methods(["GET", "POST"])(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/login/", require_http_methods(["GET", "POST"])(ThrottledLoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
