@@ -46,7 +46,9 @@ def test_sixteen_finalisers_times_one_hundred_runs(make_workflow, publish, opera
         pytest.fail("Needs PostgreSQL: run through `make test`.")
     workflow = make_workflow()
     publish(workflow, small_definition(width=64, height=64))
-    runs = [services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"take {i}"}).pk for i in range(1600)]
+    runs = [
+        services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"take {i}"}).pk for i in range(1600)
+    ]
     # Generation is not what this measures: the runs wait for their annotation as if it had finished.
     Run.objects.filter(pk__in=runs).update(status=RunStatus.AWAITING_ANNOTATION)
     began = time.monotonic()
@@ -67,9 +69,12 @@ def test_sixteen_finalisers_times_one_hundred_runs(make_workflow, publish, opera
 
 def test_sixteen_concurrent_publishers(make_workflow, operator):
     workflow = make_workflow()
-    drafts = [templates.save_draft(actor=operator, workflow=workflow,
-                                   definition=small_definition(prompt=f"{{{{inputs.subject}}}}, take {i}"))
-              for i in range(16)]
+    drafts = [
+        templates.save_draft(
+            actor=operator, workflow=workflow, definition=small_definition(prompt=f"{{{{inputs.subject}}}}, take {i}")
+        )
+        for i in range(16)
+    ]
     assert in_threads(16, lambda i: templates.publish_draft(actor=operator, draft=drafts[i])) == []
     versions = list(WorkflowVersion.objects.filter(workflow=workflow).values_list("version", flat=True))
     assert len(versions) == len(set(versions)) == 16
