@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from floniks.filters import SafeIsoDateTimeFilter
 from runs_app.models import RecordModel, RecordSeed, VersionRecord
 from templates_app.definition import split_model
 
@@ -17,8 +18,8 @@ class RecordFilter(django_filters.FilterSet):
     model = django_filters.CharFilter(method="by_model", label="family or family@snapshot")
     seed = django_filters.NumberFilter(method="by_seed")
     approved = django_filters.BooleanFilter(field_name="approved_at", lookup_expr="isnull", exclude=True)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    since = SafeIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = SafeIsoDateTimeFilter(field_name="created_at", lookup_expr="lte", end_of_day=True)
 
     class Meta:
         model = VersionRecord
@@ -29,7 +30,9 @@ class RecordFilter(django_filters.FilterSet):
 
     def by_model(self, queryset: QuerySet[VersionRecord], name: str, value: str) -> QuerySet[VersionRecord]:
         family, snapshot = split_model(value)
-        rows = RecordModel.objects.filter(record=OuterRef("pk"), family=family)
+        # "local/plasma" or "local/plasma@2026-06-15" exactly; a bare word such as "plasma" matches any family with it.
+        by_family = {"family": family} if "/" in family else {"family__icontains": family}
+        rows = RecordModel.objects.filter(record=OuterRef("pk"), **by_family)
         if snapshot:
             rows = rows.filter(snapshot=snapshot)
         return queryset.filter(Exists(rows))

@@ -240,6 +240,8 @@ def history(request: HttpRequest) -> HttpResponse:
     if more:
         params["cursor"] = _cursor(rows[-1])
         next_url = "?" + params.urlencode()
+    since, until = request.GET.get("since", ""), request.GET.get("until", "")
+    reversed_range = bool(since and until and since > until)
     return page(
         request,
         "floniks/history.html",
@@ -248,6 +250,7 @@ def history(request: HttpRequest) -> HttpResponse:
             "next_url": next_url,
             "filters": request.GET,
             "errors": records.errors,
+            "reversed_range": reversed_range,
             "workflows": list(Workflow.objects.order_by("slug").values_list("slug", flat=True)),
             "families": list(ModelFamily.objects.values_list("name", flat=True)),
         },

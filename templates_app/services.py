@@ -443,6 +443,16 @@ def derive_direction(
         raise ValidationFailed([Problem("invalid_version", "version", "The version must belong to the base workflow.")])
     if not direction_label.strip():
         raise ValidationFailed([Problem("required", "direction_label", "Name the direction, e.g. WarmEarthy.")])
+    if Workflow.objects.filter(derived_from=base, direction_label__iexact=direction_label.strip()).exists():
+        raise ValidationFailed(
+            [
+                Problem(
+                    "label_taken",
+                    "direction_label",
+                    f"'{base.slug}' already has a direction called {direction_label.strip()}.",
+                )
+            ]
+        )
     with transaction.atomic():
         workflow = _insert_workflow(
             Workflow(

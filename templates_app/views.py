@@ -88,7 +88,8 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     siblings = []
     if workflow.derived_from_id:
         siblings = list(
-            Workflow.objects.filter(derived_from_id=workflow.derived_from_id)
+            Workflow.objects.select_related("canonical_version")
+            .filter(derived_from_id=workflow.derived_from_id)
             .exclude(pk=workflow.pk)
             .exclude(lifecycle=Lifecycle.ARCHIVED)
             .order_by("slug")

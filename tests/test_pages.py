@@ -201,3 +201,30 @@ def test_what_was_canonical_on_a_day(world, operator):
     assert found.group(1).decode().startswith(today.replace("-", ".")) and int(found.group(2)) >= 3
     before = client.get(f"/workflows/{world['slug']}/?canonical_on=2020-01-01")
     assert b"nothing was published yet" in before.content
+
+
+def test_history_until_includes_that_day_and_partial_model_names(world, operator):
+    from django.utils import timezone
+
+    client = Client()
+    client.force_login(operator)
+    today = timezone.now().date().isoformat()
+    page = client.get(f"/records/?since={today}&until={today}&model=plasma")
+    assert b"v1-first" in page.content and b"v2-second" in page.content
+    reversed_range = client.get(f"/records/?since={today}&until=2020-01-01")
+    assert b"swap the dates" in reversed_range.content
+
+
+def test_direction_labels_are_unique_among_siblings(world, operator):
+    from floniks.errors import ValidationFailed
+    from templates_app.models import Workflow
+
+    with pytest.raises(ValidationFailed) as refused:
+        templates.derive_direction(
+            actor=operator,
+            base=Workflow.objects.get(slug="campaign"),
+            slug="campaign-cool-2",
+            name="Cool again",
+            direction_label="cool",
+        )
+    assert refused.value.problems[0].code == "label_taken"

@@ -64,7 +64,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
     outputs = serializers.SerializerMethodField()
     record_id = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", read_only=True)
-    reproduces = serializers.UUIDField(source="reproduces_id", read_only=True)
+    reproduces = serializers.UUIDField(source="reproduces_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Run

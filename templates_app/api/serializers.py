@@ -50,7 +50,7 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     canonical_version = serializers.SerializerMethodField()
     derived_from = serializers.SerializerMethodField()
     spawned_from: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     production_pin = serializers.SerializerMethodField()
     drift_warnings = serializers.SerializerMethodField()

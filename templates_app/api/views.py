@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from floniks.api import CursorPage
 from floniks.errors import Problem, ValidationFailed
+from floniks.filters import SafeIsoDateTimeFilter
 from floniks.permissions import PublicRead
 from runs_app import services as run_services
 from runs_app.drift import workflow_drift
@@ -259,8 +260,8 @@ def direction_tree(workflow: Workflow) -> dict[str, Any]:
 
 class PointerHistoryFilter(django_filters.FilterSet):
     pointer = django_filters.CharFilter()
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lte")
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = SafeIsoDateTimeFilter(field_name="at", lookup_expr="lte", end_of_day=True)
+    since = SafeIsoDateTimeFilter(field_name="at", lookup_expr="gte")
 
     class Meta:
         model = PointerMove
