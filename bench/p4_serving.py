@@ -1,0 +1,150 @@
+"""P4 — serving (DESIGN §12): the record page and the API record detail under
+wrk (Debian's package, installed when missing) against gunicorn.
+
+    .venv/bin/python bench/p4_serving.py [--seconds 15] [--connections 16] [--workers 4]
+Goals: ≥ 300 req/s and p95 ≤ 100 ms for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from _env import ROOT, start_services, user
+
+LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %d\\n", summary.requests / (summary.duration / 1e6),
+                         latency:percentile(95) / 1000, summary.errors.status + summary.errors.connect))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") or "wrk"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    env = start_services()
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
+
+    from runs_app import engine, services
+    from templates_app import services as templates
+    from templates_app.management.commands.load_demo import DEMO_DEFINITION
+    from testing.services import free_port, wait_for_port
+
+    operator = user("operator")
+    workflow = templates.create_workflow(actor=operator, slug="bench-p4", name="P4")
+    templates.publish_draft(
+        actor=operator, draft=templates.save_draft(actor=operator, workflow=workflow, definition=DEMO_DEFINITION)
+    )
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
+    engine.execute_run(run.pk, worker="bench")
+    services.finalize_run(actor=operator, run=run, label="bench", annotation="serving benchmark")
+    record = services.write_record(run_id=run.pk)
+    assert record is not None
+    token = Token.objects.create(user=operator).key
+    session = SessionStore()
+    session["_auth_user_id"], session["_auth_user_backend"] = (
+        str(operator.pk),
+        "django.contrib.auth.backends.ModelBackend",
+    )
+    session["_auth_user_hash"] = operator.get_session_auth_hash()
+    session.create()
+
+    port = free_port()
+    server_env = {
+        **os.environ,
+        **env,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    static_root = tempfile.mkdtemp(prefix="floniks-static-")
+    server_env["STATIC_ROOT"] = static_root
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=server_env, check=True
+    )
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "floniks.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env,
+    )
+    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua.write(LUA)
+    lua.close()
+    try:
+        wait_for_port(port, 60)
+        time.sleep(1)
+        targets = [
+            ("record page", f"/records/{record.pk}/", f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"),
+            ("API record detail", f"/api/records/{record.pk}/", f"Authorization: Token {token}"),
+        ]
+        print(f"P4 serving: gunicorn {args.workers} workers, wrk {args.connections} connections × {args.seconds}s each")
+        for name, path, header in targets:
+            out = subprocess.run(
+                [
+                    wrk,
+                    "-t2",
+                    f"-c{args.connections}",
+                    f"-d{args.seconds}s",
+                    "-H",
+                    header,
+                    "-s",
+                    lua.name,
+                    f"http://127.0.0.1:{port}{path}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            found = re.search(r"RESULT ([\d.]+) ([\d.]+) (\d+)", out)
+            assert found, out
+            rate, p95, errors = float(found.group(1)), float(found.group(2)), int(found.group(3))
+            print(
+                f"  {name:<18} {rate:7.0f} req/s  p95 {p95:6.1f} ms  errors {errors}   (goal ≥ 300 req/s, p95 ≤ 100 ms)"
+            )
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(30)
+        os.unlink(lua.name)
+        shutil.rmtree(static_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
