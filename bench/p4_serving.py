@@ -105,9 +105,8 @@ def main() -> None:
         cwd=ROOT,
         env=server_env,
     )
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write(LUA)
-    lua.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(LUA)
     try:
         wait_for_port(port, 60)
         time.sleep(1)

@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,7 +20,7 @@ from floniks.ui import page, perform, problem_text, problems_by_path, refuse, su
 from runs_app import services
 from runs_app.compare import compare_records, difference_image
 from runs_app.filters import RecordFilter
-from runs_app.models import Artifact, ProductionPin, Run, RunStatus, VersionRecord
+from runs_app.models import Artifact, ProductionPin, ReproductionCheck, Run, RunStatus, VersionRecord
 from runs_app.spec import drift_warnings_for
 from runs_app.storage import read_artifact
 from templates_app.catalogue import Catalogue
@@ -259,7 +259,8 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
-    qs = VersionRecord.objects.visible_to(request.user).for_list().prefetch_related("checks__created_by", "checks__run")
+    checks = Prefetch("checks", queryset=ReproductionCheck.objects.select_related("created_by"))
+    qs = VersionRecord.objects.visible_to(request.user).for_list().prefetch_related(checks)
     return get_object_or_404(qs, pk=pk)
 
 
@@ -282,7 +283,7 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         {
             "record": record,
             "steps": steps,
-            "drift": drift_warnings_for(record.step_models, record.version, Catalogue.load()),
+            "drift": drift_warnings_for(record.step_models, record.version, Catalogue.cached()),
             "checks": list(record.checks.all()),
         },
     )

@@ -7,10 +7,15 @@ asking the database per step.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from templates_app.definition import split_model
 from templates_app.models import ModelFamily, ModelSnapshot, SnapshotStatus
+
+DISPLAY_TTL = 5.0
+_display_cache: list[Any] = []
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,23 @@ class Resolution:
 class Catalogue:
     def __init__(self, families: dict[str, FamilyInfo]) -> None:
         self.families = families
+
+    @classmethod
+    def cached(cls) -> Catalogue:
+        """A snapshot at most DISPLAY_TTL seconds old, for display only (drift warnings on pages).
+
+        Decisions — the publish gate, starting a run, reproducing — always call load()."""
+        now = time.monotonic()
+        if _display_cache and now - _display_cache[0] < DISPLAY_TTL:
+            return _display_cache[1]
+        fresh = cls.load()
+        _display_cache[:] = [now, fresh]
+        return fresh
+
+    @staticmethod
+    def forget() -> None:
+        """Drop the display snapshot (after a catalogue change; other processes catch up within DISPLAY_TTL)."""
+        _display_cache.clear()
 
     @classmethod
     def load(cls) -> Catalogue:

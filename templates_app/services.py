@@ -581,6 +581,7 @@ def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = 
             raise Conflict(f"{snapshot.ref} is already retired.", code="already_retired")
         snapshot.status = SnapshotStatus.RETIRED
         snapshot.save(update_fields=["status"])
+        transaction.on_commit(Catalogue.forget)
         _log(
             Pointer.SNAPSHOT_STATUS,
             actor=actor,
@@ -596,6 +597,7 @@ def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = 
 
 
 def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: Any, reason: str) -> None:
+    transaction.on_commit(Catalogue.forget)
     before = fam.default_snapshot.snapshot if fam.default_snapshot else ""
     fam.default_snapshot = snap
     fam.save(update_fields=["default_snapshot"])

@@ -128,6 +128,14 @@ def publish(operator: User, manager: User) -> Callable[..., WorkflowVersion]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_catalogue_snapshot() -> None:
+    """Each test sees its own catalogue, not a display snapshot left by an earlier one."""
+    from templates_app.catalogue import Catalogue
+
+    Catalogue.forget()
+
+
+@pytest.fixture(autouse=True)
 def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table; put back what migrations seeded."""
     marker = request.node.get_closest_marker("django_db")

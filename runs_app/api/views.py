@@ -128,7 +128,7 @@ class RecordDetailView(APIView):
 
 
 def record_response(request: Request, record: VersionRecord, code: int = status.HTTP_200_OK) -> Response:
-    warnings = drift_warnings_for(record.step_models, record.version, Catalogue.load())
+    warnings = drift_warnings_for(record.step_models, record.version, Catalogue.cached())
     return Response(s.RecordSerializer(record, context={"drift_warnings": warnings}).data, status=code)
 
 
