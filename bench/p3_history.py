@@ -62,10 +62,10 @@ def load(upto: int, already: int, workflow_id: int, version_id: int, user_id: in
             f"""
             CREATE TEMP TABLE gen ON COMMIT DROP AS
             SELECT g AS n, gen_random_uuid() AS run_id, gen_random_uuid() AS record_id,
-                   (hashint8(g) & 2147483647) AS seed_a, (hashint8(g * 7919) & 2147483647) AS seed_b,
-                   ({models})[1 + (g % 6)] AS model_a, ({models})[1 + ((g / 6) % 6)] AS model_b,
-                   ({words})[1 + (g % 22)] || ' ' || ({words})[1 + ((g / 22) % 22)] AS label_words,
-                   'Client asked for ' || ({words})[1 + ((g / 7) % 22)] || ' ' || ({words})[1 + ((g / 131) % 22)]
+                   (hashint8(g::bigint) & 2147483647) AS seed_a, (hashint8(g::bigint * 7919) & 2147483647) AS seed_b,
+                   ({models})[1 + (g %% 6)] AS model_a, ({models})[1 + ((g / 6) %% 6)] AS model_b,
+                   ({words})[1 + (g %% 22)] || ' ' || ({words})[1 + ((g / 22) %% 22)] AS label_words,
+                   'Client asked for ' || ({words})[1 + ((g / 7) %% 22)] || ' ' || ({words})[1 + ((g / 131) %% 22)]
                      || ' after review ' || g AS annotation,
                    timestamptz '2025-01-01' + (g || ' minutes')::interval AS at
             FROM generate_series(%s, %s) g""",
@@ -109,7 +109,7 @@ def measure(queries: int, size: int, operator) -> tuple[float, float, int]:
 
     from runs_app.models import RecordSeed
 
-    client = APIClient()
+    client = APIClient(SERVER_NAME="localhost")
     client.force_authenticate(operator)
     rng = random.Random(size)
     picks = list(
