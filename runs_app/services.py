@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -188,8 +187,14 @@ def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None
 def write_record(*, run_id: Any) -> VersionRecord | None:
     """Write the version record of a run in `recording`. Idempotent: one record per run.
 
-    The per-workflow sequence row is locked for the transaction, so numbers are
-    handed out one at a time, and a failed write rolls its number back."""
+    Numbers are gap-free: the per-workflow sequence row is locked by an UPDATE
+    and a failed write rolls its number back. Everything that does not need the
+    number is done before taking that lock, so concurrent finalisers queue only
+    for "take the number, insert the record, commit"."""
+    workflow_id = Run.objects.filter(pk=run_id).values_list("workflow_id", flat=True).first()
+    if workflow_id is None:
+        return None
+    RecordSequence.objects.bulk_create([RecordSequence(workflow_id=workflow_id)], ignore_conflicts=True)
     with transaction.atomic():
         # of=("self",): lock the run only, not the workflow and version rows it joins.
         run = (
@@ -200,17 +205,10 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
         existing = VersionRecord.objects.filter(run=run).first()
         if existing is not None or run.status != RunStatus.RECORDING:
             return existing
-        RecordSequence.objects.get_or_create(workflow_id=run.workflow_id)
-        sequence = RecordSequence.objects.select_for_update().get(workflow_id=run.workflow_id)
-        sequence.last_number = F("last_number") + 1
-        sequence.save(update_fields=["last_number"])
-        sequence.refresh_from_db()
-        record = VersionRecord.objects.create(
+        record = VersionRecord(
             run=run,
             workflow=run.workflow,
             version=run.version,
-            number=sequence.last_number,
-            label=f"v{sequence.last_number}-{slugify(run.label)[:100]}",
             manifest_hash=run.version.manifest_hash,
             spec_hash=run.spec_hash,
             mode=run.mode,
@@ -221,16 +219,28 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
             annotated_by=run.annotated_by or run.created_by,
             **_snapshot_of(run),
         )
+        # The filter rows point at the record's id already; foreign keys are checked at COMMIT.
         RecordModel.objects.bulk_create(
-            RecordModel(record=record, step=step, family=split_model(ref)[0], snapshot=split_model(ref)[1] or "")
+            RecordModel(record_id=record.pk, step=step, family=split_model(ref)[0], snapshot=split_model(ref)[1] or "")
             for step, ref in record.step_models.items()
         )
         RecordSeed.objects.bulk_create(
-            RecordSeed(record=record, step=step, seed=seed) for step, seed in record.seeds.items()
+            RecordSeed(record_id=record.pk, step=step, seed=seed) for step, seed in record.seeds.items()
         )
-        run.status = RunStatus.FINALIZED
-        run.save(update_fields=["status"])
+        Run.objects.filter(pk=run.pk).update(status=RunStatus.FINALIZED)
+        record.number = _next_number(run.workflow_id)  # the lock is taken here and held to COMMIT
+        record.label = f"v{record.number}-{slugify(run.label)[:100]}"
+        record.save(force_insert=True)
     return record
+
+
+def _next_number(workflow_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE runs_app_recordsequence SET last_number = last_number + 1 WHERE workflow_id = %s RETURNING last_number",
+            [workflow_id],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def _snapshot_of(run: Run) -> dict[str, Any]:
