@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from queue import SimpleQueue
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from runs_app import queue, services
 from runs_app.compare import NEAR_THRESHOLD, pixels_identical, similarity
-from runs_app.generators import GeneratorError, StepRequest, get_provider
+from runs_app.generators import GeneratedFile, GeneratorError, StepRequest, get_provider
 from runs_app.generators.base import TransientGeneratorError
 from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, RunStep, StepStatus, Verdict
 from runs_app.storage import read_artifact, store_generated
@@ -90,26 +91,85 @@ def execute_run(run_id: Any, worker: str) -> None:
     run = Run.objects.select_related("workflow", "version").get(pk=run_id)
     providers = dict(ModelFamily.objects.values_list("name", "provider"))
     made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
-    for step in run.steps.select_related("output").order_by("index"):
-        if step.status == StepStatus.SUCCEEDED:
-            continue
-        if not _still_ours(run, worker):
-            return
-        if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
-            # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
-            _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
-            return
-        if not _run_step(run, step, worker, providers, made):
-            return
-    # A cancel that arrived during the last step still counts.
-    if _still_ours(run, worker):
-        _complete(run, worker)
+    persister = Persister()
+    try:
+        for step in run.steps.select_related("output").order_by("index"):
+            if step.status == StepStatus.SUCCEEDED:
+                continue
+            if not _still_ours(run, worker, persister):
+                return
+            if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
+                # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
+                persister.drain()
+                _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
+                return
+            if not _run_step(run, step, worker, providers, made, persister):
+                return
+        # A cancel that arrived during the last step still counts.
+        if _still_ours(run, worker, persister):
+            persister.drain()
+            _complete(run, worker)
+    finally:
+        persister.drain(raise_errors=False)
 
 
-def _still_ours(run: Run, worker: str) -> bool:
+class Persister:
+    """Stores a finished step's output and marks the step done while the next step generates.
+
+    NumPy and zlib release the GIL, so on a second core the bookkeeping costs the
+    run no time. A step counts as done only once its artifact is stored; if this
+    process dies first, the step is simply generated again (deterministically).
+    Inside a transaction (tests) or on SQLite the work is done inline instead."""
+
+    def __init__(self) -> None:
+        self.inline = connection.in_atomic_block or connection.vendor == "sqlite"
+        self.error: BaseException | None = None
+        self._queue: SimpleQueue[tuple[int, GeneratedFile, int] | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        if not self.inline:
+            self._thread = threading.Thread(target=self._work, daemon=True)
+            self._thread.start()
+
+    def submit(self, step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.inline:
+            self._persist(step_pk, generated, duration_ms)
+        else:
+            self._queue.put((step_pk, generated, duration_ms))
+
+    def drain(self, raise_errors: bool = True) -> None:
+        """Wait until every submitted output is stored; a storage failure surfaces here."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if raise_errors and self.error is not None:
+            raise self.error
+
+    @staticmethod
+    def _persist(step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
+        artifact = store_generated(generated)
+        RunStep.objects.filter(pk=step_pk).update(
+            status=StepStatus.SUCCEEDED, output=artifact, finished_at=timezone.now(), duration_ms=duration_ms
+        )
+
+    def _work(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self._persist(*item)
+                    except BaseException as exc:  # reported by drain() in the run's own thread
+                        self.error = exc
+        finally:
+            connection.close()
+
+
+def _still_ours(run: Run, worker: str, persister: Persister) -> bool:
     """Extend the lease and notice a cancel request in one query; False means stop here."""
     if renew(run.pk, worker, unless_cancelled=True):
         return True
+    persister.drain()
     if Run.objects.filter(pk=run.pk, lease_owner=worker, cancel_requested=True).exists():
         _finish(run, RunStatus.CANCELLED, worker)
     else:
@@ -117,7 +177,9 @@ def _still_ours(run: Run, worker: str) -> bool:
     return False
 
 
-def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes]) -> bool:
+def _run_step(
+    run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes], persister: Persister
+) -> bool:
     started, attempts = timezone.now(), step.attempts + 1
     RunStep.objects.filter(pk=step.pk).update(
         status=StepStatus.RUNNING, started_at=started, error="", attempts=attempts
@@ -127,22 +189,20 @@ def _run_step(run: Run, step: RunStep, worker: str, providers: dict[str, str], m
     began = time.monotonic()
     try:
         with Heartbeat(run.pk, worker):
-            artifact = _generate_with_retries(run, step, providers, retries, made)
+            generated = _generate_with_retries(run, step, providers, retries, made)
     except DatabaseError:
         raise  # infrastructure, not the step: the lease lapses and the sweep hands the run out again
     except GeneratorError as exc:
+        persister.drain()
         return _fail_step(run, step, worker, str(exc))
     except SoftTimeLimitExceeded:
+        persister.drain()
         return _fail_step(run, step, worker, "the step took longer than the time limit allows")
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
+        persister.drain()
         return _fail_step(run, step, worker, f"internal error ({exc.__class__.__name__}: {exc})")
-    RunStep.objects.filter(pk=step.pk).update(
-        status=StepStatus.SUCCEEDED,
-        output=artifact,
-        finished_at=timezone.now(),
-        duration_ms=int((time.monotonic() - began) * 1000),
-    )
+    persister.submit(step.pk, generated, int((time.monotonic() - began) * 1000))
     return True
 
 
@@ -155,7 +215,7 @@ def _fail_step(run: Run, step: RunStep, worker: str, message: str) -> bool:
 
 def _generate_with_retries(
     run: Run, step: RunStep, providers: dict[str, str], retries: int, made: dict[str, bytes]
-) -> Artifact:
+) -> GeneratedFile:
     family, snapshot = split_model(step.model) if step.model else ("", None)
     provider = get_provider(providers.get(family, "builtin"))
     request = StepRequest(
@@ -177,7 +237,7 @@ def _generate_with_retries(
         try:
             generated = provider.generate(request)
             made[step.step_id] = generated.data
-            return store_generated(generated)
+            return generated
         except TransientGeneratorError:
             if attempt == retries:
                 raise
