@@ -25,7 +25,7 @@ from typing import Any
 
 from _env import ROOT, start_services, user
 
-MLFLOW_VERSION = "3.18.0"
+MLFLOW_VERSION = "3.17.2"
 THREADS = 16
 
 

@@ -89,7 +89,7 @@ def execute_run(run_id: Any, worker: str) -> None:
     if not claim(run_id, worker):
         return
     run = Run.objects.select_related("workflow", "version").get(pk=run_id)
-    providers = dict(ModelFamily.objects.values_list("name", "provider"))
+    providers = _providers()
     made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
     persister = Persister()
     try:
@@ -165,6 +165,17 @@ class Persister:
             connection.close()
 
 
+_provider_map: tuple[float, dict[str, str]] | None = None
+
+
+def _providers(refresh: bool = False) -> dict[str, str]:
+    """Family → provider name, cached per process (a family's provider never changes); a miss re-reads it."""
+    global _provider_map
+    if refresh or _provider_map is None or time.monotonic() - _provider_map[0] > 60:
+        _provider_map = (time.monotonic(), dict(ModelFamily.objects.values_list("name", "provider")))
+    return _provider_map[1]
+
+
 def _still_ours(run: Run, worker: str, persister: Persister) -> bool:
     """Extend the lease and notice a cancel request in one query; False means stop here."""
     if renew(run.pk, worker, unless_cancelled=True):
@@ -217,7 +228,7 @@ def _generate_with_retries(
     run: Run, step: RunStep, providers: dict[str, str], retries: int, made: dict[str, bytes]
 ) -> GeneratedFile:
     family, snapshot = split_model(step.model) if step.model else ("", None)
-    provider = get_provider(providers.get(family, "builtin"))
+    provider = get_provider(providers.get(family) or _providers(refresh=True).get(family, "builtin"))
     request = StepRequest(
         kind=step.kind,
         family=family,
@@ -264,10 +275,19 @@ def _input_images(run: Run, step: RunStep, made: dict[str, bytes]) -> dict[str, 
 
 
 def _finish(run: Run, status: str, worker: str) -> None:
+    release = Run.objects.filter(pk=run.pk, lease_owner=worker)
+    fields = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "error": run.error,
+    }
+    if status == RunStatus.AWAITING_ANNOTATION:
+        release.update(**fields)  # the common case is one statement: no transaction round trips
+        return
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk, lease_owner=worker).update(
-            status=status, finished_at=timezone.now(), lease_owner="", lease_expires_at=None, error=run.error
-        )
+        release.update(**fields)
         if status == RunStatus.CANCELLED:
             RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
                 status=StepStatus.CANCELLED
