@@ -129,7 +129,10 @@ def mlflow_rate(n: int, payload: dict[str, Any]) -> float:
     if not python.exists():
         print(f"  installing mlflow=={MLFLOW_VERSION} into {venv} (once)…", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}", "psycopg[binary]==3.3.9"],
+            check=True,
+        )
     port = free_port()
     store = Path(os.environ["FLONIKS_VAR_DIR"]) / "mlflow"
     store.mkdir(parents=True, exist_ok=True)
