@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from runs_app import engine, services
@@ -52,3 +54,27 @@ def finished_record(
     record = services.write_record(run_id=run.pk)
     assert record is not None
     return record
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[BaseException]:
+    """Run work(0..count-1) in threads released together by a barrier; each closes its connection."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def body(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return errors

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
 from templates_app import services
 from templates_app.models import WorkflowVersion
 from tests.conftest import valid_definition
+from tests.runs_helpers import in_threads
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,24 +21,10 @@ def test_concurrent_publishes_get_distinct_versions(make_workflow, operator):
         d = valid_definition()
         d["steps"][0]["params"]["prompt"] = f"{{{{inputs.subject}}}}, variant {i}"
         drafts.append(services.save_draft(actor=operator, workflow=workflow, definition=d))
-    barrier = threading.Barrier(len(drafts))
     results: list[str] = []
-    errors: list[BaseException] = []
-
-    def publish(draft):
-        try:
-            barrier.wait()
-            results.append(services.publish_draft(actor=operator, draft=draft).version)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=publish, args=(d,)) for d in drafts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = in_threads(
+        len(drafts), lambda i: results.append(services.publish_draft(actor=operator, draft=drafts[i]).version)
+    )
     assert errors == []
     assert len(results) == len(set(results)) == 4
     stored = list(

@@ -3,10 +3,7 @@ workflow number their records exactly 1..1600; 16 publishers get 16 versions."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -15,30 +12,9 @@ from runs_app import services
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import WorkflowVersion
-from tests.runs_helpers import small_definition
+from tests.runs_helpers import in_threads, small_definition
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
-    return errors
 
 
 def test_sixteen_finalisers_times_one_hundred_runs(make_workflow, publish, operator):

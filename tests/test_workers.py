@@ -4,7 +4,6 @@ finalising, and many finalisations racing for record numbers."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from runs_app import services
 from runs_app.models import Run, RunStatus, RunStep, VersionRecord
 from testing.services import RedisServer
 from tests.conftest import valid_definition, wait_for
-from tests.runs_helpers import run_now, small_definition
+from tests.runs_helpers import in_threads, run_now, small_definition
 from tests.test_storage import png_bytes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -166,25 +165,13 @@ def test_fifty_concurrent_finalisations_number_1_to_50(make_workflow, publish, o
         run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": f"take {i}"}))
         for i in range(50)
     ]
-    barrier = threading.Barrier(len(runs))
-    errors: list[BaseException] = []
 
-    def finalise(run):
-        try:
-            barrier.wait()
-            services.finalize_run(actor=operator, run=run, label=f"take {run.inputs['subject']}", annotation="race")
-            services.write_record(run_id=run.pk)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    def finalise(i: int) -> None:
+        run = runs[i]
+        services.finalize_run(actor=operator, run=run, label=f"take {run.inputs['subject']}", annotation="race")
+        services.write_record(run_id=run.pk)
 
-    threads = [threading.Thread(target=finalise, args=(r,)) for r in runs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
+    assert in_threads(len(runs), finalise) == []
     numbers = sorted(VersionRecord.objects.filter(workflow=workflow).values_list("number", flat=True))
     assert numbers == list(range(1, 51))
     labels = set(VersionRecord.objects.values_list("label", flat=True))
