@@ -175,3 +175,25 @@ def test_crash_between_commit_and_enqueue_is_finished_by_the_sweep(
         lambda: VersionRecord.objects.filter(run_id__in=waiting).count() == 3, 60, what="records written by the sweep"
     )
     assert {r.annotation for r in VersionRecord.objects.filter(run_id__in=waiting)} == {f"kept {r}" for r in waiting}
+
+
+def test_hostile_uploads_leave_the_worker_serving(worker, make_workflow, publish, operator, api):
+    """Bombs and broken files are refused at the door; the worker never sees them and keeps running work."""
+    import io
+
+    from PIL import Image
+
+    bomb = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(bomb, "PNG")
+    client = api(operator)
+    for name, data in (("bomb.png", bomb.getvalue()), ("cut.png", bomb.getvalue()[:80]), ("x.pdf", b"%PDF-1.4")):
+        f = io.BytesIO(data)
+        f.name = name
+        assert client.post("/api/artifacts/", {"file": f}, format="multipart").status_code == 400
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "still here"})
+    wait_for(
+        lambda: Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION, 60, what="the worker to run it"
+    )
+    assert worker.process.poll() is None
