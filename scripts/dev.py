@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so `finally` stops the children on SIGTERM too, not only on Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     port = os.environ.get("PORT", "8000")
     procs = [
         subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT),
