@@ -226,9 +226,8 @@ def _after(qs: QuerySet[VersionRecord], cursor: str) -> QuerySet[VersionRecord]:
 @team_only
 def history(request: HttpRequest) -> HttpResponse:
     records = RecordFilter(request.GET, queryset=VersionRecord.objects.for_list(), request=request)
-    if not records.is_valid():
-        records.qs  # noqa: B018 - evaluates and records the errors for the template
-    qs = records.qs.order_by("-created_at", "-id")
+    # An invalid filter shows its error and no rows, rather than silently listing everything.
+    qs = (records.qs if records.is_valid() else VersionRecord.objects.none()).order_by("-created_at", "-id")
     if cursor := request.GET.get("cursor"):
         qs = _after(qs, cursor)
     rows = list(qs[: HISTORY_PAGE + 1])
@@ -332,6 +331,15 @@ def record_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespo
     raise Http404
 
 
+def _records(request: HttpRequest, ids: list[str]) -> tuple[VersionRecord, VersionRecord]:
+    """Two records the user may see; a malformed or unknown id is a 404, never a 500."""
+    try:
+        a, b = (_record(request, uuid.UUID(i)) for i in ids)
+    except ValueError:
+        raise Http404 from None
+    return a, b
+
+
 @require_GET
 @team_only
 def compare(request: HttpRequest) -> HttpResponse:
@@ -339,10 +347,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     ids = [i for i in ids if i]
     if len(ids) != 2:
         return page(request, "floniks/compare.html", {"error": "Pick exactly two records to compare."}, status=400)
-    try:
-        a, b = (_record(request, uuid.UUID(i)) for i in ids)
-    except ValueError:
-        raise Http404 from None
+    a, b = _records(request, ids)
     diff = compare_records(a, b)
     outputs = [{"name": n, **o, "a_art": o["a"], "b_art": o["b"]} for n, o in diff["outputs"].items()]
     return page(
@@ -356,7 +361,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 @team_only
 def compare_image(request: HttpRequest) -> HttpResponse:
     """The difference image of one output of two records (brighter = more different)."""
-    a, b = (_record(request, uuid.UUID(request.GET.get(k, "") or str(uuid.UUID(int=0)))) for k in ("a", "b"))
+    a, b = _records(request, [request.GET.get("a", ""), request.GET.get("b", "")])
     name = request.GET.get("output", "")
     if name not in a.outputs or name not in b.outputs:
         raise Http404

@@ -226,9 +226,13 @@ def _draft(request: HttpRequest, pk: int) -> Draft:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
+        return json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise ValidationFailed([Problem("invalid_json", "", f"Not valid JSON: {exc}")]) from None
 

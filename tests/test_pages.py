@@ -232,3 +232,12 @@ def test_direction_labels_are_unique_among_siblings(world, operator):
             direction_label="cool",
         )
     assert refused.value.problems[0].code == "label_taken"
+
+
+def test_malformed_ids_and_filters_are_answered_not_crashed(world, operator):
+    client = Client()
+    client.force_login(operator)
+    assert client.get("/records/compare/diff.png?a=nonsense&b=x&output=hero").status_code == 404
+    assert client.get("/records/compare/?a=nonsense&b=x").status_code == 404
+    bad = client.get("/records/?seed=not-a-number")
+    assert bad.status_code == 200 and b"No record matches." in bad.content and b"seed" in bad.content
