@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from floniks.errors import Conflict, Problem, ValidationFailed
 from floniks.roles import Role, require_role
-from runs_app import queue
+from runs_app import queue, recording
 from runs_app.models import (
     Artifact,
     ProductionPin,
-    RecordModel,
-    RecordSeed,
-    RecordSequence,
     ReproductionCheck,
     Run,
     RunStatus,
@@ -29,7 +26,6 @@ from runs_app.models import (
 from runs_app.spec import Overrides, Resolution, drift_warnings_for, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
 from templates_app.catalogue import Catalogue
-from templates_app.definition import split_model
 from templates_app.models import Lifecycle, Mode, Pointer, PointerMove, Workflow, WorkflowVersion
 
 MAX_LABEL = 60
@@ -145,23 +141,35 @@ def finalize_run(*, actor: Any, run: Run, label: str, annotation: str, confirm_n
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
     require_role(actor, Role.OPERATOR, action="finalise runs")
     label, annotation = (label or "").strip(), (annotation or "").strip()
-    with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        # State first: a run that is not waiting gets 409 whatever the form says.
-        if run.status != RunStatus.AWAITING_ANNOTATION or run.reproduces_id is not None:
-            raise Conflict(
-                f"This run is {run.status.replace('_', ' ')}, not awaiting annotation.", code="not_awaiting_annotation"
-            )
+    try:
         _check_annotation_form(label, annotation, confirm_no_annotation)
-        run.label, run.annotation = label, annotation
-        run.saved_without_annotation = not annotation
-        run.annotated_by, run.annotated_at = actor, timezone.now()
-        run.status = RunStatus.RECORDING
-        run.save(
-            update_fields=["label", "annotation", "saved_without_annotation", "annotated_by", "annotated_at", "status"]
-        )
-        queue.enqueue_on_commit(queue.WRITE_RECORD, str(run.pk))
+    except ValidationFailed:
+        # State first: a run that is not waiting gets 409 whatever the form says.
+        current = Run.objects.filter(pk=run.pk).values("status", "reproduces_id").get()
+        if current["status"] != RunStatus.AWAITING_ANNOTATION or current["reproduces_id"] is not None:
+            raise _not_awaiting(current["status"]) from None
+        raise
+    changes = {
+        "label": label,
+        "annotation": annotation,
+        "saved_without_annotation": not annotation,
+        "annotated_by": actor,
+        "annotated_at": timezone.now(),
+        "status": RunStatus.RECORDING,
+    }
+    # One conditional UPDATE is the state check and the write: the row lock it takes
+    # serialises it against a concurrent cancel or a second submission.
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    if not waiting.update(**changes):
+        raise _not_awaiting(Run.objects.filter(pk=run.pk).values_list("status", flat=True).get())
+    for field, value in changes.items():
+        setattr(run, field, value)
+    queue.enqueue_on_commit(queue.WRITE_RECORD, str(run.pk))
     return run
+
+
+def _not_awaiting(status: str) -> Conflict:
+    return Conflict(f"This run is {status.replace('_', ' ')}, not awaiting annotation.", code="not_awaiting_annotation")
 
 
 def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None:
@@ -187,27 +195,15 @@ def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None
 def write_record(*, run_id: Any) -> VersionRecord | None:
     """Write the version record of a run in `recording`. Idempotent: one record per run.
 
-    Numbers are gap-free: the per-workflow sequence row is locked by an UPDATE
-    and a failed write rolls its number back. Everything that does not need the
-    number is done before taking that lock, so concurrent finalisers queue only
-    for "take the number, insert the record, commit"."""
-    workflow_id = Run.objects.filter(pk=run_id).values_list("workflow_id", flat=True).first()
-    if workflow_id is None:
+    Everything that does not need the record's number is prepared first; the
+    numbered write itself (runs_app.recording) holds the sequence lock only briefly."""
+    run = Run.objects.select_related("version").filter(pk=run_id).first()
+    if run is None:
         return None
-    RecordSequence.objects.bulk_create([RecordSequence(workflow_id=workflow_id)], ignore_conflicts=True)
-    with transaction.atomic():
-        # of=("self",): lock the run only, not the workflow and version rows it joins.
-        run = (
-            Run.objects.select_for_update(of=("self",)).select_related("version", "workflow").filter(pk=run_id).first()
-        )
-        if run is None:
-            return None
-        existing = VersionRecord.objects.filter(run=run).first()
-        if existing is not None or run.status != RunStatus.RECORDING:
-            return existing
+    if run.status == RunStatus.RECORDING:
         record = VersionRecord(
             run=run,
-            workflow=run.workflow,
+            workflow_id=run.workflow_id,
             version=run.version,
             manifest_hash=run.version.manifest_hash,
             spec_hash=run.spec_hash,
@@ -216,31 +212,13 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
             inputs=run.inputs,
             annotation=run.annotation,
             saved_without_annotation=run.saved_without_annotation,
-            annotated_by=run.annotated_by or run.created_by,
+            annotated_by_id=run.annotated_by_id or run.created_by_id,
             **_snapshot_of(run),
         )
-        # The filter rows point at the record's id already; foreign keys are checked at COMMIT.
-        RecordModel.objects.bulk_create(
-            RecordModel(record_id=record.pk, step=step, family=split_model(ref)[0], snapshot=split_model(ref)[1] or "")
-            for step, ref in record.step_models.items()
-        )
-        RecordSeed.objects.bulk_create(
-            RecordSeed(record_id=record.pk, step=step, seed=seed) for step, seed in record.seeds.items()
-        )
-        Run.objects.filter(pk=run.pk).update(status=RunStatus.FINALIZED)
-        record.number = _next_number(run.workflow_id)  # the lock is taken here and held to COMMIT
-        record.label = f"v{record.number}-{slugify(run.label)[:100]}"
-        record.save(force_insert=True)
-    return record
-
-
-def _next_number(workflow_id: int) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE runs_app_recordsequence SET last_number = last_number + 1 WHERE workflow_id = %s RETURNING last_number",
-            [workflow_id],
-        )
-        return int(cursor.fetchone()[0])
+        if recording.insert_numbered(record, label_suffix=f"-{slugify(run.label)[:100]}"):
+            return record
+    # Recorded already (a retry, or another writer got there first), or not ready to record.
+    return VersionRecord.objects.filter(run_id=run_id).first()
 
 
 def _snapshot_of(run: Run) -> dict[str, Any]:
