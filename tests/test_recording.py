@@ -45,6 +45,7 @@ def test_each_write_path_stores_the_record_as_built(workflow, operator, monkeypa
     use_path(monkeypatch, portable=portable)
     run = annotated_run(operator, workflow, label="Warmer palette!")
     written = services.write_record(run_id=run.pk)
+    assert written is not None
     stored = VersionRecord.objects.get(pk=written.pk)
     assert stored_fields(stored) == stored_fields(written)
     assert (stored.number, stored.label) == (1, "v1-warmer-palette")
