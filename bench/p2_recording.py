@@ -29,20 +29,19 @@ MLFLOW_VERSION = "3.17.2"
 THREADS = 16
 
 
-def threaded(n_threads: int, work: Any) -> float:
+def threaded(n_threads: int, prepare: Any, work: Any) -> float:
+    """Time work(prepare(i)) on n threads released together; set-up (connecting) is not timed."""
     barrier = threading.Barrier(n_threads + 1)
     errors: list[BaseException] = []
 
     def body(i: int) -> None:
-        from django.db import connection
-
         try:
+            state = prepare(i)
             barrier.wait()
-            work(i)
+            work(state)
         except BaseException as exc:
             errors.append(exc)
-        finally:
-            connection.close()
+            barrier.abort()
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n_threads)]
     for t in threads:
@@ -56,18 +55,30 @@ def threaded(n_threads: int, work: Any) -> float:
     return time.perf_counter() - began
 
 
-def _finalise_chunk(run_ids: list[str], operator_id: int) -> None:
+def _finaliser(run_ids: list[str], operator_id: int, start: Any, done: Any) -> None:
+    """One finalising process, warmed up like a long-lived web or worker process before the clock starts."""
     from django.contrib.auth import get_user_model
-    from django.db import connections
+    from django.db import connection, connections
 
+    from floniks.celery import app
     from runs_app import services
     from runs_app.models import Run
 
-    connections.close_all()  # never share the parent's connection after fork
-    operator = get_user_model().objects.get(pk=operator_id)
-    for run_id in run_ids:
-        services.finalize_run(actor=operator, run=Run(pk=run_id), label="bench", annotation="throughput")
-        services.write_record(run_id=run_id)
+    try:
+        connections.close_all()  # never share the parent's connection after fork
+        connection.ensure_connection()
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection()
+        operator = get_user_model().objects.get(pk=operator_id)
+        start.wait()
+        for run_id in run_ids:
+            services.finalize_run(actor=operator, run=Run(pk=run_id), label="bench", annotation="throughput")
+            services.write_record(run_id=run_id)
+        done.wait()
+    except BaseException:
+        start.abort()  # the parent stops waiting and the run fails loudly
+        done.abort()
+        raise
 
 
 def floniks_rate(n: int) -> tuple[float, dict[str, Any]]:
@@ -91,12 +102,20 @@ def floniks_rate(n: int) -> tuple[float, dict[str, Any]]:
     from django.db import connections
 
     connections.close_all()
-    chunks = [[str(r) for r in runs[i::THREADS]] for i in range(THREADS)]
     ctx = multiprocessing.get_context("fork")
+    start, done = ctx.Barrier(THREADS + 1), ctx.Barrier(THREADS + 1)
+    finalisers = [
+        ctx.Process(target=_finaliser, args=([str(r) for r in runs[i::THREADS]], operator.pk, start, done))
+        for i in range(THREADS)
+    ]
+    for process in finalisers:
+        process.start()
+    start.wait(timeout=120)
     began = time.perf_counter()
-    with ctx.Pool(THREADS) as pool:
-        pool.starmap(_finalise_chunk, [(chunk, operator.pk) for chunk in chunks])
+    done.wait(timeout=600)
     elapsed = time.perf_counter() - began
+    for process in finalisers:
+        process.join()
     numbers = list(VersionRecord.objects.filter(workflow=workflow).order_by("number").values_list("number", flat=True))
     assert numbers == list(range(1, n + 1)), "numbers are not 1..n"
     return n / elapsed, payload
@@ -111,14 +130,14 @@ def raw_rate(n: int) -> float:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (n bigint PRIMARY KEY, label text, body jsonb)")
         conn.execute("INSERT INTO bench_counter VALUES (1, 0) ON CONFLICT DO NOTHING")
 
-    def allocator(i: int) -> None:
-        with psycopg.connect(url) as conn:
+    def allocator(conn: psycopg.Connection[Any]) -> None:
+        with conn:
             for _ in range(n // THREADS):
                 with conn.transaction():
                     (number,) = conn.execute("UPDATE bench_counter SET n = n + 1 WHERE id = 1 RETURNING n").fetchone()
                     conn.execute("INSERT INTO bench_rows VALUES (%s, %s, %s)", (number, f"v{number}", '{"a": 1}'))
 
-    return (n // THREADS * THREADS) / threaded(THREADS, allocator)
+    return (n // THREADS * THREADS) / threaded(THREADS, lambda i: psycopg.connect(url), allocator)
 
 
 def mlflow_rate(n: int, payload: dict[str, Any]) -> float:
