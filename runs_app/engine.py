@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
-from queue import SimpleQueue
+from collections.abc import Callable
+from concurrent.futures import Future, wait
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -93,22 +96,18 @@ def execute_run(run_id: Any, worker: str) -> None:
     made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
     persister = Persister()
     try:
-        for step in run.steps.select_related("output").order_by("index"):
-            if step.status == StepStatus.SUCCEEDED:
-                continue
-            if not _still_ours(run, worker, persister):
-                return
-            if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
-                # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
-                persister.drain()
-                _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
-                return
-            if not _run_step(run, step, worker, providers, made, persister):
-                return
-        # A cancel that arrived during the last step still counts.
-        if _still_ours(run, worker, persister):
-            persister.drain()
-            _complete(run, worker)
+        with Heartbeat(run.pk, worker):
+            for step in run.steps.select_related("output").order_by("index"):
+                if step.status == StepStatus.SUCCEEDED:
+                    continue
+                if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
+                    # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
+                    persister.drain()
+                    _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
+                    return
+                if not _run_step(run, step, worker, providers, made, persister):
+                    return
+            _complete(run, worker, persister)
     finally:
         persister.drain(raise_errors=False)
 
@@ -124,11 +123,7 @@ class Persister:
     def __init__(self) -> None:
         self.inline = connection.in_atomic_block or connection.vendor == "sqlite"
         self.error: BaseException | None = None
-        self._queue: SimpleQueue[tuple[int, GeneratedFile, int] | None] = SimpleQueue()
-        self._thread: threading.Thread | None = None
-        if not self.inline:
-            self._thread = threading.Thread(target=self._work, daemon=True)
-            self._thread.start()
+        self._pending: list[Future[None]] = []
 
     def submit(self, step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
         if self.error is not None:
@@ -136,33 +131,95 @@ class Persister:
         if self.inline:
             self._persist(step_pk, generated, duration_ms)
         else:
-            self._queue.put((step_pk, generated, duration_ms))
+            self._pending.append(_persisting_thread().submit(lambda: self._persist(step_pk, generated, duration_ms)))
 
     def drain(self, raise_errors: bool = True) -> None:
         """Wait until every submitted output is stored; a storage failure surfaces here."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        wait(self._pending)
+        self._pending.clear()
         if raise_errors and self.error is not None:
             raise self.error
 
-    @staticmethod
-    def _persist(step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
-        artifact = store_generated(generated)
-        RunStep.objects.filter(pk=step_pk).update(
-            status=StepStatus.SUCCEEDED, output=artifact, finished_at=timezone.now(), duration_ms=duration_ms
-        )
-
-    def _work(self) -> None:
+    def _persist(self, step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
+        if self.error is not None:
+            return  # an earlier output of this run was not stored: nothing after it counts as done
         try:
-            while (item := self._queue.get()) is not None:
-                if self.error is None:
-                    try:
-                        self._persist(*item)
-                    except BaseException as exc:  # reported by drain() in the run's own thread
-                        self.error = exc
+            artifact = store_generated(generated)
+            RunStep.objects.filter(pk=step_pk).update(
+                status=StepStatus.SUCCEEDED, output=artifact, finished_at=timezone.now(), duration_ms=duration_ms
+            )
+        except BaseException as exc:  # reported by drain() or the next submit() in the run's own thread
+            self.error = exc
+
+
+class PersistingThread:
+    """One long-lived thread per process does the persisting for every run.
+
+    It keeps its database connection from run to run — opening one per run costs
+    more than the bookkeeping it does — and lets it go after a few idle seconds."""
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._jobs: SimpleQueue[tuple[Callable[[], None], Future[None]] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="floniks-persister")
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> Future[None]:
+        future: Future[None] = Future()
+        self._jobs.put((job, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        last_job = 0.0
+        try:
+            while True:
+                try:
+                    item = self._jobs.get(timeout=self.IDLE_SECONDS)
+                except Empty:
+                    connection.close()
+                    continue
+                if item is None:
+                    return
+                job, future = item
+                if time.monotonic() - last_job > 1.0:
+                    # Back from idle: check the connection first (PostgreSQL may have restarted meanwhile).
+                    connection.close_if_unusable_or_obsolete()
+                try:
+                    job()
+                    future.set_result(None)
+                except BaseException as exc:
+                    connection.close_if_unusable_or_obsolete()  # a broken connection goes now, not after the next job
+                    future.set_exception(exc)
+                last_job = time.monotonic()
         finally:
             connection.close()
+
+
+_persister: PersistingThread | None = None
+_persister_lock = threading.Lock()
+
+
+def _persisting_thread() -> PersistingThread:
+    global _persister
+    with _persister_lock:
+        if _persister is None or _persister.pid != os.getpid():  # a forked child starts its own
+            _persister = PersistingThread()
+        return _persister
+
+
+def stop_persisting() -> None:
+    """Let the persisting thread and its database connection go (tests, before dropping the database)."""
+    global _persister
+    with _persister_lock:
+        if _persister is not None and _persister.pid == os.getpid():
+            _persister.stop()
+        _persister = None
 
 
 _provider_map: tuple[float, dict[str, str]] | None = None
@@ -180,27 +237,35 @@ def _still_ours(run: Run, worker: str, persister: Persister) -> bool:
     """Extend the lease and notice a cancel request in one query; False means stop here."""
     if renew(run.pk, worker, unless_cancelled=True):
         return True
+    _stop(run, worker, persister)
+    return False
+
+
+def _stop(run: Run, worker: str, persister: Persister) -> None:
+    """We may not go on: finish a requested cancel, or leave a run another worker took over."""
     persister.drain()
     if Run.objects.filter(pk=run.pk, lease_owner=worker, cancel_requested=True).exists():
         _finish(run, RunStatus.CANCELLED, worker)
     else:
         log.warning("Lost the lease on run %s; another worker has it", run.pk)
-    return False
 
 
 def _run_step(
     run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes], persister: Persister
 ) -> bool:
-    started, attempts = timezone.now(), step.attempts + 1
-    RunStep.objects.filter(pk=step.pk).update(
-        status=StepStatus.RUNNING, started_at=started, error="", attempts=attempts
-    )
+    attempts = step.attempts + 1
+    # One statement starts the step only while the run is still ours and nobody asked to cancel it;
+    # the heartbeat keeps the lease itself fresh.
+    ours = Run.objects.filter(pk=run.pk, lease_owner=worker, status=RunStatus.RUNNING, cancel_requested=False)
+    started = RunStep.objects.filter(pk=step.pk).filter(Exists(ours))
+    if not started.update(status=StepStatus.RUNNING, started_at=timezone.now(), error="", attempts=attempts):
+        _stop(run, worker, persister)
+        return False
     step.attempts = attempts
     retries = int(run.specification["steps"][step.index].get("policy", {}).get("retries", 2))
     began = time.monotonic()
     try:
-        with Heartbeat(run.pk, worker):
-            generated = _generate_with_retries(run, step, providers, retries, made)
+        generated = _generate_with_retries(run, step, providers, retries, made)
     except DatabaseError:
         raise  # infrastructure, not the step: the lease lapses and the sweep hands the run out again
     except GeneratorError as exc:
@@ -274,8 +339,11 @@ def _input_images(run: Run, step: RunStep, made: dict[str, bytes]) -> dict[str, 
     return images
 
 
-def _finish(run: Run, status: str, worker: str) -> None:
+def _finish(run: Run, status: str, worker: str, *, unless_cancelled: bool = False) -> bool:
+    """Set the final status and release the lease; False if we no longer hold it (or, if asked, a cancel came)."""
     release = Run.objects.filter(pk=run.pk, lease_owner=worker)
+    if unless_cancelled:
+        release = release.filter(cancel_requested=False)
     fields = {
         "status": status,
         "finished_at": timezone.now(),
@@ -284,16 +352,16 @@ def _finish(run: Run, status: str, worker: str) -> None:
         "error": run.error,
     }
     if status == RunStatus.AWAITING_ANNOTATION:
-        release.update(**fields)  # the common case is one statement: no transaction round trips
-        return
+        return release.update(**fields) == 1  # the common case is one statement: no transaction round trips
     with transaction.atomic():
-        release.update(**fields)
-        if status == RunStatus.CANCELLED:
+        held = release.update(**fields) == 1
+        if held and status == RunStatus.CANCELLED:
             RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
                 status=StepStatus.CANCELLED
             )
-        if status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.reproduces_id:
+        if held and status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.reproduces_id:
             close_check(run, run.error or "cancelled")
+    return held
 
 
 def close_check(run: Run, note: str) -> None:
@@ -303,9 +371,15 @@ def close_check(run: Run, note: str) -> None:
     )
 
 
-def _complete(run: Run, worker: str) -> None:
+def _complete(run: Run, worker: str, persister: Persister) -> None:
+    """Every step is done: wait for the last output to be stored, then finish — unless a cancel
+    arrived during the last step, which still counts."""
+    persister.drain()
     if run.reproduces_id is None:
-        _finish(run, RunStatus.AWAITING_ANNOTATION, worker)
+        if not _finish(run, RunStatus.AWAITING_ANNOTATION, worker, unless_cancelled=True):
+            _stop(run, worker, persister)
+        return
+    if not _still_ours(run, worker, persister):
         return
     verdict, scores = _verify(run)
     with transaction.atomic():

@@ -44,11 +44,13 @@ def store_file(
     kind: str = Artifact.Kind.OUTPUT,
     actor: Any = None,
 ) -> Artifact:
-    """Store bytes once under their hash; return the (possibly existing) artifact row."""
+    """Store bytes once under their hash and return their artifact.
+
+    Most bytes are new (generated outputs), so nothing is looked up first: the file is
+    written unless present and the row inserted unless present. When the bytes were
+    stored before, the returned row's content fields are the stored row's; its kind
+    and author may differ and are not saved."""
     sha = hashlib.sha256(data).hexdigest()
-    existing = Artifact.objects.filter(sha256=sha).first()
-    if existing is not None:
-        return existing
     key = key_for(sha, extension)
     storage = artifact_storage()
     if not storage.exists(key):
