@@ -16,16 +16,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from _env import ROOT, start_services, user
+import _mlflow
+from _env import start_services, user
 
-MLFLOW_VERSION = "3.17.2"
 THREADS = 16
 
 
@@ -141,46 +138,12 @@ def raw_rate(n: int) -> float:
 
 
 def mlflow_rate(n: int, payload: dict[str, Any]) -> float:
-    from testing.services import free_port, wait_for_port
-
-    venv = ROOT / "var" / "bench" / "mlflow-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"  installing mlflow=={MLFLOW_VERSION} into {venv} (once)…", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}", "psycopg[binary]==3.3.9"],
-            check=True,
-        )
-    port = free_port()
-    store = Path(os.environ["FLONIKS_VAR_DIR"]) / "mlflow"
-    store.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [
-            str(venv / "bin" / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--backend-store-uri",
-            os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://") + "_mlflow",
-            "--default-artifact-root",
-            str(store),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 120)
-        time.sleep(2)
+    with _mlflow.tracking_server() as url:
         flat = {f"{step}.{k}": str(v)[:500] for step, params in payload.items() for k, v in params.items()}
         script = f"""
 import sys, threading, time, mlflow
 from mlflow.tracking import MlflowClient
-client = MlflowClient("http://127.0.0.1:{port}")
+client = MlflowClient({url!r})
 exp = client.create_experiment("p2-" + str(time.time()))
 params = {flat!r}
 n, threads = {n}, {THREADS}
@@ -195,11 +158,7 @@ ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
 [t.start() for t in ts]; barrier.wait(); t0 = time.perf_counter(); [t.join() for t in ts]
 print((n // threads * threads) / (time.perf_counter() - t0))
 """
-        out = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True)
-        return float(out.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(30)
+        return float(_mlflow.run_script(script))
 
 
 def main() -> None:
@@ -208,11 +167,6 @@ def main() -> None:
     parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
     start_services()
-    if not args.skip_mlflow:
-        import psycopg
-
-        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-            conn.execute("CREATE DATABASE floniks_mlflow")
     floniks, payload = floniks_rate(args.records)
     raw = raw_rate(args.records)
     print(f"P2 recording: {args.records} records, {THREADS} concurrent finalisers, one workflow")
