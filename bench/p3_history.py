@@ -127,14 +127,14 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     return statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
 
 
-def measure(filters: list[Filter], operator: Any) -> tuple[float, float, int]:
+def measure(filters: list[Filter], operator: Any) -> tuple[float, float, int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
     client = APIClient(SERVER_NAME="localhost")
     client.force_authenticate(operator)
-    latencies, counts = [], set()
+    latencies, counts, hits = [], set(), 0
     for model, seed, word in filters:
         url = f"/api/records/?model={model}&seed={seed}&q={word}"
         operator._floniks_role = None
@@ -144,8 +144,9 @@ def measure(filters: list[Filter], operator: Any) -> tuple[float, float, int]:
             latencies.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200
         counts.add(len(ctx))
+        hits += bool(response.json()["results"])
     assert len(counts) == 1, f"query count varies: {counts}"
-    return (*percentiles(latencies), counts.pop())
+    return (*percentiles(latencies), counts.pop(), hits)
 
 
 MLFLOW_SEARCH = """
@@ -180,15 +181,16 @@ with psycopg.connect(db, autocommit=True) as conn:
         "SELECT 'mlflow.runName', name, run_uuid FROM gen UNION ALL "
         "SELECT 'mlflow.note.content', annotation, run_uuid FROM gen")
     conn.execute("ANALYZE runs; ANALYZE params; ANALYZE tags")
-latencies = []
+latencies, hits = [], 0
 for model, seed, word in filters:
     # MLflow's filter language has no OR: the model and seed of the first step, the text in the run name.
     query = (f"params.background_model = '{model}' and params.background_seed = '{seed}' "
              f"and attributes.run_name ILIKE '%{word}%'")
     began = time.perf_counter()
-    client.search_runs([experiment], query, max_results=50)
+    found = client.search_runs([experiment], query, max_results=50)
     latencies.append((time.perf_counter() - began) * 1000)
-print(json.dumps(latencies))
+    hits += bool(found)
+print(json.dumps([latencies, hits]))
 """
 
 
@@ -198,7 +200,7 @@ def _mlflow_version() -> str:
     return _mlflow.MLFLOW_VERSION
 
 
-def mlflow_search(filters: list[Filter], size: int) -> tuple[float, float]:
+def mlflow_search(filters: list[Filter], size: int) -> tuple[float, float, int]:
     """The same filters with MLflow's search_runs over the same `size` runs (its tracking server, over HTTP)."""
     import json
 
@@ -206,8 +208,8 @@ def mlflow_search(filters: list[Filter], size: int) -> tuple[float, float]:
 
     with _mlflow.tracking_server() as url:
         args = json.dumps([url, _mlflow.database_url(), size, generated_rows(), filters])
-        latencies = json.loads(_mlflow.run_script(f"ARGS = {args!r}\n" + MLFLOW_SEARCH))
-    return percentiles(latencies)
+        latencies, hits = json.loads(_mlflow.run_script(f"ARGS = {args!r}\n" + MLFLOW_SEARCH))
+    return (*percentiles(latencies), hits)
 
 
 def main() -> None:
@@ -235,17 +237,21 @@ def main() -> None:
             load(size, loaded, workflow.pk, version.pk, operator.pk)
         loaded = size
         filters = pick_filters(args.queries, size)
-        p50, p95, count = measure(filters, operator)
+        p50, p95, count, hits = measure(filters, operator)
         results.append((size, p50, p95, count))
         print(
             f"  {size:>9,} records loaded in {time.perf_counter() - began:5.1f}s: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-            f"queries {count}",
+            f"queries {count}  ({hits}/{len(filters)} filters match records)",
             flush=True,
         )
         if size == args.mlflow_at:
-            m50, m95 = mlflow_search(filters, size)
+            m50, m95, m_hits = mlflow_search(filters, size)
             mlflow_result = (size, p95, m50, m95)
-            print(f"  {size:>9,} runs in MLflow search_runs: p50 {m50:6.1f} ms  p95 {m95:6.1f} ms", flush=True)
+            print(
+                f"  {size:>9,} runs in MLflow search_runs: p50 {m50:6.1f} ms  p95 {m95:6.1f} ms  "
+                f"({m_hits}/{len(filters)} filters match runs)",
+                flush=True,
+            )
     first, last = results[0], results[-1]
     print("P3 history (filter: model + seed + text, through the API)")
     print(
