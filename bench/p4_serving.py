@@ -67,7 +67,7 @@ def main() -> None:
     session = SessionStore()
     session["_auth_user_id"], session["_auth_user_backend"] = (
         str(operator.pk),
-        "django.contrib.auth.backends.ModelBackend",
+        settings.AUTHENTICATION_BACKENDS[0],
     )
     session["_auth_user_hash"] = operator.get_session_auth_hash()
     session.create()
