@@ -148,8 +148,9 @@ class Persister:
             RunStep.objects.filter(pk=step_pk).update(
                 status=StepStatus.SUCCEEDED, output=artifact, finished_at=timezone.now(), duration_ms=duration_ms
             )
-        except BaseException as exc:  # reported by drain() or the next submit() in the run's own thread
-            self.error = exc
+        except BaseException as exc:
+            self.error = exc  # reported by drain() or the next submit() in the run's own thread
+            raise  # and the persisting thread drops a broken connection at once
 
 
 class PersistingThread:
