@@ -83,7 +83,11 @@ class Heartbeat:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(max(1.0, lease_seconds() / 3)):
-                renew(self.run_id, self.worker)
+                try:
+                    renew(self.run_id, self.worker)
+                except DatabaseError:  # a blip must not end the heartbeat: drop the connection, beat again
+                    log.warning("Could not renew the lease on run %s; trying again", self.run_id, exc_info=True)
+                    connection.close_if_unusable_or_obsolete()
         finally:
             connection.close()
 
@@ -101,9 +105,11 @@ def execute_run(run_id: Any, worker: str) -> None:
                 if step.status == StepStatus.SUCCEEDED:
                     continue
                 if step.attempts >= settings.FLONIKS_MAX_STEP_ATTEMPTS:
-                    # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
-                    persister.drain()
-                    _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
+                    # Every earlier attempt died with its worker (out of memory, killed): stop handing it
+                    # out — unless it is no longer ours, or was cancelled meanwhile, which comes first.
+                    if _still_ours(run, worker, persister):
+                        persister.drain()
+                        _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
                     return
                 if not _run_step(run, step, worker, providers, made, persister):
                     return
@@ -284,9 +290,12 @@ def _run_step(
 
 
 def _fail_step(run: Run, step: RunStep, worker: str, message: str) -> bool:
-    RunStep.objects.filter(pk=step.pk).update(status=StepStatus.FAILED, error=message, finished_at=timezone.now())
     run.error = f"Step '{step.step_id}' failed: {message}"
-    _finish(run, RunStatus.FAILED, worker)
+    with transaction.atomic():
+        if _finish(run, RunStatus.FAILED, worker):  # only the worker holding the run may fail its step
+            RunStep.objects.filter(pk=step.pk).update(
+                status=StepStatus.FAILED, error=message, finished_at=timezone.now()
+            )
     return False
 
 
@@ -385,7 +394,8 @@ def _complete(run: Run, worker: str, persister: Persister) -> None:
     verdict, scores = _verify(run)
     with transaction.atomic():
         ReproductionCheck.objects.filter(run=run).update(verdict=verdict, scores=scores, completed_at=timezone.now())
-        _finish(run, RunStatus.FINALIZED, worker)
+        if not _finish(run, RunStatus.FINALIZED, worker):
+            transaction.set_rollback(True)  # another worker holds the run now: its verdict counts, not ours
 
 
 def _verify(run: Run) -> tuple[str, dict[str, float]]:

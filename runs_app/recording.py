@@ -10,6 +10,7 @@ and its filter rows — and the lock lives for one round trip. Other databases
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import connection, transaction
@@ -97,7 +98,9 @@ def _column_type(field: Any) -> str:
     column_type = field.cast_db_type(connection)
     if column_type is None:
         raise TypeError(f"{field} has no column type to cast to")
-    return str(column_type)
+    # Not varchar(n): an explicit cast would silently cut an over-long value, where the
+    # column's own check (as in a plain INSERT) refuses it.
+    return re.sub(r"^varchar\(\d+\)$", "varchar", str(column_type))
 
 
 def _in_transaction(record: VersionRecord, label_suffix: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, transaction
 
 from floniks.errors import Conflict, ValidationFailed
 from runs_app import recording, services
@@ -85,6 +85,20 @@ def test_a_failed_write_takes_no_number_and_leaves_the_run_to_retry(workflow, op
     monkeypatch.setattr(recording, "insert_numbered", INSERT_NUMBERED)
     retried = services.write_record(run_id=run.pk)
     assert retried.number == 2 and services.write_record(run_id=run.pk) == retried
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["one-statement", "transaction"])
+def test_an_over_long_value_is_refused_not_cut(workflow, operator, monkeypatch, portable):
+    run = annotated_run(operator, workflow)
+
+    def too_long(record: VersionRecord, **kw: Any) -> bool:
+        record.spec_hash += "0" * 10  # 81 characters for a 71-character column
+        return INSERT_NUMBERED(record, portable=portable, **kw)
+
+    monkeypatch.setattr(recording, "insert_numbered", too_long)
+    with pytest.raises(DataError), transaction.atomic():
+        services.write_record(run_id=run.pk)
+    assert VersionRecord.objects.count() == 0 and Run.objects.get(pk=run.pk).status == RunStatus.RECORDING
 
 
 def test_a_run_not_awaiting_annotation_is_refused_whatever_the_form_says(workflow, operator):

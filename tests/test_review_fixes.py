@@ -84,6 +84,27 @@ def test_a_step_whose_worker_keeps_dying_is_failed(make_workflow, publish, opera
     assert run.status == RunStatus.FAILED and "keeps dying" in run.error
 
 
+def test_a_cancel_wins_over_a_worker_that_keeps_dying(make_workflow, publish, operator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
+    run.steps.filter(step_id="background").update(attempts=settings.FLONIKS_MAX_STEP_ATTEMPTS)
+    # Its last worker died mid-step after the operator asked to cancel; the lease has run out.
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        cancel_requested=True,
+    )
+    run = run_now(run)
+    assert run.status == RunStatus.CANCELLED and run.error == ""
+    assert run.steps.get(step_id="background").status != "failed"
+
+
 @pytest.mark.parametrize(
     ("inputs", "path"),
     [
