@@ -3,8 +3,10 @@
 Loads 10^4, 10^5 and 10^6 version records (generated inside PostgreSQL), and at
 each size times the filtered history query (model + seed + text) through the
 API: p50/p95 over many queries with different values, and the query count.
+At 10^5 the same filters go through MLflow's search_runs over the same runs
+(bulk-loaded into a local tracking server's PostgreSQL store).
 
-    .venv/bin/python bench/p3_history.py [--sizes 10000,100000,1000000] [--queries 200]
+    .venv/bin/python bench/p3_history.py [--sizes 10000,100000,1000000] [--queries 200] [--mlflow-at 100000]
 Goals: p95 ≤ 50 ms at 10^6; p95 at 10^6 ≤ 1.5 × p95 at 10^4; constant query count.
 """
 
