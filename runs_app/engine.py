@@ -95,7 +95,7 @@ class Heartbeat:
 def execute_run(run_id: Any, worker: str) -> None:
     if not claim(run_id, worker):
         return
-    run = Run.objects.select_related("workflow", "version").get(pk=run_id)
+    run = Run.objects.select_related("version").get(pk=run_id)
     providers = _providers()
     made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
     persister = Persister()
@@ -130,10 +130,23 @@ class Persister:
         self.inline = connection.in_atomic_block or connection.vendor == "sqlite"
         self.error: BaseException | None = None
         self._pending: list[Future[None]] = []
+        self._held: tuple[int, GeneratedFile, int] | None = None
 
     def submit(self, step_pk: int, generated: GeneratedFile, duration_ms: int) -> None:
+        """Take a finished output; it is stored from the next release() or drain() on.
+
+        Holding it until the next step has started keeps the two off the database
+        (and the GIL) at the same moment; the step still counts as done only once stored."""
         if self.error is not None:
             raise self.error
+        self.release()
+        self._held = (step_pk, generated, duration_ms)
+
+    def release(self) -> None:
+        if self._held is None:
+            return
+        step_pk, generated, duration_ms = self._held
+        self._held = None
         if self.inline:
             self._persist(step_pk, generated, duration_ms)
         else:
@@ -141,6 +154,11 @@ class Persister:
 
     def drain(self, raise_errors: bool = True) -> None:
         """Wait until every submitted output is stored; a storage failure surfaces here."""
+        try:
+            self.release()
+        except BaseException:
+            if raise_errors:
+                raise
         wait(self._pending)
         self._pending.clear()
         if raise_errors and self.error is not None:
@@ -268,6 +286,7 @@ def _run_step(
     if not started.update(status=StepStatus.RUNNING, started_at=timezone.now(), error="", attempts=attempts):
         _stop(run, worker, persister)
         return False
+    persister.release()  # the previous step's output is stored while this one generates
     step.attempts = attempts
     retries = int(run.specification["steps"][step.index].get("policy", {}).get("retries", 2))
     began = time.monotonic()
