@@ -9,8 +9,6 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
-
 from floniks.errors import Forbidden, NotAuthenticated
 
 
@@ -29,19 +27,6 @@ GROUP_NAMES = {Role.OPERATOR: "operator", Role.MANAGER: "manager", Role.ADMIN: "
 _BY_GROUP = {name: role for role, name in GROUP_NAMES.items()}
 
 
-# Set on users loaded with `group_role_rank()` (each request's user is), so role_of needs no query.
-RANK_ATTRIBUTE = "floniks_role_rank"
-
-
-def group_role_rank(user: str = "pk") -> Subquery:
-    """The rank of the highest role group of the user at `user` (an OuterRef path), NULL without one."""
-    from django.contrib.auth.models import Group
-
-    rank = Case(*(When(name=name, then=Value(int(role))) for name, role in _BY_GROUP.items()), default=Value(0))
-    groups = Group.objects.filter(user=OuterRef(user)).annotate(rank=rank).order_by("-rank")
-    return Subquery(groups.values("rank")[:1], output_field=IntegerField())
-
-
 def role_of(user: Any) -> Role:
     """The highest role a user holds; cached on the user object for the request."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -51,8 +36,6 @@ def role_of(user: Any) -> Role:
         return cached
     if user.is_superuser:
         role = Role.ADMIN
-    elif hasattr(user, RANK_ATTRIBUTE):
-        role = Role(getattr(user, RANK_ATTRIBUTE) or Role.NONE)
     else:
         names = user.groups.values_list("name", flat=True)
         role = max((_BY_GROUP[n] for n in names if n in _BY_GROUP), default=Role.NONE)

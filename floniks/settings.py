@@ -160,7 +160,7 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401, not 403,
     # to a caller without credentials.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "floniks.auth.RoleAwareTokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["floniks.permissions.IsTeamMember"],
@@ -235,8 +235,6 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
-# The model backend, but a request's user arrives with their role (floniks.roles) in the same query.
-AUTHENTICATION_BACKENDS = ["floniks.auth.RoleAwareBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

