@@ -75,32 +75,34 @@ def test_an_unexpected_crash_fails_the_run_instead_of_looping(make_workflow, pub
     assert run.status == RunStatus.FAILED and "numpy said no" in run.error
 
 
-def test_a_step_whose_worker_keeps_dying_is_failed(make_workflow, publish, operator, settings):
+@pytest.fixture
+def dying_run(make_workflow, publish, operator, settings):
+    """A run whose first step has used up its attempts: every worker holding it died."""
     workflow = make_workflow()
     publish(workflow, small_definition())
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
     run.steps.filter(step_id="background").update(attempts=settings.FLONIKS_MAX_STEP_ATTEMPTS)
-    run = run_now(run)
+    return run
+
+
+def test_a_step_whose_worker_keeps_dying_is_failed(dying_run):
+    run = run_now(dying_run)
     assert run.status == RunStatus.FAILED and "keeps dying" in run.error
 
 
-def test_a_cancel_wins_over_a_worker_that_keeps_dying(make_workflow, publish, operator, settings):
+def test_a_cancel_wins_over_a_worker_that_keeps_dying(dying_run):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    workflow = make_workflow()
-    publish(workflow, small_definition())
-    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
-    run.steps.filter(step_id="background").update(attempts=settings.FLONIKS_MAX_STEP_ATTEMPTS)
     # Its last worker died mid-step after the operator asked to cancel; the lease has run out.
-    Run.objects.filter(pk=run.pk).update(
+    Run.objects.filter(pk=dying_run.pk).update(
         status=RunStatus.RUNNING,
         lease_owner="dead-worker",
         lease_expires_at=timezone.now() - timedelta(seconds=1),
         cancel_requested=True,
     )
-    run = run_now(run)
+    run = run_now(dying_run)
     assert run.status == RunStatus.CANCELLED and run.error == ""
     assert run.steps.get(step_id="background").status != "failed"
 
