@@ -1,7 +1,9 @@
 """P4 — serving (DESIGN §12): the record page and the API record detail under
 wrk (Debian's package, installed when missing) against gunicorn.
 
-    .venv/bin/python bench/p4_serving.py [--seconds 15] [--connections 16] [--workers 4]
+    .venv/bin/python bench/p4_serving.py [--seconds 15] [--connections 16] [--workers N]
+gunicorn runs as deployed, with the repo's gunicorn.conf.py (one worker per core
+unless WEB_CONCURRENCY or --workers says otherwise).
 Goals: ≥ 300 req/s and p95 ≤ 100 ms for each.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -39,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="override gunicorn.conf.py's worker count")
     args = parser.parse_args()
     wrk = ensure_wrk()
     env = start_services()
@@ -97,8 +100,7 @@ def main() -> None:
             "floniks.wsgi",
             "-b",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
+            *(["--workers", str(args.workers)] if args.workers else []),
             "--log-level",
             "warning",
         ],
@@ -114,7 +116,8 @@ def main() -> None:
             ("record page", f"/records/{record.pk}/", f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"),
             ("API record detail", f"/api/records/{record.pk}/", f"Authorization: Token {token}"),
         ]
-        print(f"P4 serving: gunicorn {args.workers} workers, wrk {args.connections} connections × {args.seconds}s each")
+        workers = args.workers or runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+        print(f"P4 serving: gunicorn {workers} workers, wrk {args.connections} connections × {args.seconds}s each")
         for name, path, header in targets:
             out = subprocess.run(
                 [

@@ -218,7 +218,32 @@ class VersionRecordQuerySet(AppendOnlyQuerySet):
         return self if role_of(user) >= Role.OPERATOR else self.none()
 
     def for_list(self) -> VersionRecordQuerySet:
-        return self.select_related("workflow", "version", "annotated_by", "approved_by")
+        """Records with the little that lists show of their workflow, version and people."""
+        return self._with_shown()
+
+    def for_detail(self) -> VersionRecordQuerySet:
+        """One record as its page and the API show it: with its checks, and its version's
+        definition, which the drift warnings expand."""
+        checks = ReproductionCheck.objects.select_related("created_by").only(
+            *_columns(ReproductionCheck), "created_by__username"
+        )
+        return self._with_shown("version__definition").prefetch_related(models.Prefetch("checks", queryset=checks))
+
+    def _with_shown(self, *extra: str) -> VersionRecordQuerySet:
+        # Only the related columns that are shown: version definitions, manifests and password
+        # hashes are not read or decoded on every page (an unlisted one costs one query when read).
+        return self.select_related("workflow", "version", "annotated_by", "approved_by").only(
+            *_columns(VersionRecord),
+            "workflow__slug",
+            "version__version",
+            "annotated_by__username",
+            "approved_by__username",
+            *extra,
+        )
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields]
 
 
 class VersionRecord(models.Model):

@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,7 +20,7 @@ from floniks.ui import page, perform, problem_text, problems_by_path, refuse, su
 from runs_app import services
 from runs_app.compare import compare_records, difference_image
 from runs_app.filters import RecordFilter
-from runs_app.models import Artifact, ProductionPin, ReproductionCheck, Run, RunStatus, VersionRecord
+from runs_app.models import Artifact, ProductionPin, Run, RunStatus, VersionRecord
 from runs_app.spec import drift_warnings_for
 from runs_app.storage import read_artifact
 from templates_app.catalogue import Catalogue
@@ -258,9 +258,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
-    checks = Prefetch("checks", queryset=ReproductionCheck.objects.select_related("created_by"))
-    qs = VersionRecord.objects.visible_to(request.user).for_list().prefetch_related(checks)
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail(), pk=pk)
 
 
 @require_GET

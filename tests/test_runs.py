@@ -4,11 +4,13 @@ in-process here; tests/test_workers.py runs the same through real workers)."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from floniks.errors import Conflict, ValidationFailed
 from runs_app import services
 from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from templates_app import services as template_services
+from templates_app.catalogue import Catalogue
 from templates_app.models import ModelSnapshot
 from tests.runs_helpers import finished_record, run_now, small_definition
 
@@ -259,7 +261,7 @@ def test_record_filters(workflow, operator, manager, api):
 
 
 @pytest.mark.parametrize("count", [2, 6])
-def test_query_counts_are_pinned(workflow, operator, api, django_assert_num_queries, count):
+def test_query_counts_are_pinned(workflow, operator, manager, api, django_assert_num_queries, count):
     records = [finished_record(operator, workflow, label=f"n{i}") for i in range(count)]
     client = api(operator)
     operator._floniks_role = None
@@ -268,9 +270,23 @@ def test_query_counts_are_pinned(workflow, operator, api, django_assert_num_quer
     operator._floniks_role = None
     with django_assert_num_queries(2):
         assert len(client.get("/api/records/").json()["results"]) == count
+    for _ in range(count):  # checks by someone else: their names come with the checks, not one query each
+        services.flag_legacy(actor=manager, record=records[0], reason="needs the old model")
     operator._floniks_role = None
     with django_assert_num_queries(5):  # role, record with relations, checks, catalogue (families, snapshots)
-        client.get(f"/api/records/{records[0].pk}/")
+        detail = client.get(f"/api/records/{records[0].pk}/").json()
+    assert [c["created_by"] for c in detail["checks"]] == [manager.username] * count
+    assert (detail["workflow"], detail["version"], detail["annotated_by"]) == (
+        workflow.slug,
+        records[0].version.version,
+        operator.username,
+    )
+    page = Client()
+    page.force_login(operator)
+    operator._floniks_role = None
+    Catalogue.forget()
+    with django_assert_num_queries(7):  # session, user, role, record with relations, checks, catalogue (2)
+        assert page.get(f"/records/{records[0].pk}/").content.decode().count(manager.username) == count
     operator._floniks_role = None
     with django_assert_num_queries(3):  # role, run with relations, steps with outputs
         client.get(f"/api/runs/{records[0].run_id}/")

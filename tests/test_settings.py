@@ -4,11 +4,13 @@ production profile passes Django's deployment checks."""
 from __future__ import annotations
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from floniks import env
@@ -70,3 +72,14 @@ def test_helpers(monkeypatch):
     assert env.env_list("X_MISSING", ["d"]) == ["d"]
     with pytest.raises(ImproperlyConfigured):
         env.env_str("X_MISSING")
+
+
+def test_gunicorn_takes_its_workers_from_the_environment(monkeypatch):
+    config = str(Path(settings.BASE_DIR) / "gunicorn.conf.py")
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert runpy.run_path(config)["workers"] == os.cpu_count()
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert runpy.run_path(config)["workers"] == 5
+    monkeypatch.setenv("WEB_CONCURRENCY", "0")
+    with pytest.raises(ImproperlyConfigured, match="WEB_CONCURRENCY=0 must be at least 1"):
+        runpy.run_path(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -35,12 +35,7 @@ def run_response(request: Request, run_id: Any, code: int = status.HTTP_200_OK) 
 
 
 def visible_record(request: Request, pk: Any) -> VersionRecord:
-    qs = (
-        VersionRecord.objects.visible_to(request.user)
-        .for_list()
-        .prefetch_related(Prefetch("checks", queryset=ReproductionCheck.objects.select_related("created_by")))
-    )
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail(), pk=pk)
 
 
 # --- runs -----------------------------------------------------------------------------
