@@ -281,7 +281,7 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "record": record,
             "steps": steps,
             "drift": drift_warnings_for(record.step_models, record.version, Catalogue.cached()),
-            "checks": list(record.checks.all()),
+            "checks": record.checks_shown(),
         },
     )
 

@@ -184,7 +184,7 @@ class RecordListSerializer(serializers.ModelSerializer[VersionRecord]):
 class RecordSerializer(RecordListSerializer):
     run_id = serializers.UUIDField(read_only=True)
     drift_warnings = serializers.SerializerMethodField()
-    checks = CheckSerializer(many=True, read_only=True)
+    checks = CheckSerializer(source="checks_shown", many=True, read_only=True)
 
     class Meta(RecordListSerializer.Meta):
         fields = [*RecordListSerializer.Meta.fields, "run_id", "drift_warnings", "checks"]

@@ -161,7 +161,7 @@ class CheckListView(generics.ListAPIView[ReproductionCheck]):
         if getattr(self, "swagger_fake_view", False):
             return ReproductionCheck.objects.none()
         record = visible_record(self.request, self.kwargs["pk"])
-        return ReproductionCheck.objects.filter(record=record).select_related("created_by")
+        return ReproductionCheck.objects.filter(record=record).shown()
 
 
 class CompareView(APIView):
