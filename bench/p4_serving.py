@@ -19,13 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from _env import ROOT, start_services, user
 
 LUA = """
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %f %f %d\\n", summary.requests / (summary.duration / 1e6),
-                         latency:percentile(95) / 1000, summary.errors.status + summary.errors.connect))
+  io.write(string.format("RESULT %f %f %d %d\\n", summary.requests / (summary.duration / 1e6),
+                         latency:percentile(95) / 1000, summary.errors.status + summary.errors.connect,
+                         summary.requests))
 end
 """
 
@@ -39,18 +41,32 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
+def cpu_seconds(parent: int) -> float:
+    """CPU time (user + system) used so far by the processes whose parent is `parent`: gunicorn's workers."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(
     wrk: str, script: str, args: argparse.Namespace, header: str, url: str, seconds: int | None = None
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, int]:
     out = subprocess.run(
         [wrk, "-t2", f"-c{args.connections}", f"-d{seconds or args.seconds}s", "-H", header, "-s", script, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    found = re.search(r"RESULT ([\d.]+) ([\d.]+) (\d+)", out)
+    found = re.search(r"RESULT ([\d.]+) ([\d.]+) (\d+) (\d+)", out)
     assert found, out
-    return float(found.group(1)), float(found.group(2)), int(found.group(3))
+    return float(found.group(1)), float(found.group(2)), int(found.group(3)), int(found.group(4))
 
 
 def main() -> None:
@@ -137,21 +153,28 @@ def main() -> None:
             f"P4 serving: gunicorn {workers} workers, wrk {args.connections} connections, "
             f"{args.rounds} rounds × {args.seconds}s per target (goal ≥ 300 req/s, p95 ≤ 100 ms)"
         )
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in targets}
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in targets}
         for _, path, header in targets:  # warm every worker up (templates, catalogue, connections); not counted
             run_wrk(wrk, lua.name, args, header, f"http://127.0.0.1:{port}{path}", seconds=2)
         for round_no in range(1, args.rounds + 1):
             # Rounds alternate the targets: this shared VM drifts by ±15 % from minute to minute.
+            # The workers' CPU time per request drifts far less, so it is printed too.
             print(f"  round {round_no}")
             for name, path, header in targets:
-                rate, p95, errors = run_wrk(wrk, lua.name, args, header, f"http://127.0.0.1:{port}{path}")
-                results[name].append((rate, p95))
-                print(f"    {name:<18} {rate:7.0f} req/s  p95 {p95:6.1f} ms  errors {errors}")
+                cpu_before = cpu_seconds(gunicorn.pid)
+                rate, p95, errors, requests = run_wrk(wrk, lua.name, args, header, f"http://127.0.0.1:{port}{path}")
+                cpu_ms = (cpu_seconds(gunicorn.pid) - cpu_before) / max(requests, 1) * 1000
+                results[name].append((rate, p95, cpu_ms))
+                print(
+                    f"    {name:<18} {rate:7.0f} req/s  p95 {p95:6.1f} ms  "
+                    f"workers' CPU {cpu_ms:4.2f} ms/request  errors {errors}"
+                )
         for name, figures in results.items():
-            rates, p95s = sorted(r for r, _ in figures), sorted(p for _, p in figures)
+            rates, p95s, cpus = (sorted(column) for column in zip(*figures, strict=True))
             print(
                 f"  {name:<18} median {statistics.median(rates):5.0f} req/s (range {rates[0]:.0f}–{rates[-1]:.0f}), "
-                f"p95 median {statistics.median(p95s):.1f} ms (range {p95s[0]:.1f}–{p95s[-1]:.1f})"
+                f"p95 median {statistics.median(p95s):.1f} ms (range {p95s[0]:.1f}–{p95s[-1]:.1f}), "
+                f"workers' CPU median {statistics.median(cpus):.2f} ms/request"
             )
     finally:
         gunicorn.terminate()
