@@ -158,7 +158,7 @@ def main() -> None:
             run_wrk(wrk, lua.name, args, header, f"http://127.0.0.1:{port}{path}", seconds=2)
         for round_no in range(1, args.rounds + 1):
             # Rounds alternate the targets: this shared VM drifts by ±15 % from minute to minute.
-            # The workers' CPU time per request drifts far less, so it is printed too.
+            # The workers' CPU time per request drifts less (about ±10 %), so it is printed too.
             print(f"  round {round_no}")
             for name, path, header in targets:
                 cpu_before = cpu_seconds(gunicorn.pid)
