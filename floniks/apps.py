@@ -2,4 +2,4 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class FloniksAdminConfig(AdminConfig):
-    default_site = "floniks.admin_site.FloniksAdminSite"
+    default_site = "core.admin_site.FloniksAdminSite"

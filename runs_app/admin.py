@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from floniks.admin_site import ReadOnlyAdmin
+from core.admin_site import ReadOnlyAdmin
 from runs_app import services
 from runs_app.models import (
     Artifact,

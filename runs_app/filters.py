@@ -7,7 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from floniks.filters import SafeIsoDateTimeFilter
+from core.filters import SafeIsoDateTimeFilter
 from runs_app.models import RecordModel, RecordSeed, VersionRecord
 from templates_app.definition import split_model
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 from templates_app.models import AppendOnlyQuerySet, ImmutableRowError, Mode, Workflow, WorkflowVersion
 
 SHA256_HEX = r"^[0-9a-f]{64}$"

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from floniks.errors import DomainError, Problem, ValidationFailed
-from floniks.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
+from core.errors import DomainError, Problem, ValidationFailed
+from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services
 from runs_app.compare import compare_records, difference_image
 from runs_app.filters import RecordFilter

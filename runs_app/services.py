@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from floniks.errors import Conflict, Problem, ValidationFailed
-from floniks.roles import Role, require_role
+from core.errors import Conflict, Problem, ValidationFailed
+from core.roles import Role, require_role
 from runs_app import queue, recording
 from runs_app.models import (
     Artifact,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from floniks.errors import Problem, ValidationFailed
+from core.errors import Problem, ValidationFailed
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
 from templates_app.definition import REFERENCE, STEP_KINDS, Reference, input_value_error, split_model

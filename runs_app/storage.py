@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from PIL import Image, UnidentifiedImageError
 
-from floniks.errors import Problem, ValidationFailed
+from core.errors import Problem, ValidationFailed
 from runs_app.generators import GeneratedFile
 from runs_app.models import Artifact
 

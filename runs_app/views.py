@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.views.decorators.http import require_GET
 from PIL import Image
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 from runs_app.models import Artifact
 from runs_app.storage import artifact_storage, read_artifact
 

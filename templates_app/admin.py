@@ -13,8 +13,8 @@ from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from floniks.admin_site import ReadOnlyAdmin, RoleAdmin
-from floniks.errors import DomainError
+from core.admin_site import ReadOnlyAdmin, RoleAdmin
+from core.errors import DomainError
 from templates_app import services
 from templates_app.models import Draft, ModelFamily, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 

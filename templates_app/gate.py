@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from floniks.errors import Problem
+from core.errors import Problem
 from templates_app.catalogue import Catalogue
 from templates_app.definition import (
     INPUT_NAME,

@@ -7,7 +7,7 @@ from typing import Any
 
 import rfc8785
 
-from floniks.errors import Problem, ValidationFailed
+from core.errors import Problem, ValidationFailed
 
 
 def canonical_bytes(document: Any) -> bytes:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 
 # --- Model catalogue --------------------------------------------------------
 

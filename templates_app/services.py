@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from floniks.errors import Conflict, Problem, ValidationFailed
-from floniks.roles import Role, require_role
+from core.errors import Conflict, Problem, ValidationFailed
+from core.roles import Role, require_role
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of

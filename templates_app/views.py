@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from floniks.errors import DomainError, Problem, ValidationFailed
-from floniks.roles import Role
-from floniks.ui import page, perform, problem_text, refuse, succeed, team_only
+from core.errors import DomainError, Problem, ValidationFailed
+from core.roles import Role
+from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from runs_app import services as run_services
 from runs_app.drift import workflow_drift
 from runs_app.models import Run, VersionRecord

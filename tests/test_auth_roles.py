@@ -9,7 +9,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from floniks.roles import Role
+from core.roles import Role
 from templates_app import services as templates
 from tests.runs_helpers import finished_record, run_now, small_definition
 

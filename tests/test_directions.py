@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 
-from floniks.errors import Conflict
+from core.errors import Conflict
 from templates_app import services
 from templates_app.models import Draft, Lifecycle, PointerMove, Workflow
 

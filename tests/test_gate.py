@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from floniks.errors import ValidationFailed
+from core.errors import ValidationFailed
 from templates_app import services
 from templates_app.models import Draft, ModelSnapshot, WorkflowVersion
 from tests.conftest import valid_definition
@@ -281,7 +281,7 @@ def test_publisher_may_raise_bump_but_not_lower_it(make_workflow, publish, opera
 
 
 def test_archived_workflow_cannot_publish(make_workflow, publish, operator, admin_user):
-    from floniks.errors import Conflict
+    from core.errors import Conflict
 
     workflow = make_workflow()
     services.archive_workflow(actor=admin_user, workflow=workflow)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from floniks.errors import ValidationFailed
+from core.errors import ValidationFailed
 from templates_app.manifest import canonical_bytes, manifest_of
 from tests.conftest import valid_definition
 

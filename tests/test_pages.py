@@ -220,7 +220,7 @@ def test_history_until_includes_that_day_and_partial_model_names(world, operator
 
 
 def test_direction_labels_are_unique_among_siblings(world, operator):
-    from floniks.errors import ValidationFailed
+    from core.errors import ValidationFailed
     from templates_app.models import Workflow
 
     with pytest.raises(ValidationFailed) as refused:

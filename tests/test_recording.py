@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import DataError, IntegrityError, transaction
 
-from floniks.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from runs_app import recording, services
 from runs_app.models import RecordModel, RecordSeed, RecordSequence, Run, RunStatus, VersionRecord
 from tests.runs_helpers import run_now, small_definition

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from floniks.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from runs_app import services
 from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from templates_app import services as templates

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from floniks.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from runs_app import services
 from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from templates_app import services as template_services

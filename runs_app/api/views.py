@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from floniks.errors import Problem, ValidationFailed
+from core.errors import Problem, ValidationFailed
 from runs_app import services
 from runs_app.api import serializers as s
 from runs_app.compare import compare_records

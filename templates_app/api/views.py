@@ -24,10 +24,10 @@ from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from floniks.api import CursorPage
-from floniks.errors import Problem, ValidationFailed
-from floniks.filters import SafeIsoDateTimeFilter
-from floniks.permissions import PublicRead
+from core.api import CursorPage
+from core.errors import Problem, ValidationFailed
+from core.filters import SafeIsoDateTimeFilter
+from core.permissions import PublicRead
 from runs_app import services as run_services
 from runs_app.drift import workflow_drift
 from runs_app.models import VersionRecord

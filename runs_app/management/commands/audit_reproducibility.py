@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from floniks.errors import DomainError
+from core.errors import DomainError
 from runs_app import services
 from runs_app.models import ReproductionCheck, Verdict, VersionRecord
 

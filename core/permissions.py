@@ -1,4 +1,4 @@
-"""DRF permission classes for the roles of DESIGN §1 (kept apart from floniks.api
+"""DRF permission classes for the roles of DESIGN §1 (kept apart from core.api
 so that DRF's settings can import them without a circular import)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rest_framework import permissions
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from floniks.errors import Forbidden, NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated
 
 
 class Role(enum.IntEnum):

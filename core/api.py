@@ -11,7 +11,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from floniks.errors import DomainError, Problem
+from core.errors import DomainError, Problem
 
 
 class CursorPage(CursorPagination):

@@ -16,8 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
-from floniks.errors import DomainError, Forbidden, NotAuthenticated, Problem
-from floniks.roles import Role, role_of
+from core.errors import DomainError, Forbidden, NotAuthenticated, Problem
+from core.roles import Role, role_of
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 

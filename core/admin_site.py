@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from floniks.roles import Role, role_of
+from core.roles import Role, role_of
 
 
 class FloniksAdminSite(admin.AdminSite):
