@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -124,7 +124,7 @@ def main() -> int:
         text=True,
         bufsize=1,
     )
-    procs = [web, worker]
+    procs: list[subprocess.Popen[Any]] = [web, worker]
     log = WorkerLog()
     assert worker.stdout is not None
     threading.Thread(target=log.relay, args=(worker.stdout,), daemon=True).start()
