@@ -40,6 +40,14 @@ def var_dir() -> Path:
     return Path(os.environ.get("FLONIKS_VAR_DIR") or ROOT / "var")
 
 
+def shown(path: Path) -> Path:
+    """A path as a user in the repository would type it: relative when it lies inside the repository."""
+    try:
+        return path.resolve().relative_to(ROOT)
+    except ValueError:
+        return path
+
+
 def read_accounts(store: Path) -> dict[str, str]:
     """The demo logins `manage.py load_demo` keeps, one `username password` a line; {} when absent."""
     if not store.exists():
@@ -137,7 +145,8 @@ def main() -> int:
                 now = time.monotonic()
                 if web_up and (log.settled(now) or now - started > READY_TIMEOUT_SECONDS):
                     store = var_dir() / "demo-accounts.txt"
-                    print(banner(url, read_accounts(store), store, worker_ready=log.ready_at is not None), flush=True)
+                    ready = log.ready_at is not None
+                    print(banner(url, read_accounts(store), shown(store), worker_ready=ready), flush=True)
                     announced = True
             time.sleep(0.5)
     except KeyboardInterrupt:

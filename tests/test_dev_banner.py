@@ -61,3 +61,10 @@ def test_the_worker_counts_as_settled_only_after_its_ready_line_and_a_quiet_mome
     assert log.ready_at is not None
     assert not log.settled(log.last_line_at)  # still talking
     assert log.settled(log.last_line_at + dev.QUIET_SECONDS)
+
+
+def test_the_password_file_is_named_as_typed_in_the_repository(tmp_path: Path) -> None:
+    dev = _dev()
+
+    assert str(dev.shown(ROOT / "var" / "demo-accounts.txt")) == "var/demo-accounts.txt"
+    assert dev.shown(tmp_path / "demo-accounts.txt") == tmp_path / "demo-accounts.txt"
