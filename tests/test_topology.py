@@ -271,8 +271,9 @@ def test_the_compose_topology_from_scratch(stack, s3_server):
     stack.worker = CeleryWorker(
         {**stack.env, **{k: "" for k in INHERITED if k not in stack.env}},
         concurrency=1,
-        extra_args=("--max-memory-per-child", "1048576"),
-    ).start(timeout=90)
+        extra_args=("--max-memory-per-child", "1048576"),  # compose's value, in KiB
+    )
+    stack.worker.start(timeout=90)  # kept on the stack first, so a worker that never gets ready is stopped too
     schedule = stack.tmp / "celerybeat-schedule"
     beat = stack.start(
         "beat",
