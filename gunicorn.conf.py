@@ -1,6 +1,9 @@
 """Gunicorn settings, read from the working directory by `gunicorn floniks.wsgi`."""
 
+import ipaddress
 import os
+
+from django.core.exceptions import ImproperlyConfigured
 
 from floniks.env import env_int
 
@@ -8,3 +11,34 @@ from floniks.env import env_int
 # only fight over the same cores: bench/p4_serving.py served ~15 % more requests per second
 # with 2 workers than with 4 on 2 cores. Raise WEB_CONCURRENCY where the database runs elsewhere.
 workers = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
+
+# A request still running after this long is killed with its worker (a sync worker serves one
+# request at a time, so a stuck one blocks that worker). Every request Floniks serves is bounded
+# well below this: generation runs in Celery, uploads are capped at 20 MB.
+timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
+# On SIGTERM (a deploy, `docker compose stop`) workers finish the requests in hand for this long.
+# Keep it below the container runtime's stop grace period (compose: stop_grace_period).
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=1)
+keepalive = 5  # behind a load balancer that reuses connections; its idle timeout should be longer
+
+# Access log to stdout, with the client as the proxy reported it (X-Forwarded-For) beside the peer address.
+accesslog = "-"
+access_log_format = '%(h)s forwarded-for="%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+def _trusted_proxies() -> list[str]:
+    """TRUSTED_PROXIES: comma-separated IPs or CIDR networks of the proxies in front of gunicorn.
+    Only requests from these may set X-Forwarded-Proto and friends; empty (the default) trusts none."""
+    raw = os.environ.get("TRUSTED_PROXIES", "")
+    proxies = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in proxies:
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"Environment variable TRUSTED_PROXIES has {item!r}, which is not an IP address or network."
+            ) from None
+    return proxies
+
+
+forwarded_allow_ips = ",".join(_trusted_proxies())

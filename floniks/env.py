@@ -25,6 +25,30 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
+def env_secret(name: str, default: str | None = None) -> str:
+    """A secret from `NAME_FILE` (a path, as Docker and Kubernetes secrets mount them) or else from `NAME`.
+
+    Setting both is refused: which one wins would be a guess. The file's surrounding whitespace
+    (the newline an editor adds) is dropped; a file that is unreadable or holds nothing stops start-up.
+    """
+    file_name = f"{name}_FILE"
+    path = os.environ.get(file_name)
+    if path is None:
+        return env_str(name, default)
+    if os.environ.get(name):
+        raise ImproperlyConfigured(f"Set either {name} or {file_name}, not both.")
+    if not path.strip():
+        raise ImproperlyConfigured(f"Environment variable {file_name} is empty; give the path of a file.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = f.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImproperlyConfigured(f"{file_name}={path!r} cannot be read: {error}.") from None
+    if not value:
+        raise ImproperlyConfigured(f"{file_name}={path!r} is empty.")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
@@ -53,9 +77,12 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated values. Set but blank (`NAME=`, as compose writes `${NAME:-}`) means an empty list."""
     raw = os.environ.get(name)
     if raw is None:
         return default
+    if not raw.strip():
+        return []
     items = [item.strip() for item in raw.split(",")]
     if any(not item for item in items):
         raise ImproperlyConfigured(
@@ -65,7 +92,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_url(name: str, default: str | None = None, *, schemes: set[str]) -> str:
-    value = env_str(name, default)
+    """A URL with one of `schemes`. URLs may carry a password, so `NAME_FILE` works too (see env_secret)."""
+    value = env_secret(name, default)
     parsed = urlparse(value)
     if parsed.scheme not in schemes:
         raise ImproperlyConfigured(

@@ -13,14 +13,14 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from floniks.env import env_bool, env_int, env_list, env_str, env_url
+from floniks.env import env_bool, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLONIKS_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
 
-_secret = env_str("SECRET_KEY", "")
+_secret = env_secret("SECRET_KEY", "")
 if not _secret:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -83,7 +83,7 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-_database_url = env_str("DATABASE_URL", "")
+_database_url = env_secret("DATABASE_URL", "")
 if _database_url:
     env_url("DATABASE_URL", schemes={"postgres", "postgresql", "sqlite"})
     DATABASES: dict[str, Any] = {
@@ -132,8 +132,8 @@ if _s3_bucket:
             "bucket_name": _s3_bucket,
             "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
             "region_name": env_str("S3_REGION", "") or None,
-            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
-            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "access_key": env_secret("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_secret("S3_SECRET_ACCESS_KEY", "") or None,
             "querystring_auth": True,
             "querystring_expire": env_int("S3_URL_EXPIRE_SECONDS", 300, minimum=1),
             "file_overwrite": False,
@@ -185,7 +185,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
@@ -224,11 +224,15 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# /healthz answers over plain HTTP, so a load balancer can probe the process itself (floniks/health.py);
+# each of its checks (database, broker, storage) gives up after this many seconds.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+FLONIKS_HEALTHZ_TIMEOUT_SECONDS = env_int("FLONIKS_HEALTHZ_TIMEOUT_SECONDS", 2, minimum=1)
 
 FLONIKS_LOGIN_ATTEMPTS = env_int("FLONIKS_LOGIN_ATTEMPTS", 5, minimum=1)
 FLONIKS_LOGIN_LOCKOUT_SECONDS = env_int("FLONIKS_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 # Throttles count in the cache: Redis when configured, so every process sees the same counts.
-_cache_url = env_str("CACHE_URL", "")
+_cache_url = env_secret("CACHE_URL", "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
     if _cache_url

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from floniks.auth import ThrottledLoginView
+from floniks.health import healthz
 from runs_app import pages
 from runs_app import views as artifacts
 from templates_app import views as templates
@@ -40,6 +41,7 @@ urlpatterns = [
     path("records/<uuid:pk>/<str:action>/", pages.record_action, name="record-action"),
     path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),
     path("artifacts/<str:sha256>/thumb", artifacts.thumbnail, name="thumbnail"),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("runs_app.api.urls")),

@@ -15,10 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class CeleryWorker:
-    def __init__(self, env: dict[str, str], *, beat: bool = False, concurrency: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], *, beat: bool = False, concurrency: int = 1, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.env = {**os.environ, **env}
         self.beat = beat
         self.concurrency = concurrency
+        self.extra_args = extra_args
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.log = Path(tempfile.mkstemp(prefix="floniks-worker-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,6 +45,7 @@ class CeleryWorker:
             "--without-gossip",
             "--without-mingle",
         ]
+        args += self.extra_args
         if self.beat:
             args += ["--beat", "--schedule", str(self.log.with_suffix(".beat"))]
         with open(self.log, "ab") as out:

@@ -70,6 +70,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-artifacts": {"POST": TEAM},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
+    "healthz": {"GET": PUBLIC},
     # pages
     "dashboard": {"GET": TEAM},
     "login": {"GET": PUBLIC, "POST": PUBLIC},

@@ -3,6 +3,7 @@ production profile passes Django's deployment checks."""
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import subprocess
@@ -82,4 +83,122 @@ def test_gunicorn_takes_its_workers_from_the_environment(monkeypatch):
     assert runpy.run_path(config)["workers"] == 5
     monkeypatch.setenv("WEB_CONCURRENCY", "0")
     with pytest.raises(ImproperlyConfigured, match="WEB_CONCURRENCY=0 must be at least 1"):
+        runpy.run_path(config)
+
+
+# --- secrets from files (*_FILE) ------------------------------------------------------
+
+SECRETS = ["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+
+
+def test_env_secret_reads_the_file_named_by_name_file(tmp_path, monkeypatch):
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-from-a-file\n")
+    monkeypatch.delenv("X_TOKEN", raising=False)
+    monkeypatch.setenv("X_TOKEN_FILE", str(secret))
+    assert env.env_secret("X_TOKEN") == "s3cr3t-from-a-file"
+    monkeypatch.delenv("X_TOKEN_FILE")
+    monkeypatch.setenv("X_TOKEN", "from-the-environment")
+    assert env.env_secret("X_TOKEN") == "from-the-environment"
+    monkeypatch.delenv("X_TOKEN")
+    assert env.env_secret("X_TOKEN", "fallback") == "fallback"
+    with pytest.raises(ImproperlyConfigured, match="X_TOKEN is required"):
+        env.env_secret("X_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("value", "file_content", "message"),
+    [
+        ("also-set", "in-a-file", "Set either X_TOKEN or X_TOKEN_FILE, not both"),
+        (None, None, "cannot be read"),
+        (None, "  \n", "is empty"),
+    ],
+)
+def test_env_secret_refuses_an_ambiguous_missing_or_empty_secret(tmp_path, monkeypatch, value, file_content, message):
+    path = tmp_path / "token"
+    if file_content is not None:
+        path.write_text(file_content)
+    monkeypatch.setenv("X_TOKEN_FILE", str(path))
+    if value is None:
+        monkeypatch.delenv("X_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("X_TOKEN", value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env.env_secret("X_TOKEN")
+
+
+def test_a_blank_name_file_is_refused(monkeypatch):
+    monkeypatch.setenv("X_TOKEN_FILE", " ")
+    with pytest.raises(ImproperlyConfigured, match="X_TOKEN_FILE is empty"):
+        env.env_secret("X_TOKEN")
+
+
+def test_a_blank_list_is_an_empty_list(monkeypatch):
+    monkeypatch.setenv("X_LIST", "")  # what compose writes for ${X_LIST:-}
+    assert env.env_list("X_LIST", ["default"]) == []
+
+
+def test_every_secret_setting_can_come_from_a_file(tmp_path):
+    values = {
+        "SECRET_KEY": "file-secret-" + "k9" * 25,
+        "DATABASE_URL": "postgresql://floniks:pw-from-file@db.internal:5432/floniks",
+        "CELERY_BROKER_URL": "redis://:broker-pw@redis.internal:6379/0",
+        "CACHE_URL": "redis://:cache-pw@redis.internal:6379/1",
+        "S3_ACCESS_KEY_ID": "AKIAFROMFILE",
+        "S3_SECRET_ACCESS_KEY": "secret-access-key-from-file",
+    }
+    files = {}
+    for name, value in values.items():
+        (tmp_path / name).write_text(value + "\n")
+        files[f"{name}_FILE"] = str(tmp_path / name)
+    clean = {k: "" for k in SECRETS}  # blank means unset, as compose's ${NAME:-} writes it
+    shown = manage(
+        "shell",
+        "-c",
+        "import json; from django.conf import settings as s; o = s.STORAGES['artifacts']['OPTIONS'];"
+        "d = s.DATABASES['default'];"
+        "print(json.dumps([s.SECRET_KEY, d['PASSWORD'], d['HOST'], s.CELERY_BROKER_URL,"
+        " s.CACHES['default']['LOCATION'], o['access_key'], o['secret_key']]))",
+        **{**PRODUCTION, **clean, **files},
+        S3_BUCKET="floniks-artifacts",
+        FLONIKS_VAR_DIR=str(tmp_path / "var"),
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout.strip().splitlines()[-1]) == [
+        values["SECRET_KEY"],
+        "pw-from-file",
+        "db.internal",
+        values["CELERY_BROKER_URL"],
+        values["CACHE_URL"],
+        values["S3_ACCESS_KEY_ID"],
+        values["S3_SECRET_ACCESS_KEY"],
+    ]
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_a_secret_given_twice_stops_start_up(tmp_path, name):
+    (tmp_path / "secret").write_text("x")
+    given = {
+        **PRODUCTION,
+        name: PRODUCTION.get(name, "redis://127.0.0.1:6379/1"),
+        f"{name}_FILE": str(tmp_path / "secret"),
+    }
+    result = manage("check", **given, S3_BUCKET="b", FLONIKS_VAR_DIR=str(tmp_path / "var"))
+    assert result.returncode != 0 and f"Set either {name} or {name}_FILE, not both" in result.stderr
+
+
+# --- gunicorn ------------------------------------------------------------------------
+
+
+def test_gunicorn_trusts_forwarded_headers_only_from_trusted_proxies(monkeypatch):
+    config = str(Path(settings.BASE_DIR) / "gunicorn.conf.py")
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    loaded = runpy.run_path(config)
+    assert loaded["forwarded_allow_ips"] == ""  # nobody by default, not gunicorn's 127.0.0.1
+    assert loaded["accesslog"] == "-" and "x-forwarded-for" in loaded["access_log_format"]
+    assert loaded["graceful_timeout"] < loaded["timeout"]
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")
+    assert runpy.run_path(config)["forwarded_allow_ips"] == "10.0.0.0/8,192.168.1.7"
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8,the-proxy")
+    with pytest.raises(ImproperlyConfigured, match="'the-proxy', which is not an IP address or network"):
         runpy.run_path(config)
