@@ -86,7 +86,9 @@ def page(
     partial = bool(fragment and htmx and not htmx.history_restore_request and not htmx.boosted)
     response = render(request, fragment if partial and fragment else template, context, status=status)
     # With a fragment, the two headers that ask for the whole page despite HX-Request vary it too.
-    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request", "HX-Boosted") if fragment else ("HX-Request",))
+    patch_vary_headers(
+        response, ("HX-Request", "HX-History-Restore-Request", "HX-Boosted") if fragment else ("HX-Request",)
+    )
     return response
 
 

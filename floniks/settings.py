@@ -8,8 +8,8 @@ DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), S3_BUCKET and friends.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF

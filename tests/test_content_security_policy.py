@@ -116,7 +116,9 @@ def page_urls(w: dict[str, Any]) -> list[str]:
                 if namespace == "admin":
                     values = {"app_label": "templates_app", "model_name": "workflow", "object_id": "1"}
                     urls.append(reverse(f"admin:{p.name}", kwargs={k: values.get(k, "1") for k in params}))
-                elif p.name not in NOT_PAGES and (p.name == "api-docs" or not (prefix + str(p.pattern)).startswith("api/")):
+                elif p.name not in NOT_PAGES and (
+                    p.name == "api-docs" or not (prefix + str(p.pattern)).startswith("api/")
+                ):
                     pk = {"draft": w["draft"], "run": w["run"], "record": w["record"]}
                     kind = next((k for k in pk if p.name == k or p.name.startswith(k + "-")), None)
                     values = {**w, "pk": pk.get(kind or "", 1), "action": "approve", "sha256": "0" * 64}
@@ -136,12 +138,12 @@ def test_every_page_answers_with_the_policy_and_no_inline_code(world, personas, 
     client = Client()
     if personas[persona] is not None:
         client.force_login(personas[persona])
-    requests = [(url, {}) for url in page_urls(world)]
-    requests += [(url.format(**world), {"HTTP_HX_REQUEST": "true"}) for url in FRAGMENTS]
+    requests: list[tuple[str, dict[str, str]]] = [(url, {}) for url in page_urls(world)]
+    requests += [(url.format(**world), {"HX-Request": "true"}) for url in FRAGMENTS]
     failures: list[str] = []
     html_pages = 0
     for url, headers in requests:
-        response = client.get(url, **headers)
+        response = client.get(url, headers=headers)
         what = f"{persona} GET {url}{' (htmx)' if headers else ''} → {response.status_code}"
         if "Content-Security-Policy" not in response:
             failures.append(f"{what}: no Content-Security-Policy")
@@ -193,3 +195,18 @@ def test_permissions_policy_on_every_answer_even_errors_and_json(client):
         header = client.get(url).get("Permissions-Policy", "")
         for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
             assert f"{feature}=()" in header, (url, header)
+
+
+def test_htmx_is_configured_to_need_no_inline_code(client):
+    """htmx would otherwise inject an indicator <style>, evaluate hx-on/js: code, run swapped-in
+    <script> tags, and copy style attributes across swaps — all refused by the policy."""
+    import json
+    import re
+
+    html = client.get("/accounts/login/").content.decode()
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    assert found is not None
+    config = json.loads(found.group(1))
+    assert config["includeIndicatorStyles"] is False
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert "style" not in config["attributesToSettle"]

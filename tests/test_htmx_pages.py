@@ -107,7 +107,7 @@ def test_a_finished_run_has_no_cancel_button(signed_in, operator, campaign):
 def test_discarding_a_draft_asks_with_hx_confirm(signed_in, operator, campaign):
     draft = templates.save_draft(actor=operator, workflow=campaign, definition=small_definition(width=128))
     html = signed_in.get(f"/drafts/{draft.pk}/").content
-    form = re.search(rb'<form[^>]*draft-discard[^>]*>|<form[^>]*/discard/[^>]*>', html)
+    form = re.search(rb"<form[^>]*draft-discard[^>]*>|<form[^>]*/discard/[^>]*>", html)
     assert form is not None
     assert b'hx-confirm="Discard this draft?' in form.group(0) and b'hx-boost="true"' in form.group(0)
     assert b"onsubmit" not in html and b"<script>" not in html
