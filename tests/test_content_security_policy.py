@@ -210,3 +210,23 @@ def test_htmx_is_configured_to_need_no_inline_code(client):
     assert config["includeIndicatorStyles"] is False
     assert config["allowEval"] is False and config["allowScriptTags"] is False
     assert "style" not in config["attributesToSettle"]
+
+
+def test_images_may_follow_the_artifact_redirect_to_the_bucket(monkeypatch):
+    """With S3 storage, /artifacts/<sha256> redirects to the bucket, and an <img> must be let through."""
+    import runpy
+
+    from django.conf import settings
+
+    monkeypatch.setenv("DEBUG", "1")
+    monkeypatch.setenv("S3_BUCKET", "floniks-artifacts")
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9000/some/path")
+    monkeypatch.setenv("CSP_EXTRA_IMG_SRC", "https://cdn.example.com")
+    path = str(settings.BASE_DIR / "floniks" / "settings.py")
+    img_src = runpy.run_path(path)["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["img-src"]
+    assert img_src == ["'self'", "data:", "blob:", "http://127.0.0.1:9000", "https://cdn.example.com"]
+    monkeypatch.delenv("S3_ENDPOINT_URL")
+    monkeypatch.setenv("S3_REGION", "eu-central-1")
+    img_src = runpy.run_path(path)["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["img-src"]
+    assert "https://floniks-artifacts.s3.amazonaws.com" in img_src
+    assert "https://floniks-artifacts.s3.eu-central-1.amazonaws.com" in img_src
