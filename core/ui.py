@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from core.errors import DomainError, Forbidden, NotAuthenticated, Problem
 from core.roles import Role, role_of
@@ -76,10 +77,19 @@ def succeed(request: HttpRequest, message: str, then: str) -> HttpResponseRedire
 def page(
     request: HttpRequest, template: str, context: dict[str, Any], *, fragment: str | None = None, status: int = 200
 ) -> HttpResponse:
-    """The whole page, or only its fragment when htmx asks for it."""
-    if fragment and getattr(request, "htmx", False):
-        return render(request, fragment, context, status=status)
-    return render(request, template, context, status=status)
+    """The whole page, or only its fragment when htmx asks for it.
+
+    A history-restore request (Back after htmx swapped the page and its cache missed) and a
+    boosted request both replace the whole page, so they get the whole page. The answer varies
+    on HX-Request, so no cache hands a bare fragment to a plain navigation or to Back."""
+    htmx = getattr(request, "htmx", None)
+    partial = bool(fragment and htmx and not htmx.history_restore_request and not htmx.boosted)
+    response = render(request, fragment if partial and fragment else template, context, status=status)
+    # With a fragment, the two headers that ask for the whole page despite HX-Request vary it too.
+    patch_vary_headers(
+        response, ("HX-Request", "HX-History-Restore-Request", "HX-Boosted") if fragment else ("HX-Request",)
+    )
+    return response
 
 
 def problems_by_path(problems: list[Problem]) -> dict[str, list[str]]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from floniks.env import env_bool, env_int, env_list, env_secret, env_str, env_url
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "csp",
     "pgtrigger",
     "templates_app",
     "runs_app",
@@ -53,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "floniks.browser_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,6 +187,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere (CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -228,6 +235,59 @@ X_FRAME_OPTIONS = "DENY"
 # each of its checks (database, broker, storage) gives up after this many seconds.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 FLONIKS_HEALTHZ_TIMEOUT_SECONDS = env_int("FLONIKS_HEALTHZ_TIMEOUT_SECONDS", 2, minimum=1)
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere, nothing from other origins.
+# The pages' behaviour lives in static/floniks/*.js; the API docs page narrows its own (floniks/browser_policy.py).
+_img_src = [SELF, "data:", "blob:"]  # blob: is the run form's preview of an image before it is uploaded
+if _s3_bucket:
+    # /artifacts/<sha256> redirects to a short-lived bucket URL, and an <img> follows it there.
+    _endpoint = env_str("S3_ENDPOINT_URL", "")
+    if _endpoint:
+        _parts = urlsplit(_endpoint)
+        _img_src.append(f"{_parts.scheme}://{_parts.netloc}")
+    else:
+        _img_src.append(f"https://{_s3_bucket}.s3.amazonaws.com")
+        if _region := env_str("S3_REGION", ""):
+            _img_src.append(f"https://{_s3_bucket}.s3.{_region}.amazonaws.com")
+_img_src += env_list("CSP_EXTRA_IMG_SRC", [])  # e.g. a CDN in front of the bucket
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": _img_src,
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Browser features no page uses, switched off for every answer (floniks/browser_policy.py).
+PERMISSIONS_POLICY = {
+    feature: "()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+} | {"fullscreen": "(self)"}
 
 FLONIKS_LOGIN_ATTEMPTS = env_int("FLONIKS_LOGIN_ATTEMPTS", 5, minimum=1)
 FLONIKS_LOGIN_LOCKOUT_SECONDS = env_int("FLONIKS_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)

@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from floniks.auth import ThrottledLoginView
+from floniks.browser_policy import api_docs_view
 from floniks.health import healthz
 from runs_app import pages
 from runs_app import views as artifacts
@@ -46,5 +47,5 @@ urlpatterns = [
     path("api/", include("templates_app.api.urls")),
     path("api/", include("runs_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", api_docs_view(), name="api-docs"),
 ]

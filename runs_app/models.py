@@ -141,6 +141,25 @@ class Run(models.Model):
         done = sum(1 for s in steps if s.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED))
         return round(done / len(steps), 4)
 
+    # Predicates for the pages: templates ask these instead of comparing status strings.
+    @property
+    def is_live(self) -> bool:
+        """A worker may still change it: the run page keeps polling."""
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
+
+    @property
+    def is_cancellable(self) -> bool:
+        """What services.cancel_run accepts: queued and idle runs stop now, a running one at its next step."""
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_ANNOTATION)
+
+    @property
+    def awaits_annotation(self) -> bool:
+        return self.status == RunStatus.AWAITING_ANNOTATION
+
+    @property
+    def is_recording(self) -> bool:
+        return self.status == RunStatus.RECORDING
+
 
 class StepStatus(models.TextChoices):
     PENDING = "pending"
@@ -343,6 +362,10 @@ class VersionRecord(models.Model):
     def first_output(self) -> dict[str, Any] | None:
         """The first named output, for thumbnails in lists."""
         return next(iter(self.outputs.values()), None)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
 
 
 class RecordModel(models.Model):

@@ -26,7 +26,6 @@ from runs_app.storage import read_artifact
 from templates_app.catalogue import Catalogue
 from templates_app.models import Lifecycle, ModelFamily, Workflow, WorkflowVersion
 
-LIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
 HISTORY_PAGE = 50
 
 
@@ -150,7 +149,6 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
         "run": run,
         "steps": steps,
         "outputs": outputs,
-        "live": run.status in LIVE,
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,
         "check": getattr(run, "reproduction_check", None) if run.reproduces_id else None,

@@ -186,6 +186,24 @@ class Workflow(models.Model):
     def is_archived(self) -> bool:
         return self.lifecycle == Lifecycle.ARCHIVED
 
+    # Predicates for the pages: templates ask these instead of comparing lifecycle/mode strings.
+    @property
+    def archived(self) -> bool:
+        return self.lifecycle == Lifecycle.ARCHIVED
+
+    @property
+    def exploring(self) -> bool:
+        return self.lifecycle == Lifecycle.EXPLORING
+
+    @property
+    def approved_for_production(self) -> bool:
+        """The approved direction (lifecycle), which is not the same as running in production mode."""
+        return self.lifecycle == Lifecycle.PRODUCTION
+
+    @property
+    def in_production_mode(self) -> bool:
+        return self.mode == Mode.PRODUCTION
+
 
 # --- Drafts -------------------------------------------------------------------
 
@@ -366,6 +384,19 @@ class WorkflowVersion(models.Model):
     @property
     def is_public(self) -> bool:
         return self.visibility == Visibility.PUBLIC
+
+    # Predicates for the pages: templates ask these instead of comparing channel/visibility strings.
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility == Visibility.INTERNAL
+
+    @property
+    def on_shadow_channel(self) -> bool:
+        return self.channel == Channel.SHADOW
+
+    @property
+    def on_standard_channel(self) -> bool:
+        return self.channel == Channel.STANDARD
 
 
 # --- Pointer history ------------------------------------------------------------

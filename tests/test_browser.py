@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from runs_app import services
 from templates_app import services as templates
 from templates_app.models import Workflow
+from tests.conftest import wait_for
 from tests.runs_helpers import finished_record, small_definition
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,13 +55,34 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+# Injected by Playwright before any page script (not an inline script, so the CSP does not apply):
+# every violation of the Content-Security-Policy is reported on the console, where the fixture sees it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab; the test fails if any page broke the Content-Security-Policy or
+    logged a Permissions-Policy error on the console."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     p = context.new_page()
+    complaints: list[str] = []
+
+    def listen(message: Any) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text or "Permissions-Policy" in text:
+            complaints.append(f"{p.url}: {text}")
+
+    p.on("console", listen)
     yield p
     context.close()
+    assert complaints == [], "\n".join(complaints)
 
 
 def shot(page: Page, name: str) -> None:
@@ -229,3 +251,93 @@ def test_anonymous_visitor_sees_a_public_manifest_and_nothing_internal(page, liv
     response = page.goto(f"{live_server.url}/artifacts/{campaign['records'][0].outputs['hero']['sha256']}")
     assert response is not None and response.status == 404
     assert services is not None
+
+
+def _tiny_png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (200, 90, 40)).save(path, "PNG")
+    return path
+
+
+def test_interactive_parts_work_under_the_content_security_policy(
+    page, live_server, worker, operator, campaign, tmp_path
+):
+    """Live validation, the image preview, the version switch, polling, hx-confirm (dismissed,
+    then accepted), the compare picker and the API docs, all with no inline script or style."""
+    sign_in(page, live_server, operator)
+    dialogs: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+    # Draft editor: validation follows typing; discarding asks first (hx-confirm), and No keeps it.
+    page.goto(f"{live_server.url}/workflows/campaign-a-coolminimal/")
+    page.click("text=New draft")
+    editor = page.locator("#definition")
+    editor.fill(editor.input_value().replace('"strength": 0.4', '"strength": 7'))
+    expect(page.get_by_test_id("validation-state")).to_contain_text("problem")
+    editor.fill(editor.input_value().replace('"strength": 7', '"strength": 0.6'))
+    expect(page.get_by_test_id("validation-state")).to_have_text("ready to publish")
+    draft_url = page.url
+    page.click("text=Discard draft")
+    expect(page.locator(".msg.success")).to_have_count(0)
+    assert dialogs[-1].startswith("Discard this draft?") and page.url == draft_url
+    answer["accept"] = True
+    page.on("dialog", lambda d: None)  # the unsaved-edits warning must not block the boosted discard
+    page.click("text=Discard draft")
+    expect(page.locator(".msg.success")).to_be_visible()
+    assert len(dialogs) == 2
+
+    # Run form: switching the version reloads with ?version=, and a chosen image shows as a blob: preview.
+    page.goto(f"{live_server.url}/workflows/campaign-a/run/")
+    versions = page.locator("#version option")
+    other = versions.nth(1).get_attribute("value")
+    page.select_option("#version", other)
+    expect(page).to_have_url(re.compile(rf"\?version={re.escape(other or '')}$"))
+    page.set_input_files("#input_reference", str(_tiny_png(tmp_path / "ref.png")))
+    preview = page.locator("#preview_reference")
+    expect(preview).to_be_visible()
+    assert (preview.get_attribute("src") or "").startswith("blob:")
+    # (evaluate, not wait_for_function: that evaluates a string, which this very CSP refuses)
+    wait_for(lambda: preview.evaluate("img => img.naturalWidth") == 40, timeout=10, what="the preview to load")
+    page.fill("#input_subject", "a fox under the CSP")
+    page.click("text=Start run")
+
+    # The live block polls until the run waits for its annotation; then Discard (hx-confirm) ends it
+    # and the button goes with the block.
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.locator("#annotation")).to_be_visible()
+    expect(page.locator("#run-live [data-testid=cancel-run]")).to_contain_text("Discard run")
+    answer["accept"] = False
+    page.click("text=Discard run")
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation")
+    answer["accept"] = True
+    page.click("text=Discard run")
+    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled")
+    expect(page.get_by_test_id("cancel-run")).to_have_count(0)
+    assert dialogs[-1].startswith("Discard this finished run?") and len(dialogs) == 4
+    shot(page, "15-run-discarded")
+
+    # History: the compare button waits for exactly two ticks (static/floniks/pages.js).
+    page.goto(f"{live_server.url}/records/")
+    button = page.locator("#compare-selected")
+    expect(button).to_be_disabled()
+    page.locator("input[name=r]").nth(0).check()
+    expect(page.locator("#compare-hint")).to_have_text("Tick exactly two records (1 ticked).")
+    page.locator("input[name=r]").nth(1).check()
+    expect(button).to_be_enabled()
+    button.click()
+    expect(page.get_by_test_id("diff-image")).to_be_visible()
+    diff = page.get_by_test_id("diff-image")
+    wait_for(lambda: diff.evaluate("img => img.naturalWidth") > 0, timeout=10, what="the difference image")
+
+    # The API docs page runs Swagger UI under its own policy.
+    page.goto(f"{live_server.url}/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Floniks API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    shot(page, "16-api-docs")
