@@ -16,7 +16,9 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
@@ -34,12 +36,23 @@ if admin.site.is_registered(TokenProxy):
     admin.site.unregister(TokenProxy)  # DRF's own admin lists keys in clear and follows Django's permissions
 
 
+class _ByOwner:
+    """A token as pages may show it: named, and addressed by its owner's id."""
+
+    def __init__(self, token: ApiToken) -> None:
+        self.pk = token.user_id
+        self._name = str(token)
+
+    def __str__(self) -> str:
+        return self._name
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(RoleAdmin, DrfTokenAdmin):
-    list_display = ["user", "key_hint", "created", "expires_at", "expired"]
+    list_display = ["user", "key_hint", "created", "expires_at", "expired", "revoke"]
     list_filter = ["created"]
-    fields = ["user", "key_hint", "created", "expires_at", "expired"]
-    readonly_fields = ["user", "key_hint", "created", "expires_at", "expired"]
+    fields = ["user", "key_hint", "created", "expires_at", "expired", "revoke"]
+    readonly_fields = ["user", "key_hint", "created", "expires_at", "expired", "revoke"]
     list_select_related = ["user"]
     actions = None
 
@@ -54,6 +67,40 @@ class ApiTokenAdmin(RoleAdmin, DrfTokenAdmin):
     @admin.display(description="Expired", boolean=True)
     def expired(self, obj: ApiToken) -> bool:
         return tokens.token_expired(obj)
+
+    @admin.display(description="Revoke")
+    def revoke(self, obj: ApiToken) -> str:
+        url = reverse("admin:core_apitoken_delete", args=[obj.user_id], current_app=self.admin_site.name)
+        return format_html('<a class="deletelink" href="{}">Revoke…</a>', url)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[str]]:
+        # Django's own list links each row by its primary key, which here is the secret.
+        names = [str(obj) for obj in objs]
+        return names, {"API tokens": len(names)}, set(), []
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # The page's Delete and History links are built from the primary key: address the token by its owner
+        # (and the Revoke field links to the deletion).
+        extra = {**(extra_context or {}), "show_delete": False}
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra["original"] = _ByOwner(obj)
+        return super().change_view(request, object_id, form_url, extra)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        if obj is not None:  # the breadcrumbs link the object by its pk: show them one addressed by its owner
+            extra_context = {**(extra_context or {}), "object": _ByOwner(obj)}
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        # The history page's breadcrumbs link the row by its primary key (the secret); a token has no
+        # history but its revocation, which the admin's log keeps.
+        return HttpResponseRedirect(reverse("admin:core_apitoken_change", args=[object_id]))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a token is issued to its owner at POST /api/auth/token/, never minted for them

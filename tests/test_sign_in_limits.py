@@ -44,7 +44,7 @@ def trust(settings: Any, proxies: str) -> None:
 
 
 def token_post(username: str, password: str, forwarded: str | None = None, remote: str = "127.0.0.1") -> Any:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return APIClient().post("/api/auth/token/", {"username": username, "password": password}, format="json", **extra)
