@@ -34,7 +34,7 @@ PERSONA_ROLE = {
 # url name → {method: who may}. Methods not listed must never answer 2xx to anyone.
 POLICY: dict[str, dict[str, str]] = {
     # API
-    "api-token": {"POST": PUBLIC},
+    "api-token": {"POST": PUBLIC, "DELETE": SIGNED_IN},
     "api-models": {"GET": TEAM, "POST": ADMIN},
     "api-model-retire": {"POST": ADMIN},
     "api-workflows": {"GET": TEAM, "POST": TEAM},
