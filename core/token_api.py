@@ -50,7 +50,11 @@ class TokenView(APIView):
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses={200: _TokenAnswer, 400: OpenApiResponse(description="Wrong username or password.")},
+        responses={
+            200: _TokenAnswer,
+            400: OpenApiResponse(description="Wrong username or password, or one of them missing."),
+            429: OpenApiResponse(description="Too many failed attempts; Retry-After says when to try again."),
+        },
     )
     def post(self, request: Request) -> Response:
         attempt = None
