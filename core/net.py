@@ -10,6 +10,7 @@ Everything that limits by client (sign-in limits, DRF throttles) asks client_ip(
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -17,6 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+_warned_peers: set[str] = set()
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -64,6 +68,8 @@ def client_ip(request: HttpRequest | Any) -> str:
     peer_text = meta.get("REMOTE_ADDR", "") or ""
     peer = _address(peer_text)
     if not _trusted(peer):
+        if peer is not None and peer.is_private and meta.get("HTTP_X_FORWARDED_FOR"):
+            _warn_untrusted_proxy(str(peer))
         return str(peer) if peer is not None else peer_text
     client: Address | None = peer
     hops = [hop for hop in (meta.get("HTTP_X_FORWARDED_FOR", "") or "").split(",") if hop.strip()]
@@ -75,6 +81,21 @@ def client_ip(request: HttpRequest | Any) -> str:
         if not _trusted(address):
             break
     return str(client)
+
+
+def _warn_untrusted_proxy(peer: str) -> None:
+    """A private peer sending X-Forwarded-For is most likely our own proxy, left out of TRUSTED_PROXIES:
+    then every client shares its address, and so its sign-in limits. Say so once per process and peer."""
+    if peer in _warned_peers or len(_warned_peers) > 100:
+        return
+    _warned_peers.add(peer)
+    logger.warning(
+        "X-Forwarded-For came from %s, which is not in TRUSTED_PROXIES, so it is ignored and every client "
+        "behind it counts as %s. If %s is your reverse proxy, add it to TRUSTED_PROXIES.",
+        peer,
+        peer,
+        peer,
+    )
 
 
 def client_key(request: HttpRequest | Any) -> str:

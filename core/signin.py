@@ -23,6 +23,7 @@ A client is core.net.client_key: its trusted address, or its /64 for IPv6."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from typing import Any
@@ -36,6 +37,7 @@ from django.template.response import TemplateResponse
 
 from core.net import client_key
 
+logger = logging.getLogger(__name__)
 _KNOWN_CLIENT_SECONDS = 90 * 86400  # how long a client that signed in stays "the owner's"
 _MAX_DOUBLINGS = 30  # keeps 2**n small; the longest delay caps the result long before
 
@@ -53,6 +55,7 @@ class SignInAttempt:
     """One try of a password for `username` from the client of `request`."""
 
     def __init__(self, *, account: str, client: str) -> None:
+        self.account_name, self.client_name = account, client
         self.pair = "signin:pair:" + _digest(account, client)
         self.client = "signin:client:" + _digest(client)
         self.account = "signin:account:" + _digest(account)
@@ -89,6 +92,14 @@ class SignInAttempt:
                     settings.FLONIKS_LOGIN_FIRST_DELAY_SECONDS * 2**doublings, settings.FLONIKS_LOGIN_LOCKOUT_SECONDS
                 )
                 cache.set(f"{key}:until", now + delay, timeout=delay + 1)
+                logger.warning(
+                    "Sign-in: %d failures by %s (account %r, client %s); next try in %ds",
+                    failures,
+                    key.split(":")[1],
+                    self.account_name[:40],
+                    self.client_name,
+                    delay,
+                )
 
     def succeeded(self) -> None:
         cache.delete_many([f"{self.pair}:failures", f"{self.pair}:until"])

@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from rest_framework import exceptions
@@ -39,20 +38,18 @@ def token_expired(token: Token) -> bool:
 
 def issue_token(*, user: User) -> Token:
     """The user's token, made anew when there is none or it has expired."""
-    with transaction.atomic():
-        token = Token.objects.select_for_update().filter(user=user).first()
-        if token is not None and not token_expired(token):
-            return token
-        if token is not None:
-            token.delete()
-        return Token.objects.create(user=user)
+    token, _ = Token.objects.get_or_create(user=user)  # get_or_create survives two first requests at once
+    if token_expired(token):
+        Token.objects.filter(key=token.key).delete()
+        token, _ = Token.objects.get_or_create(user=user)
+    return token
 
 
 def revoke_token(*, actor: User, token: Token) -> None:
     """Its owner or an admin ends a token; it answers 401 from then on."""
     if actor.pk != token.user_id and role_of(actor) < Role.ADMIN:
         raise Forbidden("Only its owner or an admin may revoke an API token.")
-    Token.objects.filter(pk=token.pk).delete()
+    Token.objects.filter(key=token.key).delete()
 
 
 def revoke_tokens(*, actor: User, tokens: Iterable[Token]) -> int:

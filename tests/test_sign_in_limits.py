@@ -101,7 +101,8 @@ def test_a_bad_trusted_proxy_list_is_refused(value):
 
 
 def manage_check(**overrides: str) -> subprocess.CompletedProcess[str]:
-    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CACHE_URL", "TRUSTED_PROXIES", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CACHE_URL", "TRUSTED_PROXIES", "BEHIND_TLS_PROXY"}
+    dropped.add("DJANGO_ALLOW_ASYNC_UNSAFE")
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     production = {
         "DEBUG": "0",
@@ -127,6 +128,13 @@ def test_production_without_a_shared_cache_does_not_start():
 def test_a_bad_trusted_proxy_stops_start_up():
     result = manage_check(TRUSTED_PROXIES="10.0.0.1,gateway")
     assert result.returncode != 0 and "TRUSTED_PROXIES item 'gateway'" in result.stderr
+
+
+def test_a_tls_proxy_without_trusted_proxies_is_warned_about():
+    warned = manage_check(BEHIND_TLS_PROXY="1")
+    assert "floniks.W001" in warned.stderr + warned.stdout
+    told = manage_check(BEHIND_TLS_PROXY="1", TRUSTED_PROXIES="10.0.0.5")
+    assert told.returncode == 0 and "floniks.W001" not in told.stderr + told.stdout
 
 
 # --- one limiter, every way in -------------------------------------------------------------
