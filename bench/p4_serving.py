@@ -118,6 +118,7 @@ def main() -> None:
         "CSRF_COOKIE_SECURE": "0",
         "SECURE_HSTS_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
+        "CACHE_URL": env["REDIS_URL"],  # DEBUG=0 refuses a per-process cache
     }
     static_root = tempfile.mkdtemp(prefix="floniks-static-")
     server_env["STATIC_ROOT"] = static_root

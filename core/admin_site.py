@@ -5,17 +5,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 
 from core.roles import Role, role_of
+from core.signin import LimitedAuthenticationForm, refuse_if_throttled
+
+
+class AdminSignInForm(LimitedAuthenticationForm):
+    """The admin's sign-in: the same limiter as every other way in, and open to the admin role
+    (Django's own admin form asks for is_staff, which Floniks roles do not set)."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if role_of(user) < Role.ADMIN:
+            raise ValidationError(
+                "Please enter the username and password of an account with the admin role.", code="invalid_login"
+            )
 
 
 class FloniksAdminSite(admin.AdminSite):
     site_header = "Floniks administration"
     site_title = "Floniks admin"
+    login_form = AdminSignInForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         return role_of(request.user) >= Role.ADMIN
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return refuse_if_throttled(super().login(request, extra_context))
 
 
 if TYPE_CHECKING:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import DomainError, Forbidden, NotAuthenticated, Problem
 from core.roles import Role, role_of
@@ -23,14 +27,25 @@ from core.roles import Role, role_of
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
+NO_ROLE_YET = (
+    "Your account has no role in the team yet, so it sees what the public sees. "
+    "Ask an admin to give it a role (operator, manager or admin)."
+)
+
+
 def role_required(minimum: Role) -> Callable[[View], View]:
-    """Anonymous visitors are sent to sign in; signed-in users below the role get 403."""
+    """Anonymous visitors are sent to sign in; signed-in users below the role get 403, except that an
+    account with no role at all, arriving where sign-in lands (LOGIN_REDIRECT_URL), is shown the
+    public pages with a sentence saying why."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if role_of(request.user) == Role.NONE and _is_landing(request):
+                messages.info(request, NO_ROLE_YET)
+                return HttpResponseRedirect(reverse("public"))
             if role_of(request.user) < minimum:
                 raise PermissionDenied(f"This page is for a {minimum.label} or above.")
             return view(request, *args, **kwargs)
@@ -41,6 +56,26 @@ def role_required(minimum: Role) -> Callable[[View], View]:
 
 
 team_only = role_required(Role.OPERATOR)
+
+
+def _is_landing(request: HttpRequest) -> bool:
+    return request.method in ("GET", "HEAD") and request.path == resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def sign_in_url(request: HttpRequest) -> str:
+    """The header's "Sign in" link: back to this page afterwards, except from the sign-in page itself,
+    which keeps the `next` it was given instead of nesting itself into it."""
+    login = resolve_url(settings.LOGIN_URL)
+    if request.path != login:
+        target: str | None = request.get_full_path()
+    else:
+        target = request.GET.get("next")
+        safe = target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        if not safe or target.split("?")[0] == login:  # type: ignore[union-attr]
+            target = None
+    return f"{login}?{urlencode({'next': target})}" if target else login
 
 
 def problem_text(exc: DomainError) -> str:
@@ -103,6 +138,7 @@ def role_context(request: HttpRequest) -> dict[str, Any]:
     """Context processor: the signed-in user's role, for the header and for showing actions."""
     role = role_of(request.user)
     return {
+        "sign_in_url": sign_in_url(request),
         "role": role.label,
         "is_team": role >= Role.OPERATOR,
         "is_manager": role >= Role.MANAGER,

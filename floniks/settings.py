@@ -15,6 +15,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from core.net import trusted_networks
 from floniks.env import env_bool, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "pgtrigger",
+    "core.apps.CoreConfig",  # after rest_framework.authtoken: core/admin.py replaces DRF's token admin
     "templates_app",
     "runs_app",
 ]
@@ -165,7 +167,7 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401, not 403,
     # to a caller without credentials.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsTeamMember"],
@@ -175,6 +177,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "10/min")},
+    # Stock DRF throttles never believe X-Forwarded-For; core.net's throttles take the
+    # client from core.net.client_ip, which believes it only from TRUSTED_PROXIES.
+    "NUM_PROXIES": 0,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -289,10 +294,29 @@ PERMISSIONS_POLICY = {
     )
 } | {"fullscreen": "(self)"}
 
+# --- Sign-in limits (core/signin.py) ------------------------------------------------
+# Failures are counted per account and client, per client and per account; past each allowance every
+# further failure doubles the wait, from the first delay up to the longest. Nothing locks an account hard.
 FLONIKS_LOGIN_ATTEMPTS = env_int("FLONIKS_LOGIN_ATTEMPTS", 5, minimum=1)
-FLONIKS_LOGIN_LOCKOUT_SECONDS = env_int("FLONIKS_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
-# Throttles count in the cache: Redis when configured, so every process sees the same counts.
+FLONIKS_LOGIN_CLIENT_ATTEMPTS = env_int("FLONIKS_LOGIN_CLIENT_ATTEMPTS", 20, minimum=1)
+FLONIKS_LOGIN_ACCOUNT_ATTEMPTS = env_int("FLONIKS_LOGIN_ACCOUNT_ATTEMPTS", 100, minimum=1)
+FLONIKS_LOGIN_FIRST_DELAY_SECONDS = env_int("FLONIKS_LOGIN_FIRST_DELAY_SECONDS", 30, minimum=1)
+FLONIKS_LOGIN_LOCKOUT_SECONDS = env_int("FLONIKS_LOGIN_LOCKOUT_SECONDS", 900, minimum=FLONIKS_LOGIN_FIRST_DELAY_SECONDS)
+FLONIKS_LOGIN_WINDOW_SECONDS = env_int("FLONIKS_LOGIN_WINDOW_SECONDS", 86400, minimum=60)
+# The addresses (IPs or CIDRs) of the reverse proxies whose X-Forwarded-For is believed; none by default.
+FLONIKS_TRUSTED_PROXIES = trusted_networks("TRUSTED_PROXIES", env_str("TRUSTED_PROXIES", ""))
+# API tokens expire this many days after they are issued.
+FLONIKS_TOKEN_TTL_DAYS = env_int("FLONIKS_TOKEN_TTL_DAYS", 90, minimum=1)
+
+# Sign-in limits and throttles count in the cache, so it must be one all processes share (Redis).
 _cache_url = env_secret("CACHE_URL", "")
+if _cache_url:
+    env_url("CACHE_URL", schemes={"redis", "rediss", "unix"})
+elif not DEBUG:
+    raise ImproperlyConfigured(
+        "CACHE_URL must be set (redis://…) when DEBUG is off: sign-in limits kept in one process's memory "
+        "multiply with every worker and vanish on restart."
+    )
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
     if _cache_url

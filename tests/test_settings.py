@@ -24,6 +24,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "floniks.example.com",
     "DATABASE_URL": "postgresql://floniks@127.0.0.1:5432/floniks",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 

@@ -1,11 +1,12 @@
 from django.urls import path, re_path
 
+from core.token_api import TokenView
 from templates_app.api import views as v
 
 VERSION = "workflows/<slug:slug>/versions/<str:version>/"
 
 urlpatterns = [
-    path("auth/token/", v.TokenView.as_view(), name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("models/", v.ModelListView.as_view(), name="api-models"),
     re_path(
         r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/retire/$",
