@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from templates_app import services
 from templates_app.manifest import canonical_bytes
 from templates_app.models import PointerMove, Workflow
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 pytestmark = pytest.mark.django_db
 

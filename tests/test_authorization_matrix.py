@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from core.roles import Role
 from templates_app import services as templates
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,7 @@ from django.db import connection
 from runs_app import queue, services
 from runs_app.models import Run, RunStatus, VersionRecord
 from testing.services import PostgresServer, RedisServer
-from tests.conftest import wait_for
-from tests.runs_helpers import small_definition
+from tests.helpers import small_definition, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -10,7 +10,7 @@ import pytest
 from core.errors import ValidationFailed
 from templates_app import services
 from templates_app.models import Draft, ModelSnapshot, WorkflowVersion
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from runs_app import services
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Draft
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from templates_app import services
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 pytestmark = pytest.mark.django_db
 

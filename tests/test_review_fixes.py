@@ -13,8 +13,7 @@ from runs_app import services
 from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Draft, WorkflowVersion
-from tests.runs_helpers import finished_record, run_now, small_definition
-from tests.test_run_engine import overlay_definition
+from tests.helpers import finished_record, overlay_definition, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -13,25 +13,9 @@ from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, RunStep
 from templates_app import services as templates
 from templates_app.models import ModelFamily
-from tests.conftest import wait_for
-from tests.runs_helpers import run_now, small_definition
+from tests.helpers import overlay_definition, run_now, slow_workflow, small_definition, wait_for
 
 pytestmark = pytest.mark.django_db
-
-
-def overlay_definition(prompt: str = "logo bottom right"):
-    return {
-        "inputs": {"image": {"type": "image", "required": True}},
-        "steps": [
-            {
-                "id": "stamp",
-                "kind": "img2img",
-                "model": "local/aurora",
-                "params": {"image": "{{inputs.image}}", "prompt": prompt, "strength": 0.3},
-            }
-        ],
-        "outputs": {"image": "{{steps.stamp.output}}"},
-    }
 
 
 def test_subworkflow_runs_its_pinned_version(make_workflow, publish, operator):
@@ -135,9 +119,7 @@ def test_too_many_transient_errors_fail_the_step(hosted, operator):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_cancel_a_running_run(worker, make_workflow, publish, operator, api):
-    from tests.test_workers import _slow_workflow
-
-    workflow = _slow_workflow(make_workflow, publish)
+    workflow = slow_workflow(make_workflow, publish)
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
     wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.RUNNING, 60, interval=0.05, what="the run to start")
     response = api(operator).post(f"/api/runs/{run.pk}/cancel/")

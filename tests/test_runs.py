@@ -12,7 +12,7 @@ from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
 from templates_app import services as template_services
 from templates_app.catalogue import Catalogue
 from templates_app.models import ModelSnapshot
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_record_holds_everything_and_is_written_once(workflow, operator, api):
 
 
 def test_reference_images_are_recorded(workflow, operator, api):
-    from tests.test_storage import png_bytes
+    from tests.helpers import png_bytes
 
     uploaded = api(operator).post("/api/artifacts/", {"file": png_bytes()}, format="multipart").json()
     d = small_definition()

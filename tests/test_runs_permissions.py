@@ -11,7 +11,7 @@ from django.test import Client
 
 from runs_app import services
 from runs_app.models import ReproductionCheck, Run
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_permission_matrix(world, personas, api, role, method, url, body, expect
 
 @pytest.mark.parametrize("role", ROLES)
 def test_upload_permissions(personas, api, role):
-    from tests.test_storage import png_bytes
+    from tests.helpers import png_bytes
 
     response = api(personas[role]).post("/api/artifacts/", {"file": png_bytes()}, format="multipart")
     assert response.status_code == statuses(401, 403, 201, 201, 201)[role]

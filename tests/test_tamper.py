@@ -12,7 +12,7 @@ from django.test import Client
 
 from runs_app.models import RecordSeed, VersionRecord
 from templates_app.models import PointerMove, WorkflowVersion
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
