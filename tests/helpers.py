@@ -204,3 +204,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
             return value
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
+
+
+def definition_with_overlay() -> dict[str, Any]:
+    """small_definition with a third step calling the brand-overlay workflow (overlay_definition)."""
+    d = small_definition()
+    d["steps"].append(
+        {
+            "id": "overlay",
+            "kind": "subworkflow",
+            "workflow": "brand-overlay",
+            "inputs": {"image": "{{steps.styled.output}}"},
+        }
+    )
+    d["outputs"] = {"hero": "{{steps.overlay.outputs.image}}"}
+    return d

@@ -8,7 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
+from runs_app import services
+from runs_app.models import VersionRecord
 from templates_app.models import PointerMove, WorkflowVersion
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +107,26 @@ def test_admin_shows_versions_read_only(version, admin_user):
     assert client.post(f"/admin/templates_app/workflowversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get("/admin/templates_app/pointermove/add/").status_code == 403
     assert WorkflowVersion.objects.get(pk=version.pk).version == version.version
+
+
+def test_one_way_fields_never_go_back(make_workflow, publish, operator, manager):
+    workflow = make_workflow()
+    version = publish(workflow, small_definition(), visibility="public")
+    with pytest.raises(ValidationError):
+        WorkflowVersion.objects.filter(pk=version.pk).update(visibility="internal")
+    record = finished_record(operator, workflow)
+    services.approve_record(actor=manager, record=record)
+    with pytest.raises(ValidationError):
+        VersionRecord.objects.filter(pk=record.pk).update(approved_at=None, approved_by=None)
+    record.refresh_from_db()
+    record.approved_at = None
+    with pytest.raises(ValidationError):
+        record.save()
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE runs_app_versionrecord SET approved_at = NULL, approved_by_id = NULL WHERE id = %s", [record.pk]
+            )
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM runs_app_recordseed WHERE record_id = %s", [record.pk])
+    assert VersionRecord.objects.get(pk=record.pk).approved_by == manager

@@ -280,3 +280,45 @@ def test_record_detail_names_who_checked_it(workflow, operator, manager, api):
     page.force_login(operator)
     assert page.get(f"/records/{records[0].pk}/").content.decode().count(manager.username) == count
     assert client.get(f"/api/runs/{records[0].run_id}/").status_code == 200
+
+
+def test_values_bound_from_inputs_are_checked_against_the_parameter(make_workflow, publish, operator):
+    workflow = make_workflow()
+    d = small_definition()
+    d["inputs"]["w"] = {"type": "integer", "required": True}
+    d["steps"][0]["params"]["width"] = "{{inputs.w}}"
+    publish(workflow, d)
+    with pytest.raises(ValidationFailed) as refused:
+        services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x", "w": -5})
+    assert refused.value.problems[0].path == "background.params.width"
+    assert not Run.objects.exists()
+    ok = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x", "w": 128}))
+    assert ok.status == RunStatus.AWAITING_ANNOTATION and ok.steps.get(step_id="background").output.width == 128
+
+
+def test_archived_workflows_cannot_be_reproduced(make_workflow, publish, operator, admin_user):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow)
+    template_services.archive_workflow(actor=admin_user, workflow=workflow)
+    with pytest.raises(Conflict) as refused:
+        services.reproduce_record(actor=operator, record=record)
+    assert refused.value.code == "workflow_archived"
+
+
+def test_finalising_a_run_that_is_not_waiting_is_a_conflict_whatever_the_form(make_workflow, publish, operator, api):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    queued = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
+    response = api(operator).post(f"/api/runs/{queued.pk}/finalize/", {"label": "", "annotation": ""}, format="json")
+    assert response.status_code == 409
+
+
+def test_cancelling_a_reproduction_closes_its_check(make_workflow, publish, operator):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow)
+    run = services.reproduce_record(actor=operator, record=record)
+    services.cancel_run(actor=operator, run=run)
+    check = ReproductionCheck.objects.get(run=run)
+    assert check.verdict == "failed" and check.note == "cancelled"
