@@ -130,3 +130,44 @@ def test_one_way_fields_never_go_back(make_workflow, publish, operator, manager)
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM runs_app_recordseed WHERE record_id = %s", [record.pk])
     assert VersionRecord.objects.get(pk=record.pk).approved_by == manager
+
+
+def test_a_workflow_slug_and_its_origin_are_frozen_in_the_database(make_workflow, publish, operator):
+    """pgtrigger workflow_slug_frozen: URLs, records and manifests name a workflow by its slug,
+    and a direction by what it was derived from; no path below the services may change them."""
+    from templates_app import services as templates
+    from templates_app.models import Workflow
+
+    if connection.vendor != "postgresql":
+        pytest.fail("Triggers live in PostgreSQL: run through `make test`.")
+    base = make_workflow("campaign", "Campaign")
+    publish(base, small_definition())
+    other = make_workflow("other", "Other")
+    publish(other, small_definition())
+    direction = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    names = [f.attname for f in Workflow._meta.concrete_fields]
+    before = list(Workflow.objects.order_by("pk").values(*names))
+    attempts = [
+        ("UPDATE templates_app_workflow SET slug = 'renamed' WHERE id = %s", [base.pk]),
+        ("UPDATE templates_app_workflow SET slug = 'renamed' WHERE id = %s", [direction.pk]),
+        ("UPDATE templates_app_workflow SET derived_from_id = %s WHERE id = %s", [other.pk, direction.pk]),
+        (
+            "UPDATE templates_app_workflow SET derived_from_version_id = %s WHERE id = %s",
+            [other.canonical_version_id, direction.pk],
+        ),
+    ]
+    for sql, params in attempts:
+        with (
+            pytest.raises(DatabaseError, match="workflow_slug_frozen"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+    with pytest.raises(DatabaseError, match="workflow_slug_frozen"), transaction.atomic():
+        Workflow.objects.filter(pk=base.pk).update(slug="renamed-too")
+    assert list(Workflow.objects.order_by("pk").values(*names)) == before
+    Workflow.objects.filter(pk=base.pk).update(name="Campaign, renamed")  # the other fields stay editable
+    assert Workflow.objects.get(pk=base.pk).name == "Campaign, renamed"
+    assert Workflow.objects.get(pk=base.pk).slug == "campaign"
