@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image
 
 from runs_app import engine, services
@@ -219,3 +220,19 @@ def definition_with_overlay() -> dict[str, Any]:
     )
     d["outputs"] = {"hero": "{{steps.overlay.outputs.image}}"}
     return d
+
+
+def every_url() -> list[tuple[str | None, str, list[str]]]:
+    """(namespace, name, parameter names) of every pattern the resolver knows, includes walked.
+    An unnamed pattern shows as '<unnamed PATTERN>' so the tables that must name it fail."""
+    found: list[tuple[str | None, str, list[str]]] = []
+
+    def walk(patterns: list[Any], namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, p.namespace or namespace)
+            elif isinstance(p, URLPattern):
+                found.append((namespace, p.name or f"<unnamed {p.pattern}>", list(p.pattern.regex.groupindex)))
+
+    walk(get_resolver().url_patterns, None)
+    return found

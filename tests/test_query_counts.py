@@ -28,14 +28,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runs_app import services as runs
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
-from tests.helpers import finished_record, png_bytes, run_now, small_definition
+from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -332,19 +331,8 @@ def parse(key: str) -> Row:
 
 
 def resolver_names() -> set[str]:
-    """Every URL name the resolver knows, walking includes; namespaced names as 'ns:name'."""
-    found: set[str] = set()
-
-    def walk(patterns: list[Any], namespace: str | None) -> None:
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                walk(p.url_patterns, p.namespace or namespace)
-            elif isinstance(p, URLPattern):
-                name = p.name or f"<unnamed {p.pattern}>"
-                found.add(f"{namespace}:{name}" if namespace else name)
-
-    walk(get_resolver().url_patterns, None)
-    return found
+    """Every URL name the resolver knows; namespaced names as 'ns:name'."""
+    return {f"{ns}:{name}" if ns else name for ns, name, _params in every_url()}
 
 
 def is_exempt(name: str) -> bool:
