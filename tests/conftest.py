@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -12,41 +11,7 @@ from rest_framework.test import APIClient
 
 from templates_app import services
 from templates_app.models import Workflow, WorkflowVersion
-
-VALID_DEFINITION: dict[str, Any] = {
-    "inputs": {
-        "subject": {"type": "string", "required": True},
-        "reference": {"type": "image", "required": False},
-    },
-    "steps": [
-        {
-            "id": "background",
-            "kind": "generate_image",
-            "model": "local/plasma",
-            "params": {
-                "prompt": "{{inputs.subject}}, warm earthy palette",
-                "negative_prompt": "",
-                "guidance_scale": 7.5,
-                "steps": 30,
-                "width": 768,
-                "height": 512,
-                "scheduler": "euler",
-            },
-        },
-        {
-            "id": "styled",
-            "kind": "img2img",
-            "model": "local/plasma@2026-06-15",
-            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
-        },
-    ],
-    "outputs": {"hero": "{{steps.styled.output}}"},
-    "policy": {"budget": {"max_steps": 10}, "gates": []},
-}
-
-
-def valid_definition() -> dict[str, Any]:
-    return copy.deepcopy(VALID_DEFINITION)
+from tests.helpers import purge_broker, valid_definition, worker_env
 
 
 def _user(username: str, group: str | None) -> User:
@@ -160,33 +125,6 @@ def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
     importlib.import_module("templates_app.migrations.0002_seed_catalogue_and_roles").seed(apps, None)
 
 
-def worker_env() -> dict[str, str]:
-    """The environment a worker needs to share this test's database, broker and files."""
-    import os
-
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    env = {"DJANGO_SETTINGS_MODULE": "floniks.settings"}
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {
-        **env,
-        "FLONIKS_VAR_DIR": str(settings.VAR_DIR),
-        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", ""),
-    }
-
-
-def purge_broker() -> None:
-    import os
-
-    import redis
-
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    if url.startswith("redis"):
-        redis.Redis.from_url(url).flushdb()
-
-
 @pytest.fixture
 def start_worker(transactional_db: Any) -> Any:
     """Start real Celery worker processes against the test database; stopped afterwards."""
@@ -210,15 +148,3 @@ def start_worker(transactional_db: Any) -> Any:
 @pytest.fixture
 def worker(start_worker: Any) -> Any:
     return start_worker()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.2, what: str = "condition") -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")

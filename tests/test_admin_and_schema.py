@@ -71,3 +71,23 @@ def test_schema_and_docs():
         assert expected in paths, expected
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_runs_admin_pages_render(make_workflow, publish, operator, admin_user):
+    from django.apps import apps
+
+    from runs_app import services as runs
+    from tests.helpers import finished_record, small_definition
+
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow)
+    runs.reproduce_record(actor=operator, record=record)
+    client = Client()
+    client.force_login(admin_user)
+    for model in apps.get_app_config("runs_app").get_models():
+        url = f"/admin/runs_app/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
+        obj = model._default_manager.first()
+        if obj is not None:
+            assert client.get(f"{url}{obj.pk}/change/").status_code == 200, url

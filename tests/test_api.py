@@ -1,5 +1,5 @@
 """The templates API as clients use it: auth, the version lifecycle, pointers and
-their history, manifests, and pinned query counts for every list."""
+their history and manifests. Query counts: tests/test_query_counts.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from templates_app import services
 from templates_app.manifest import canonical_bytes
 from templates_app.models import PointerMove, Workflow
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -162,40 +162,11 @@ def test_errors_share_one_shape(operator, api):
     assert {e["path"] for e in invalid.json()["errors"]} >= {"name"}
 
 
-# --- query counts: constant whatever the number of rows -------------------------------
-
-
-def _populate(make_workflow, publish, operator, n):
-    for i in range(n):
-        workflow = make_workflow(f"job-{i}", f"Job {i}")
-        publish(workflow, variant(i))
-        publish(workflow, variant(i + 100))
-        services.save_draft(actor=operator, workflow=workflow, definition=variant(i + 200))
-
-
-@pytest.mark.parametrize(
-    ("url", "queries"),
-    [
-        ("/api/workflows/", 2),  # role, workflows with their pointers
-        ("/api/workflows/job-0/versions/", 3),  # role, workflow, versions
-        ("/api/workflows/job-0/drafts/", 3),  # role, workflow, drafts
-        ("/api/workflows/job-0/history/", 3),  # role, workflow, moves
-        ("/api/models/", 2),  # role, snapshots with their family
-    ],
-)
-def test_list_query_counts_are_pinned(make_workflow, publish, operator, django_assert_num_queries, url, queries):
-    _populate(make_workflow, publish, operator, 3)
-    client = APIClient()
-    client.force_authenticate(operator)
-    operator._floniks_role = None  # count the role lookup too, as a fresh request would
-    with django_assert_num_queries(queries):
-        assert client.get(url).status_code == 200
-    for i in range(3, 8):
-        workflow = make_workflow(f"job-{i}", f"Job {i}")
-        publish(workflow, variant(50))
-        job0 = Workflow.objects.get(slug="job-0")
-        services.save_draft(actor=operator, workflow=job0, definition=variant(300 + i))
-        publish(job0, variant(400 + i))
-    operator._floniks_role = None
-    with django_assert_num_queries(queries):
-        assert len(client.get(url).json()["results"]) > 2
+def test_workflow_patch_is_all_or_nothing(make_workflow, publish, operator, api):
+    workflow = make_workflow()
+    response = api(operator).patch(
+        f"/api/workflows/{workflow.slug}/", {"name": "Renamed", "mode": "production"}, format="json"
+    )
+    assert response.status_code == 400
+    workflow.refresh_from_db()
+    assert workflow.name == "Campaign A"

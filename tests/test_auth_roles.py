@@ -1,5 +1,6 @@
 """A request's role is read afresh for every request — by session and by token — so
-a role taken away counts from the very next request."""
+a role taken away counts from the very next request. That each request reads the user and
+role once is pinned in tests/test_query_counts.py ("GET library", "GET api-workflows")."""
 
 from __future__ import annotations
 
@@ -24,19 +25,6 @@ def with_token(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
-
-
-def test_a_page_reads_the_user_and_role_once(operator, django_assert_num_queries):
-    client = signed_in(operator)
-    client.get("/workflows/")
-    with django_assert_num_queries(4):  # session, user, role, the library's workflows
-        assert client.get("/workflows/").status_code == 200
-
-
-def test_a_token_request_reads_the_user_and_role_once(operator, django_assert_num_queries):
-    client = with_token(operator)
-    with django_assert_num_queries(3):  # token with its user, role, the (empty) workflow list
-        assert client.get("/api/workflows/").status_code == 200
 
 
 def role_seen(client) -> tuple[int, Role]:

@@ -15,8 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from runs_app import services
 from templates_app import services as templates
 from templates_app.models import Workflow
-from tests.conftest import wait_for
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

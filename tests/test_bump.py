@@ -6,7 +6,7 @@ import pytest
 
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 pytestmark = pytest.mark.django_db
 

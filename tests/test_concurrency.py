@@ -7,8 +7,7 @@ from django.db import connection
 
 from templates_app import services
 from templates_app.models import WorkflowVersion
-from tests.conftest import valid_definition
-from tests.runs_helpers import in_threads
+from tests.helpers import in_threads, valid_definition
 
 
 @pytest.mark.django_db(transaction=True)

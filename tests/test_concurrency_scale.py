@@ -12,7 +12,7 @@ from runs_app import services
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import WorkflowVersion
-from tests.runs_helpers import in_threads, small_definition
+from tests.helpers import in_threads, small_definition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from templates_app import services as templates
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@
 random SIGKILLs of pool children and of whole workers during a batch, Redis and
 PostgreSQL restarted mid-batch, and a crash between commit and enqueue.
 
-After each fault every run reaches a final state, every finalised run has
-exactly one record, and no annotation is lost."""
+After each fault every run reaches a final state with none failed because of the
+fault, every finalised run has exactly one record, and no annotation is lost."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from django.db import connection
 from runs_app import queue, services
 from runs_app.models import Run, RunStatus, VersionRecord
 from testing.services import PostgresServer, RedisServer
-from tests.conftest import wait_for
-from tests.runs_helpers import small_definition
+from tests.helpers import small_definition, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -60,12 +59,18 @@ def settled(run_ids: list[Any], timeout: float = 180) -> None:
     )
 
 
+def all_succeeded(run_ids: list[Any]) -> None:
+    """Every run finished its work: none failed or was cancelled because of the fault."""
+    runs = Run.objects.filter(pk__in=run_ids)
+    assert runs.count() == len(run_ids)
+    lost = [f"{r.pk}: {r.status} {r.error[:160]}" for r in runs if r.status != RunStatus.AWAITING_ANNOTATION]
+    assert not lost, f"{len(lost)} of {len(run_ids)} runs did not survive the fault:\n" + "\n".join(lost)
+
+
 def finalise_all(run_ids: list[Any], operator: Any, timeout: float = 120) -> None:
-    """Annotate every finished run; then exactly one record each, annotation intact."""
-    waiting = list(
-        Run.objects.filter(pk__in=run_ids, status=RunStatus.AWAITING_ANNOTATION).values_list("pk", flat=True)
-    )
-    assert waiting, "no run finished"
+    """Every run waits for its annotation; annotate each, then exactly one record each, annotation intact."""
+    all_succeeded(run_ids)
+    waiting = list(Run.objects.filter(pk__in=run_ids).values_list("pk", flat=True))
     for run_id in waiting:
         services.finalize_run(
             actor=operator, run=Run(pk=run_id), label=f"take {run_id.hex[:6]}", annotation=f"annotation of {run_id}"

@@ -10,7 +10,7 @@ import pytest
 from core.errors import ValidationFailed
 from templates_app import services
 from templates_app.models import Draft, ModelSnapshot, WorkflowVersion
-from tests.conftest import valid_definition
+from tests.helpers import small_definition, valid_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +305,20 @@ def test_draft_accepts_incomplete_json_but_not_non_objects(make_workflow, operat
     )
     assert nan.status_code == 400
     assert Draft.objects.filter(workflow=workflow).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("inputs", "path"),
+    [
+        ({"subject": {"type": "string", "default": 3}}, "inputs.subject.default"),
+        (
+            {"subject": {"type": "string"}, "reference": {"type": "image", "default": "0" * 64}},
+            "inputs.reference.default",
+        ),
+    ],
+)
+def test_input_defaults_are_checked_by_the_gate(make_workflow, operator, inputs, path):
+    d = small_definition()
+    d["inputs"] = inputs
+    problems = services.validate_draft(draft=Draft(workflow=make_workflow(), definition=d)).problems
+    assert ("invalid_input", path) in {(p.code, p.path) for p in problems}

@@ -17,7 +17,7 @@ from runs_app import services as runs
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Channel, Lifecycle, Mode, Visibility, Workflow, WorkflowVersion
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
+from runs_app import services
+from runs_app.models import VersionRecord
 from templates_app.models import PointerMove, WorkflowVersion
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +107,67 @@ def test_admin_shows_versions_read_only(version, admin_user):
     assert client.post(f"/admin/templates_app/workflowversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get("/admin/templates_app/pointermove/add/").status_code == 403
     assert WorkflowVersion.objects.get(pk=version.pk).version == version.version
+
+
+def test_one_way_fields_never_go_back(make_workflow, publish, operator, manager):
+    workflow = make_workflow()
+    version = publish(workflow, small_definition(), visibility="public")
+    with pytest.raises(ValidationError):
+        WorkflowVersion.objects.filter(pk=version.pk).update(visibility="internal")
+    record = finished_record(operator, workflow)
+    services.approve_record(actor=manager, record=record)
+    with pytest.raises(ValidationError):
+        VersionRecord.objects.filter(pk=record.pk).update(approved_at=None, approved_by=None)
+    record.refresh_from_db()
+    record.approved_at = None
+    with pytest.raises(ValidationError):
+        record.save()
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE runs_app_versionrecord SET approved_at = NULL, approved_by_id = NULL WHERE id = %s", [record.pk]
+            )
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM runs_app_recordseed WHERE record_id = %s", [record.pk])
+    assert VersionRecord.objects.get(pk=record.pk).approved_by == manager
+
+
+def test_a_workflow_slug_and_its_origin_are_frozen_in_the_database(make_workflow, publish, operator):
+    """pgtrigger workflow_slug_frozen: URLs, records and manifests name a workflow by its slug,
+    and a direction by what it was derived from; no path below the services may change them."""
+    from templates_app import services as templates
+    from templates_app.models import Workflow
+
+    if connection.vendor != "postgresql":
+        pytest.fail("Triggers live in PostgreSQL: run through `make test`.")
+    base = make_workflow("campaign", "Campaign")
+    publish(base, small_definition())
+    other = make_workflow("other", "Other")
+    publish(other, small_definition())
+    direction = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    names = [f.attname for f in Workflow._meta.concrete_fields]
+    before = list(Workflow.objects.order_by("pk").values(*names))
+    attempts = [
+        ("UPDATE templates_app_workflow SET slug = 'renamed' WHERE id = %s", [base.pk]),
+        ("UPDATE templates_app_workflow SET slug = 'renamed' WHERE id = %s", [direction.pk]),
+        ("UPDATE templates_app_workflow SET derived_from_id = %s WHERE id = %s", [other.pk, direction.pk]),
+        (
+            "UPDATE templates_app_workflow SET derived_from_version_id = %s WHERE id = %s",
+            [other.canonical_version_id, direction.pk],
+        ),
+    ]
+    for sql, params in attempts:
+        with (
+            pytest.raises(DatabaseError, match="workflow_slug_frozen"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+    with pytest.raises(DatabaseError, match="workflow_slug_frozen"), transaction.atomic():
+        Workflow.objects.filter(pk=base.pk).update(slug="renamed-too")
+    assert list(Workflow.objects.order_by("pk").values(*names)) == before
+    Workflow.objects.filter(pk=base.pk).update(name="Campaign, renamed")  # the other fields stay editable
+    assert Workflow.objects.get(pk=base.pk).name == "Campaign, renamed"
+    assert Workflow.objects.get(pk=base.pk).slug == "campaign"

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import ValidationFailed
 from templates_app.manifest import canonical_bytes, manifest_of
-from tests.conftest import valid_definition
+from tests.helpers import valid_definition
 
 # The example of RFC 8785 §3.2.2, with its expected canonical output (§3.2.3).
 RFC_INPUT = r"""{

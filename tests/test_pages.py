@@ -1,6 +1,5 @@
-"""Every page for every role (Django's test client), pinned query counts for
-the history, workflow and record pages, and the annotation gate that no
-crafted POST gets around."""
+"""Every page for every role (Django's test client) and the annotation gate that
+no crafted POST gets around. Query counts of every page: tests/test_query_counts.py."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from runs_app import services
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Draft
-from tests.runs_helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -134,46 +133,6 @@ def test_finalise_through_the_page_then_the_record_appears(world, operator):
     assert record is not None
     page = client.get(f"/runs/{world['run']}/")
     assert record.label.encode() in page.content and f"/records/{record.pk}/".encode() in page.content
-
-
-def _grow(operator, slug, n):
-    from templates_app.models import Workflow
-
-    workflow = Workflow.objects.get(slug=slug)
-    for i in range(n):
-        finished_record(operator, workflow, inputs={"subject": f"extra {i}"}, label=f"extra {i}")
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/records/",
-        "/records/?model=local/plasma&q=e&approved=false",
-        "/workflows/{slug}/",
-        "/records/{record}/",
-        "/workflows/",
-        "/",
-    ],
-)
-def test_page_query_counts_do_not_grow_with_rows(world, operator, url):
-    client = Client()
-    client.force_login(operator)
-    target = url.format(**world)
-    operator._floniks_role = None
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from templates_app.catalogue import Catalogue
-
-    Catalogue.forget()  # compare cold with cold: the display snapshot is an optimisation on top
-    with CaptureQueriesContext(connection) as before:
-        assert client.get(target).status_code == 200
-    _grow(operator, world["slug"], 4)
-    Catalogue.forget()
-    with CaptureQueriesContext(connection) as after:
-        assert client.get(target).status_code == 200
-    assert len(after) == len(before), [q["sql"][:120] for q in after.captured_queries]
-    assert len(before) <= 16
 
 
 def test_history_pages_with_a_cursor(world, operator):

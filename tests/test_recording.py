@@ -12,7 +12,7 @@ from django.db import DataError, IntegrityError, transaction
 from core.errors import Conflict, ValidationFailed
 from runs_app import recording, services
 from runs_app.models import RecordModel, RecordSeed, RecordSequence, Run, RunStatus, VersionRecord
-from tests.runs_helpers import run_now, small_definition
+from tests.helpers import run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 INSERT_NUMBERED = recording.insert_numbered

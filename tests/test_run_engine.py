@@ -1,5 +1,6 @@
 """Engine behaviour: sub-workflows at their pinned version, retries for transient
-provider errors only (a hosted provider mocked at the provider seam), cancel."""
+provider errors only (a hosted provider mocked at the provider seam), cancel, and
+unexpected crashes or workers that keep dying failing the run instead of looping."""
 
 from __future__ import annotations
 
@@ -13,25 +14,9 @@ from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, RunStep
 from templates_app import services as templates
 from templates_app.models import ModelFamily
-from tests.conftest import wait_for
-from tests.runs_helpers import run_now, small_definition
+from tests.helpers import overlay_definition, run_now, slow_workflow, small_definition, wait_for
 
 pytestmark = pytest.mark.django_db
-
-
-def overlay_definition(prompt: str = "logo bottom right"):
-    return {
-        "inputs": {"image": {"type": "image", "required": True}},
-        "steps": [
-            {
-                "id": "stamp",
-                "kind": "img2img",
-                "model": "local/aurora",
-                "params": {"image": "{{inputs.image}}", "prompt": prompt, "strength": 0.3},
-            }
-        ],
-        "outputs": {"image": "{{steps.stamp.output}}"},
-    }
 
 
 def test_subworkflow_runs_its_pinned_version(make_workflow, publish, operator):
@@ -135,9 +120,7 @@ def test_too_many_transient_errors_fail_the_step(hosted, operator):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_cancel_a_running_run(worker, make_workflow, publish, operator, api):
-    from tests.test_workers import _slow_workflow
-
-    workflow = _slow_workflow(make_workflow, publish)
+    workflow = slow_workflow(make_workflow, publish)
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
     wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.RUNNING, 60, interval=0.05, what="the run to start")
     response = api(operator).post(f"/api/runs/{run.pk}/cancel/")
@@ -145,3 +128,47 @@ def test_cancel_a_running_run(worker, make_workflow, publish, operator, api):
     wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED, 60, what="the cancel")
     refused = api(operator).post(f"/api/runs/{run.pk}/finalize/", {"label": "x", "annotation": "y"}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "not_awaiting_annotation"
+
+
+def test_an_unexpected_crash_fails_the_run_instead_of_looping(make_workflow, publish, operator, monkeypatch):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+
+    def boom(*args, **kwargs):
+        raise ValueError("numpy said no")
+
+    monkeypatch.setattr("runs_app.generators.builtin.BuiltinProvider._generate_image", boom)
+    run = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"}))
+    assert run.status == RunStatus.FAILED and "numpy said no" in run.error
+
+
+@pytest.fixture
+def dying_run(make_workflow, publish, operator, settings):
+    """A run whose first step has used up its attempts: every worker holding it died."""
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
+    run.steps.filter(step_id="background").update(attempts=settings.FLONIKS_MAX_STEP_ATTEMPTS)
+    return run
+
+
+def test_a_step_whose_worker_keeps_dying_is_failed(dying_run):
+    run = run_now(dying_run)
+    assert run.status == RunStatus.FAILED and "keeps dying" in run.error
+
+
+def test_a_cancel_wins_over_a_worker_that_keeps_dying(dying_run):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Its last worker died mid-step after the operator asked to cancel; the lease has run out.
+    Run.objects.filter(pk=dying_run.pk).update(
+        status=RunStatus.RUNNING,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        cancel_requested=True,
+    )
+    run = run_now(dying_run)
+    assert run.status == RunStatus.CANCELLED and run.error == ""
+    assert run.steps.get(step_id="background").status != "failed"

@@ -13,7 +13,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from floniks.wsgi import application
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 

@@ -41,7 +41,7 @@ def test_page_posts_need_the_csrf_token(operator):
 
 def test_htmx_posts_carry_the_token_in_a_header(make_workflow, publish, operator):
     from runs_app import services
-    from tests.runs_helpers import run_now, small_definition
+    from tests.helpers import run_now, small_definition
 
     workflow = make_workflow()
     publish(workflow, small_definition())

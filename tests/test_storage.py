@@ -19,16 +19,9 @@ from PIL import Image
 from runs_app.models import Artifact
 from runs_app.storage import artifact_storage, key_for, store_file
 from testing.services import free_port, wait_for_port
+from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def png_bytes(size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 120, 40)) -> io.BytesIO:
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, "PNG")
-    buf.seek(0)
-    buf.name = "photo.png"
-    return buf
 
 
 def upload(client, data: bytes, name: str = "file.png"):

@@ -1,7 +1,10 @@
 """Immutability against every bypass path, and verify_manifests catching what a
-superuser did below the application with the triggers switched off."""
+superuser did below the application with the triggers switched off. Every refused
+attempt is followed by a fresh read of the rows it aimed at: every field unchanged."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from django.contrib.admin.sites import site
@@ -12,7 +15,7 @@ from django.test import Client
 
 from runs_app.models import RecordSeed, VersionRecord
 from templates_app.models import PointerMove, WorkflowVersion
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +26,31 @@ def history(make_workflow, publish, operator):
     version = publish(workflow, small_definition())
     record = finished_record(operator, workflow)
     return {"version": version, "record": record, "move": PointerMove.objects.filter(workflow=workflow).first()}
+
+
+def fields_of(model: Any, **lookup: Any) -> list[dict[str, Any]]:
+    """Every concrete field of the matching rows, read afresh from the database."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    return list(model._base_manager.filter(**lookup).order_by("pk").values(*names))
+
+
+def state(history: dict[str, Any]) -> dict[str, Any]:
+    """The whole history the fixture made: versions, records with their seeds, pointer moves."""
+    return {
+        "versions": fields_of(WorkflowVersion),
+        "records": fields_of(VersionRecord),
+        "seeds": fields_of(RecordSeed),
+        "moves": fields_of(PointerMove),
+    }
+
+
+@pytest.fixture
+def unchanged(history):
+    """Assert at the end of the test that nothing of the history changed, field by field."""
+    before = state(history)
+    assert before["versions"] and before["records"] and before["seeds"] and before["moves"]
+    yield
+    assert state(history) == before
 
 
 def raw(sql: str, params: list) -> None:
@@ -42,14 +70,14 @@ RAW = [
 
 
 @pytest.mark.parametrize(("sql", "target"), RAW, ids=[s.split(" SET ")[0][:40] + " " + t for s, t in RAW])
-def test_raw_sql_cannot_rewrite_history(history, sql, target):
+def test_raw_sql_cannot_rewrite_history(history, unchanged, sql, target):
     if connection.vendor != "postgresql":
         pytest.fail("Triggers live in PostgreSQL: run through `make test`.")
     with pytest.raises(DatabaseError):
         raw(sql, [history[target].pk])
 
 
-def test_model_and_queryset_paths_on_records_and_history(history):
+def test_model_and_queryset_paths_on_records_and_history(history, unchanged):
     record, move = history["record"], history["move"]
     record.annotation = "forged"
     with pytest.raises(ValidationError):
@@ -72,7 +100,7 @@ def test_model_and_queryset_paths_on_records_and_history(history):
 
 
 @pytest.mark.parametrize("model", [VersionRecord, PointerMove, WorkflowVersion])
-def test_admin_cannot_change_or_delete_history(history, admin_user, model):
+def test_admin_cannot_change_or_delete_history(history, unchanged, admin_user, model):
     client = Client()
     client.force_login(admin_user)
     obj = model._default_manager.first()
@@ -84,7 +112,7 @@ def test_admin_cannot_change_or_delete_history(history, admin_user, model):
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-def test_api_refuses_to_rewrite_records(history, manager, api, method):
+def test_api_refuses_to_rewrite_records(history, unchanged, manager, api, method):
     response = getattr(api(manager), method)(
         f"/api/records/{history['record'].pk}/", {"annotation": "x"}, format="json"
     )

@@ -32,7 +32,7 @@ import pytest
 
 from testing.services import free_port, wait_for_port
 from testing.worker import CeleryWorker
-from tests.runs_helpers import small_definition
+from tests.helpers import small_definition
 
 pytestmark = pytest.mark.worker
 

@@ -12,9 +12,7 @@ from django.db import connection
 from runs_app import services
 from runs_app.models import Run, RunStatus, RunStep, VersionRecord
 from testing.services import RedisServer
-from tests.conftest import valid_definition, wait_for
-from tests.runs_helpers import in_threads, run_now, small_definition
-from tests.test_storage import png_bytes
+from tests.helpers import in_threads, png_bytes, run_now, slow_workflow, small_definition, valid_definition, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -76,32 +74,8 @@ def test_end_to_end_through_the_api(worker, operator, api):
     assert _status(client, run["id"])["status"] == "finalized"
 
 
-def _slow_workflow(make_workflow, publish):
-    """One genuinely slow step (a long, large animation) so a worker can be killed in the middle of it."""
-    wf = make_workflow("slow", "Slow")
-    d = small_definition()
-    d["steps"].append(
-        {
-            "id": "motion",
-            "kind": "animate",
-            "model": "local/aurora",
-            "params": {
-                "prompt": "{{inputs.subject}} at dusk",
-                "image": "{{steps.styled.output}}",
-                "frames": 40,
-                "width": 768,
-                "height": 768,
-                "steps": 60,
-            },
-        }
-    )
-    d["outputs"] = {"hero": "{{steps.styled.output}}", "loop": "{{steps.motion.output}}"}
-    publish(wf, d)
-    return wf
-
-
 def test_worker_killed_mid_step_recovers_with_exactly_one_record(start_worker, make_workflow, publish, operator):
-    workflow = _slow_workflow(make_workflow, publish)
+    workflow = slow_workflow(make_workflow, publish)
     doomed = start_worker(env=FAST_RECOVERY)
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
     wait_for(

@@ -1,0 +1,238 @@
+"""Builders and waits shared by the test modules. Test modules import from here (or use the
+fixtures in conftest.py), never from each other."""
+
+from __future__ import annotations
+
+import copy
+import io
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from PIL import Image
+
+from runs_app import engine, services
+from runs_app.models import Run
+
+VALID_DEFINITION: dict[str, Any] = {
+    "inputs": {
+        "subject": {"type": "string", "required": True},
+        "reference": {"type": "image", "required": False},
+    },
+    "steps": [
+        {
+            "id": "background",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {
+                "prompt": "{{inputs.subject}}, warm earthy palette",
+                "negative_prompt": "",
+                "guidance_scale": 7.5,
+                "steps": 30,
+                "width": 768,
+                "height": 512,
+                "scheduler": "euler",
+            },
+        },
+        {
+            "id": "styled",
+            "kind": "img2img",
+            "model": "local/plasma@2026-06-15",
+            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
+    ],
+    "outputs": {"hero": "{{steps.styled.output}}"},
+    "policy": {"budget": {"max_steps": 10}, "gates": []},
+}
+
+
+def valid_definition() -> dict[str, Any]:
+    return copy.deepcopy(VALID_DEFINITION)
+
+
+SMALL: dict[str, Any] = {
+    "inputs": {"subject": {"type": "string", "required": True}, "reference": {"type": "image", "required": False}},
+    "steps": [
+        {
+            "id": "background",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 96, "height": 64, "steps": 12},
+        },
+        {
+            "id": "styled",
+            "kind": "img2img",
+            "model": "local/mosaic@2026-08-30",
+            "params": {"image": "{{steps.background.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
+    ],
+    "outputs": {"hero": "{{steps.styled.output}}"},
+}
+
+
+def small_definition(**param_changes: Any) -> dict[str, Any]:
+    d = copy.deepcopy(SMALL)
+    d["steps"][0]["params"].update(param_changes)
+    return d
+
+
+def run_now(run: Run) -> Run:
+    """Execute a run in this process, exactly as a worker would."""
+    engine.execute_run(run.pk, worker="test-process")
+    return Run.objects.get(pk=run.pk)
+
+
+def finished_record(
+    actor: Any,
+    workflow: Any,
+    inputs: dict[str, Any] | None = None,
+    label: str = "first look",
+    annotation: str = "client asked for warmth",
+) -> Any:
+    run = run_now(services.start_run(actor=actor, workflow=workflow, inputs=inputs or {"subject": "a fox"}))
+    services.finalize_run(actor=actor, run=run, label=label, annotation=annotation)
+    record = services.write_record(run_id=run.pk)
+    assert record is not None
+    return record
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[BaseException]:
+    """Run work(0..count-1) in threads released together by a barrier; each closes its connection."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def body(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return errors
+
+
+def overlay_definition(prompt: str = "logo bottom right"):
+    return {
+        "inputs": {"image": {"type": "image", "required": True}},
+        "steps": [
+            {
+                "id": "stamp",
+                "kind": "img2img",
+                "model": "local/aurora",
+                "params": {"image": "{{inputs.image}}", "prompt": prompt, "strength": 0.3},
+            }
+        ],
+        "outputs": {"image": "{{steps.stamp.output}}"},
+    }
+
+
+def slow_workflow(make_workflow, publish):
+    """One genuinely slow step (a long, large animation) so a worker can be killed in the middle of it."""
+    wf = make_workflow("slow", "Slow")
+    d = small_definition()
+    d["steps"].append(
+        {
+            "id": "motion",
+            "kind": "animate",
+            "model": "local/aurora",
+            "params": {
+                "prompt": "{{inputs.subject}} at dusk",
+                "image": "{{steps.styled.output}}",
+                "frames": 40,
+                "width": 768,
+                "height": 768,
+                "steps": 60,
+            },
+        }
+    )
+    d["outputs"] = {"hero": "{{steps.styled.output}}", "loop": "{{steps.motion.output}}"}
+    publish(wf, d)
+    return wf
+
+
+def png_bytes(size: tuple[int, int] = (40, 30), colour: tuple[int, int, int] = (200, 120, 40)) -> io.BytesIO:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "PNG")
+    buf.seek(0)
+    buf.name = "photo.png"
+    return buf
+
+
+def worker_env() -> dict[str, str]:
+    """The environment a worker needs to share this test's database, broker and files."""
+    import os
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = {"DJANGO_SETTINGS_MODULE": "floniks.settings"}
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {
+        **env,
+        "FLONIKS_VAR_DIR": str(settings.VAR_DIR),
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", ""),
+    }
+
+
+def purge_broker() -> None:
+    import os
+
+    import redis
+
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis"):
+        redis.Redis.from_url(url).flushdb()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.2, what: str = "condition") -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
+
+
+def definition_with_overlay() -> dict[str, Any]:
+    """small_definition with a third step calling the brand-overlay workflow (overlay_definition)."""
+    d = small_definition()
+    d["steps"].append(
+        {
+            "id": "overlay",
+            "kind": "subworkflow",
+            "workflow": "brand-overlay",
+            "inputs": {"image": "{{steps.styled.output}}"},
+        }
+    )
+    d["outputs"] = {"hero": "{{steps.overlay.outputs.image}}"}
+    return d
+
+
+def every_url() -> list[tuple[str | None, str, list[str]]]:
+    """(namespace, name, parameter names) of every pattern the resolver knows, includes walked.
+    An unnamed pattern shows as '<unnamed PATTERN>' so the tables that must name it fail."""
+    found: list[tuple[str | None, str, list[str]]] = []
+
+    def walk(patterns: list[Any], namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, p.namespace or namespace)
+            elif isinstance(p, URLPattern):
+                found.append((namespace, p.name or f"<unnamed {p.pattern}>", list(p.pattern.regex.groupindex)))
+
+    walk(get_resolver().url_patterns, None)
+    return found

@@ -1,0 +1,466 @@
+"""Exact query counts for every page and every API endpoint: one table, QUERY_COUNTS.
+
+A count that changes fails the test, so every change is a decision. To re-pin after a
+deliberate change, run this module: the failure prints the changed rows ready to paste
+into QUERY_COUNTS (set QUERY_COUNTS_SQL=1 to see the statements as well).
+
+The table must name every URL the resolver knows (test_every_url_has_a_row), apart from
+the few listed in EXEMPT with the reason. Each row is measured against a world with
+several workflows, versions, runs, steps, records and checks, so an N+1 shows as a
+changed count. Pages are requested with a session, API endpoints with a token, each
+from cold caches (catalogue snapshot, content types, the cache); state changes are measured inside
+a savepoint rolled back afterwards, so every row sees the same world.
+
+Row keys: "METHOD url-name [variant] [as persona]"; the persona defaults to operator."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import ERROR, get_messages
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from runs_app import services as runs
+from templates_app import services as templates
+from templates_app.catalogue import Catalogue
+from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
+
+pytestmark = pytest.mark.django_db
+
+# The table. One row per page or endpoint × method (× variant × persona where it matters).
+QUERY_COUNTS: dict[str, int] = {
+    # --- pages ---------------------------------------------------------------------------
+    "GET dashboard": 10,
+    "GET login as anonymous": 0,
+    "POST login as anonymous": 9,
+    "POST logout": 4,
+    "GET password_change": 3,
+    "POST password_change": 12,
+    "GET password_change_done": 3,
+    "GET public as anonymous": 1,
+    "GET manifest public as anonymous": 1,
+    "GET manifest internal": 4,
+    "GET library": 4,  # session, user, role (read once), the workflows
+    "GET workflow-new": 3,
+    "POST workflow-new": 17,
+    "GET workflow": 10,
+    "GET workflow production": 12,
+    "POST workflow-action promote as manager": 13,
+    "POST workflow-action visibility as manager": 12,
+    "POST workflow-action channel as manager": 14,
+    "POST workflow-action approve as manager": 11,
+    "POST workflow-action archive as admin": 9,
+    "POST workflow-action resurrect as admin": 9,
+    "POST workflow-action mode": 19,
+    "POST workflow-action edit": 12,
+    "POST workflow-derive": 26,
+    "POST draft-new": 5,
+    "GET run-form": 5,
+    "GET run-form production": 7,
+    "POST run-form": 13,
+    "GET draft": 6,
+    "POST draft": 8,
+    "POST draft-validate": 6,
+    "POST draft-publish": 16,
+    "POST draft-discard": 8,
+    "POST draft-spawn": 24,
+    "GET run": 5,
+    "POST run-finalize": 6,
+    "POST run-cancel": 11,
+    "GET history": 6,
+    "GET history filtered": 6,
+    "GET compare": 7,
+    "GET compare-image": 7,
+    "GET record": 7,
+    "POST record-action approve as manager": 10,
+    "POST record-action flag-legacy": 13,
+    "POST record-action reproduce": 14,
+    "GET artifact": 4,
+    "GET thumbnail": 4,
+    # --- API -----------------------------------------------------------------------------
+    "POST api-token as anonymous": 5,
+    "GET api-models": 3,
+    "POST api-models as admin": 16,
+    "POST api-model-retire as admin": 10,
+    "GET api-workflows": 3,  # token with its user, role (read once), the workflows
+    "POST api-workflows": 17,
+    "GET api-workflow": 4,
+    "GET api-workflow production": 6,
+    "PATCH api-workflow": 14,
+    "POST api-workflow-derive": 25,
+    "POST api-workflow-approve as manager": 11,
+    "POST api-workflow-archive as admin": 9,
+    "POST api-workflow-resurrect as admin": 9,
+    "GET api-workflow-tree": 5,
+    "GET api-workflow-history": 4,
+    "GET api-workflow-drafts": 4,
+    "POST api-workflow-drafts": 6,
+    "GET api-draft": 3,
+    "PATCH api-draft": 8,
+    "DELETE api-draft": 7,
+    "GET api-draft-validate": 5,
+    "POST api-draft-publish": 16,
+    "POST api-draft-spawn": 23,
+    "GET api-versions as anonymous": 2,
+    "GET api-versions": 4,
+    "GET api-version public as anonymous": 2,
+    "GET api-version internal": 4,
+    "POST api-version-promote as manager": 12,
+    "POST api-version-visibility as manager": 12,
+    "POST api-version-channel as manager": 13,
+    "GET api-manifest public as anonymous": 1,
+    "GET api-manifest internal": 3,
+    "GET api-runs": 4,
+    "POST api-runs": 13,
+    "GET api-run": 4,
+    "POST api-run-finalize": 7,
+    "POST api-run-cancel": 12,
+    "GET api-records": 3,
+    "GET api-records filtered": 3,
+    "GET api-records-compare": 6,
+    "GET api-record": 6,
+    "POST api-record-approve as manager": 13,
+    "POST api-record-reproduce": 15,
+    "POST api-record-flag-legacy": 16,
+    "GET api-record-checks": 4,
+    "POST api-artifacts": 3,
+    "GET schema as anonymous": 0,
+    "GET api-docs as anonymous": 0,
+}
+
+# URL names without a row, and why. Nothing else may be missing from the table.
+EXEMPT: dict[str, str] = {
+    "admin:*": "Django's admin internals: their queries are Django's, not ours; the admin's access rules are "
+    "in tests/test_authorization_matrix.py and its history guards in tests/test_tamper.py.",
+}
+
+
+@dataclass(frozen=True)
+class Req:
+    path: str
+    data: Any = None
+    expect: tuple[int, ...] = (200,)
+    multipart: bool = False
+
+
+# How each row is requested: "METHOD name [variant]" → the request against the world `w`.
+REDIRECT = (302,)
+CREATED = (201,)
+ACCEPTED = (202,)
+NO_CONTENT = (204,)
+REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
+    # pages
+    "GET dashboard": lambda w: Req("/"),
+    "GET login": lambda w: Req("/accounts/login/"),
+    "POST login": lambda w: Req(
+        "/accounts/login/", {"username": "olivia-operator", "password": "pw-olivia-operator"}, expect=REDIRECT
+    ),
+    "POST logout": lambda w: Req("/accounts/logout/", expect=REDIRECT),
+    "GET password_change": lambda w: Req("/accounts/password_change/"),
+    "POST password_change": lambda w: Req(
+        "/accounts/password_change/",
+        {
+            "old_password": "pw-olivia-operator",
+            "new_password1": "a-Much-longer-passphrase-42",
+            "new_password2": "a-Much-longer-passphrase-42",
+        },
+        expect=REDIRECT,
+    ),
+    "GET password_change_done": lambda w: Req("/accounts/password_change/done/"),
+    "GET public": lambda w: Req("/public/"),
+    "GET manifest public": lambda w: Req(f"/manifests/{w['public'].manifest_hash}/"),
+    "GET manifest internal": lambda w: Req(f"/manifests/{w['internal'].manifest_hash}/"),
+    "GET library": lambda w: Req("/workflows/"),
+    "GET workflow-new": lambda w: Req("/workflows/new/"),
+    "POST workflow-new": lambda w: Req("/workflows/new/", {"slug": "new-job", "name": "New job"}, expect=REDIRECT),
+    "GET workflow": lambda w: Req("/workflows/campaign/"),
+    "GET workflow production": lambda w: Req("/workflows/poster/"),
+    "POST workflow-action promote": lambda w: Req(
+        "/workflows/campaign/do/promote/", {"version": w["public"].version, "reason": "the cool look"}, expect=REDIRECT
+    ),
+    "POST workflow-action visibility": lambda w: Req(
+        "/workflows/campaign/do/visibility/", {"version": w["internal"].version}, expect=REDIRECT
+    ),
+    "POST workflow-action channel": lambda w: Req(
+        "/workflows/campaign/do/channel/", {"version": w["internal"].version, "channel": "alternate"}, expect=REDIRECT
+    ),
+    "POST workflow-action approve": lambda w: Req("/workflows/campaign-cool/do/approve/", {}, expect=REDIRECT),
+    "POST workflow-action archive": lambda w: Req("/workflows/campaign-cool/do/archive/", {}, expect=REDIRECT),
+    "POST workflow-action resurrect": lambda w: Req("/workflows/campaign-cold/do/resurrect/", {}, expect=REDIRECT),
+    "POST workflow-action mode": lambda w: Req(
+        "/workflows/campaign/do/mode/", {"mode": "production", "pin_record": str(w["approved"].pk)}, expect=REDIRECT
+    ),
+    "POST workflow-action edit": lambda w: Req(
+        "/workflows/campaign/do/edit/", {"name": "Campaign, renamed", "description": "Winter"}, expect=REDIRECT
+    ),
+    "POST workflow-derive": lambda w: Req(
+        "/workflows/campaign/derive/", {"slug": "campaign-dark", "name": "Dark", "direction_label": "Dark"}, REDIRECT
+    ),
+    "POST draft-new": lambda w: Req("/workflows/campaign/drafts/new/", {}, expect=REDIRECT),
+    "GET run-form": lambda w: Req("/workflows/campaign/run/"),
+    "GET run-form production": lambda w: Req("/workflows/poster/run/"),
+    "POST run-form": lambda w: Req("/workflows/campaign/run/", {"input_subject": "an owl"}, expect=REDIRECT),
+    "GET draft": lambda w: Req(f"/drafts/{w['draft'].pk}/"),
+    "POST draft": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/", {"definition": json.dumps(small_definition(steps=20))}, expect=REDIRECT
+    ),
+    "POST draft-validate": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/validate/", {"definition": json.dumps(small_definition(steps=20))}
+    ),
+    "POST draft-publish": lambda w: Req(f"/drafts/{w['draft'].pk}/publish/", {"visibility": "internal"}, REDIRECT),
+    "POST draft-discard": lambda w: Req(f"/drafts/{w['draft'].pk}/discard/", {}, expect=REDIRECT),
+    "POST draft-spawn": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/spawn/", {"slug": "campaign-sibling", "name": "Sibling"}, expect=REDIRECT
+    ),
+    "GET run": lambda w: Req(f"/runs/{w['awaiting'].pk}/"),
+    "POST run-finalize": lambda w: Req(
+        f"/runs/{w['awaiting'].pk}/finalize/", {"label": "Owl", "annotation": "client loves owls"}, expect=REDIRECT
+    ),
+    "POST run-cancel": lambda w: Req(f"/runs/{w['queued'].pk}/cancel/", {}, expect=REDIRECT),
+    "GET history": lambda w: Req("/records/"),
+    "GET history filtered": lambda w: Req("/records/?q=look&model=local/plasma&approved=false"),
+    "GET compare": lambda w: Req(f"/records/compare/?a={w['records'][0].pk}&b={w['records'][1].pk}"),
+    "GET compare-image": lambda w: Req(
+        f"/records/compare/diff.png?a={w['records'][0].pk}&b={w['records'][1].pk}&output=hero"
+    ),
+    "GET record": lambda w: Req(f"/records/{w['records'][0].pk}/"),
+    "POST record-action approve": lambda w: Req(f"/records/{w['records'][1].pk}/approve/", {}, expect=REDIRECT),
+    "POST record-action flag-legacy": lambda w: Req(
+        f"/records/{w['records'][1].pk}/flag-legacy/", {"reason": "needs the April model"}, expect=REDIRECT
+    ),
+    "POST record-action reproduce": lambda w: Req(
+        f"/records/{w['records'][1].pk}/reproduce/", {"accept_model_drift": "1"}, expect=REDIRECT
+    ),
+    "GET artifact": lambda w: Req(f"/artifacts/{w['sha']}"),
+    "GET thumbnail": lambda w: Req(f"/artifacts/{w['sha']}/thumb"),
+    # API
+    "POST api-token": lambda w: Req(
+        "/api/auth/token/", {"username": "olivia-operator", "password": "pw-olivia-operator"}
+    ),
+    "GET api-models": lambda w: Req("/api/models/"),
+    "POST api-models": lambda w: Req("/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, CREATED),
+    "POST api-model-retire": lambda w: Req("/api/models/local/plasma@2026-04-21/retire/", {}),
+    "GET api-workflows": lambda w: Req("/api/workflows/"),
+    "POST api-workflows": lambda w: Req("/api/workflows/", {"slug": "new-job", "name": "New job"}, CREATED),
+    "GET api-workflow": lambda w: Req("/api/workflows/campaign/"),
+    "GET api-workflow production": lambda w: Req("/api/workflows/poster/"),
+    "PATCH api-workflow": lambda w: Req("/api/workflows/campaign/", {"name": "Renamed"}),
+    "POST api-workflow-derive": lambda w: Req(
+        "/api/workflows/campaign/derive/", {"slug": "camp-b", "name": "B", "direction_label": "B"}, CREATED
+    ),
+    "POST api-workflow-approve": lambda w: Req("/api/workflows/campaign-cool/approve/", {}),
+    "POST api-workflow-archive": lambda w: Req("/api/workflows/campaign-cool/archive/", {}),
+    "POST api-workflow-resurrect": lambda w: Req("/api/workflows/campaign-cold/resurrect/", {}),
+    "GET api-workflow-tree": lambda w: Req("/api/workflows/campaign/tree/"),
+    "GET api-workflow-history": lambda w: Req("/api/workflows/campaign/history/"),
+    "GET api-workflow-drafts": lambda w: Req("/api/workflows/campaign/drafts/"),
+    "POST api-workflow-drafts": lambda w: Req(
+        "/api/workflows/campaign/drafts/", {"definition": small_definition(steps=30)}, CREATED
+    ),
+    "GET api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/"),
+    "PATCH api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/", {"definition": small_definition(steps=25)}),
+    "DELETE api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/", expect=NO_CONTENT),
+    "GET api-draft-validate": lambda w: Req(f"/api/drafts/{w['draft'].pk}/validate/"),
+    "POST api-draft-publish": lambda w: Req(
+        f"/api/drafts/{w['draft'].pk}/publish/", {"visibility": "internal"}, CREATED
+    ),
+    "POST api-draft-spawn": lambda w: Req(
+        f"/api/drafts/{w['draft'].pk}/spawn-sibling/", {"slug": "sibling", "name": "Sibling"}, CREATED
+    ),
+    "GET api-versions": lambda w: Req("/api/workflows/campaign/versions/"),
+    "GET api-version public": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/"),
+    "GET api-version internal": lambda w: Req(f"/api/workflows/campaign/versions/{w['internal'].version}/"),
+    "POST api-version-promote": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/promote/", {}),
+    "POST api-version-visibility": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['internal'].version}/visibility/", {"visibility": "public"}
+    ),
+    "POST api-version-channel": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['internal'].version}/channel/", {"channel": "alternate"}
+    ),
+    "GET api-manifest public": lambda w: Req(f"/api/manifests/{w['public'].manifest_hash}/"),
+    "GET api-manifest internal": lambda w: Req(f"/api/manifests/{w['internal'].manifest_hash}/"),
+    "GET api-runs": lambda w: Req("/api/runs/"),
+    "POST api-runs": lambda w: Req("/api/runs/", {"workflow": "campaign", "inputs": {"subject": "owl"}}, CREATED),
+    "GET api-run": lambda w: Req(f"/api/runs/{w['records'][0].run_id}/"),
+    "POST api-run-finalize": lambda w: Req(
+        f"/api/runs/{w['awaiting'].pk}/finalize/", {"label": "x", "annotation": "y"}, ACCEPTED
+    ),
+    "POST api-run-cancel": lambda w: Req(f"/api/runs/{w['queued'].pk}/cancel/", {}),
+    "GET api-records": lambda w: Req("/api/records/"),
+    "GET api-records filtered": lambda w: Req("/api/records/?model=local/plasma&q=look&approved=false"),
+    "GET api-records-compare": lambda w: Req(f"/api/records/compare/?a={w['records'][0].pk}&b={w['records'][1].pk}"),
+    "GET api-record": lambda w: Req(f"/api/records/{w['records'][0].pk}/"),
+    "POST api-record-approve": lambda w: Req(f"/api/records/{w['records'][1].pk}/approve/", {}),
+    "POST api-record-reproduce": lambda w: Req(
+        f"/api/records/{w['records'][1].pk}/reproduce/", {"accept_model_drift": True}, ACCEPTED
+    ),
+    "POST api-record-flag-legacy": lambda w: Req(
+        f"/api/records/{w['records'][1].pk}/flag-legacy/", {"reason": "needs the April model"}
+    ),
+    "GET api-record-checks": lambda w: Req(f"/api/records/{w['records'][0].pk}/checks/"),
+    "POST api-artifacts": lambda w: Req("/api/artifacts/", {"file": png_bytes()}, multipart=True, expect=CREATED),
+    "GET schema": lambda w: Req("/api/schema/"),
+    "GET api-docs": lambda w: Req("/api/docs/"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    method: str
+    name: str
+    request: str  # the REQUESTS key
+    persona: str
+
+
+def parse(key: str) -> Row:
+    head, _, persona = key.partition(" as ")
+    method, name, *_variant = head.split(" ")
+    return Row(key=key, method=method, name=name, request=head, persona=persona or "operator")
+
+
+def resolver_names() -> set[str]:
+    """Every URL name the resolver knows; namespaced names as 'ns:name'."""
+    return {f"{ns}:{name}" if ns else name for ns, name, _params in every_url()}
+
+
+def is_exempt(name: str) -> bool:
+    return name in EXEMPT or any(k.endswith(":*") and name.startswith(k[:-1]) for k in EXEMPT)
+
+
+def test_every_url_has_a_row():
+    names = resolver_names()
+    rows = {parse(key).name for key in QUERY_COUNTS}
+    missing = sorted(n for n in names if n not in rows and not is_exempt(n))
+    assert not missing, f"URLs without a row in QUERY_COUNTS (add one, with its request in REQUESTS): {missing}"
+    assert rows - names == set(), "QUERY_COUNTS names URLs that no longer exist"
+    assert {parse(k).request for k in QUERY_COUNTS} == set(REQUESTS), "every row needs a request, every request a row"
+    assert all(is_exempt(n) for n in names - rows)
+    assert any(n.startswith("admin:") for n in names), "the exemption must still name something"
+
+
+@pytest.fixture
+def world(make_workflow, publish, operator, manager, admin_user, outsider):
+    """Several workflows, versions, runs with steps, records with checks, drafts and pointer moves."""
+    base = make_workflow("campaign", "Campaign")
+    internal = publish(base, small_definition())
+    public = publish(base, small_definition(prompt="{{inputs.subject}}, cool"), visibility="public")
+    direction = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    publish(direction, small_definition(prompt="{{inputs.subject}}, cold blue"))
+    archived = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cold", name="Cold", direction_label="Cold"
+    )
+    templates.archive_workflow(actor=admin_user, workflow=archived)
+    records = [
+        finished_record(operator, base, inputs={"subject": s}, label=f"{s} look", annotation=f"the {s}")
+        for s in ("fox", "hare", "owl", "heron")
+    ]
+    for record in records[2:]:
+        runs.approve_record(actor=manager, record=record)
+    for _ in range(3):
+        runs.flag_legacy(actor=manager, record=records[0], reason="needs the old model")
+    for slug in ("poster", "flyer"):  # two workflows in production, each with its pin
+        produced = make_workflow(slug, slug.title())
+        publish(produced, small_definition())
+        approved = finished_record(operator, produced, label="keeper")
+        runs.approve_record(actor=manager, record=approved)
+        runs.set_workflow_mode(actor=operator, workflow=produced, mode="production", pin_record=approved, reason="go")
+    templates.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True)
+    awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "lynx"}))
+    queued = runs.start_run(actor=operator, workflow=base, inputs={"subject": "stoat"})
+    draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(steps=16))
+    return {
+        "internal": internal,
+        "public": public,
+        "records": records,
+        "approved": records[2],
+        "awaiting": awaiting,
+        "queued": queued,
+        "draft": draft,
+        "sha": records[0].outputs["hero"]["sha256"],
+        "users": {"operator": operator, "manager": manager, "admin": admin_user, "outsider": outsider},
+    }
+
+
+def client_for(row: Row, w: dict[str, Any]) -> Client:
+    user = w["users"].get(row.persona)
+    if row.name.startswith("api-") or row.name in ("schema",):
+        api = APIClient()
+        if user is not None:
+            api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        return api
+    page = Client()
+    if user is not None:
+        page.force_login(user)
+    return page
+
+
+def send(client: Client, row: Row, req: Req) -> Any:
+    if isinstance(client, APIClient):
+        if req.multipart:
+            return client.post(req.path, req.data, format="multipart")
+        return client.generic(
+            row.method,
+            req.path,
+            data=json.dumps(req.data) if req.data is not None else "",
+            content_type="application/json",
+        )
+    if row.method == "GET":
+        return client.get(req.path)
+    return client.post(req.path, req.data or {})
+
+
+def measure(row: Row, w: dict[str, Any]) -> tuple[int, list[str], str]:
+    """(queries, their SQL, a problem with the answer or '') for one row, leaving the world as it was."""
+    req = REQUESTS[row.request](w)
+    client = client_for(row, w)
+    with transaction.atomic():
+        Catalogue.forget()
+        ContentType.objects.clear_cache()
+        cache.clear()  # sign-in throttles count earlier tests' attempts; this row is not about them
+        with CaptureQueriesContext(connection) as queries:
+            response = send(client, row, req)
+        transaction.set_rollback(True)
+    problem = ""
+    if response.status_code not in req.expect:
+        problem = f"answered {response.status_code}, expected {req.expect}: {getattr(response, 'content', b'')[:200]!r}"
+    elif response.status_code == 302 and hasattr(response, "wsgi_request"):
+        errors = [m.message for m in get_messages(response.wsgi_request) if m.level == ERROR]
+        if errors:
+            problem = f"refused: {errors}"
+    return len(queries), [q["sql"] for q in queries.captured_queries], problem
+
+
+def test_query_counts(world):
+    changed, broken = [], []
+    for key, pinned in QUERY_COUNTS.items():
+        row = parse(key)
+        count, sql, problem = measure(row, world)
+        if problem:
+            broken.append(f"{key}: {problem}")
+        elif count != pinned:
+            changed.append((key, pinned, count, sql))
+    assert not broken, "requests that did not succeed, so their counts mean nothing:\n" + "\n".join(broken)
+    if changed:
+        lines = [f'    "{key}": {count},  # was {pinned}' for key, pinned, count, _ in changed]
+        if os.environ.get("QUERY_COUNTS_SQL"):
+            for key, _, _, sql in changed:
+                lines.append(f"\n{key}:\n  " + "\n  ".join(s[:200] for s in sql))
+        pytest.fail(
+            "Query counts changed. If the change is deliberate, re-pin these rows in QUERY_COUNTS "
+            "(QUERY_COUNTS_SQL=1 shows the statements):\n" + "\n".join(lines),
+            pytrace=False,
+        )
