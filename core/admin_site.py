@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.errors import DomainError
 from core.roles import Role, role_of
 
 
@@ -54,3 +57,26 @@ class ReadOnlyAdmin(RoleAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], None]
+
+
+def service_action(name: str, description: str, done: str, call: Callable[[HttpRequest, Any], object]) -> AdminAction:
+    """An admin action that calls one service on each selected row (`call(request, row)`),
+    reporting each refusal as a message instead of failing the page; `name` is the action's
+    form value."""
+
+    def action(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = 0
+        for obj in queryset:
+            try:
+                call(request, obj)
+                count += 1
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+        if count:
+            modeladmin.message_user(request, f"{done} {count} item(s).", messages.SUCCESS)
+
+    action.__name__ = name
+    return admin.action(description=description)(action)
