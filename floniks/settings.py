@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "templates_app",
     "runs_app",
+    "composition",
 ]
 
 MIDDLEWARE = [
