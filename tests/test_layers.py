@@ -35,9 +35,7 @@ def graph_with(importer: str, imported: str) -> grimp.ImportGraph:
     for package in ORDER:
         graph.add_module(package)
         graph.add_module(f"{package}.piece")
-    graph.add_import(
-        importer=f"{importer}.piece", imported=f"{imported}.piece", line_number=1, line_contents="import"
-    )
+    graph.add_import(importer=f"{importer}.piece", imported=f"{imported}.piece", line_number=1, line_contents="import")
     return graph
 
 
