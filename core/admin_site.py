@@ -62,21 +62,23 @@ class ReadOnlyAdmin(RoleAdmin):
 AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], None]
 
 
-def service_action(name: str, description: str, done: str, call: Callable[[HttpRequest, Any], object]) -> AdminAction:
-    """An admin action that calls one service on each selected row (`call(request, row)`),
-    reporting each refusal as a message instead of failing the page; `name` is the action's
-    form value."""
+def service_action(
+    name: str, description: str, service: Callable[..., object], row: str, **options: Any
+) -> AdminAction:
+    """An admin action (`name` is its form value) that calls `service(actor=<the admin>,
+    <row>=<a selected row>, **options)` on each selected row, reporting each refusal as a
+    message instead of failing the page."""
 
     def action(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
         count = 0
         for obj in queryset:
             try:
-                call(request, obj)
+                service(actor=request.user, **{row: obj}, **options)
                 count += 1
             except DomainError as exc:
                 modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
         if count:
-            modeladmin.message_user(request, f"{done} {count} item(s).", messages.SUCCESS)
+            modeladmin.message_user(request, f"{description}: done for {count}.", messages.SUCCESS)
 
     action.__name__ = name
     return admin.action(description=description)(action)

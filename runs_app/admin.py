@@ -25,14 +25,7 @@ class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow", "version", "mode", "status", "created_by", "created_at"]
     list_filter = ["status", "mode"]
     search_fields = ["id", "workflow__slug", "label"]
-    actions = [
-        service_action(
-            "cancel",
-            "Cancel the selected runs",
-            "Cancelled",
-            lambda request, r: services.cancel_run(actor=request.user, run=r),
-        )
-    ]
+    actions = [service_action("cancel", "Cancel the selected runs", services.cancel_run, "run")]
 
 
 @admin.register(VersionRecord)
@@ -49,14 +42,7 @@ class VersionRecordAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["mode", "legacy_required"]
     search_fields = ["label", "annotation", "workflow__slug"]
-    actions = [
-        service_action(
-            "approve",
-            "Approve the selected records",
-            "Approved",
-            lambda request, r: services.approve_record(actor=request.user, record=r),
-        )
-    ]
+    actions = [service_action("approve", "Approve the selected records", services.approve_record, "record")]
 
 
 for model, columns in [

@@ -42,14 +42,7 @@ class ModelFamilyAdmin(ReadOnlyAdmin):
 class ModelSnapshotAdmin(RoleAdmin):
     list_display = ["__str__", "status", "created_at"]
     list_filter = ["status", "family"]
-    actions = [
-        service_action(
-            "retire",
-            "Retire the selected snapshots",
-            "Retired",
-            lambda request, s: services.retire_model_snapshot(actor=request.user, snapshot=s),
-        )
-    ]
+    actions = [service_action("retire", "Retire the selected snapshots", services.retire_model_snapshot, "snapshot")]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["family", "snapshot", "status"] if obj else ["status"]
@@ -82,23 +75,10 @@ class WorkflowAdmin(RoleAdmin):
         "updated_at",
     ]
     actions = [
+        service_action("archive", "Archive the selected workflows", services.archive_workflow, "workflow"),
+        service_action("resurrect", "Resurrect the selected workflows", services.resurrect_workflow, "workflow"),
         service_action(
-            "archive",
-            "Archive the selected workflows",
-            "Archived",
-            lambda request, w: services.archive_workflow(actor=request.user, workflow=w),
-        ),
-        service_action(
-            "resurrect",
-            "Resurrect the selected workflows",
-            "Resurrected",
-            lambda request, w: services.resurrect_workflow(actor=request.user, workflow=w),
-        ),
-        service_action(
-            "approve",
-            "Approve the selected direction (archives its siblings)",
-            "Approved",
-            lambda request, w: services.approve_direction(actor=request.user, workflow=w),
+            "approve", "Approve the selected direction (archives its siblings)", services.approve_direction, "workflow"
         ),
     ]
 
@@ -119,14 +99,7 @@ class WorkflowAdmin(RoleAdmin):
 class DraftAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow", "author", "updated_at", "discarded_at", "published_version"]
     list_filter = ["workflow"]
-    actions = [
-        service_action(
-            "discard",
-            "Discard the selected drafts",
-            "Discarded",
-            lambda request, d: services.discard_draft(actor=request.user, draft=d),
-        )
-    ]
+    actions = [service_action("discard", "Discard the selected drafts", services.discard_draft, "draft")]
 
 
 @admin.register(WorkflowVersion)
@@ -144,17 +117,13 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
     list_filter = ["visibility", "channel", "bump"]
     search_fields = ["workflow__slug", "version", "manifest_hash"]
     actions = [
-        service_action(
-            "promote",
-            "Make the selected version canonical",
-            "Promoted",
-            lambda request, v: services.promote_version(actor=request.user, version=v),
-        ),
+        service_action("promote", "Make the selected version canonical", services.promote_version, "version"),
         service_action(
             "make_public",
             "Raise the selected versions to public",
-            "Made public",
-            lambda request, v: services.raise_visibility(actor=request.user, version=v, visibility="public"),
+            services.raise_visibility,
+            "version",
+            visibility="public",
         ),
     ]
 

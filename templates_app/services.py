@@ -335,7 +335,9 @@ def promote_version(*, actor: Actor, version: WorkflowVersion, reason: str = "")
                 code="shadow_not_promotable",
             )
         if version.channel == Channel.ALTERNATE:
-            _set_channel(version, Channel.STANDARD, actor=actor, reason="promoted to canonical")
+            _move_version_pointer(
+                version, Pointer.CHANNEL, Channel.STANDARD, actor=actor, reason="promoted to canonical"
+            )
         _move_canonical(workflow, version, actor=actor, reason=reason or "promoted")
     return version
 
@@ -352,17 +354,7 @@ def raise_visibility(*, actor: Actor, version: WorkflowVersion, visibility: str,
             raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
         if version.channel == Channel.SHADOW:
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
-        before, version.visibility = version.visibility, visibility
-        version.save(update_fields=["visibility"])
-        PointerMove.objects.log(
-            Pointer.VISIBILITY,
-            actor=actor,
-            workflow=version.workflow,
-            version=version,
-            before=before,
-            after=visibility,
-            reason=reason,
-        )
+        _move_version_pointer(version, Pointer.VISIBILITY, visibility, actor=actor, reason=reason)
     return version
 
 
@@ -383,21 +375,18 @@ def set_channel(*, actor: Actor, version: WorkflowVersion, channel: str, reason:
             )
         if channel == Channel.SHADOW and version.visibility == Visibility.PUBLIC:
             raise Conflict("A public version cannot become a shadow.", code="shadow_not_public")
-        _set_channel(version, channel, actor=actor, reason=reason)
+        _move_version_pointer(version, Pointer.CHANNEL, channel, actor=actor, reason=reason)
     return version
 
 
-def _set_channel(version: WorkflowVersion, channel: str, *, actor: User, reason: str) -> None:
-    before, version.channel = version.channel, channel
-    version.save(update_fields=["channel"])
+def _move_version_pointer(version: WorkflowVersion, pointer: Pointer, value: str, *, actor: User, reason: str) -> None:
+    """Move a version's visibility or channel (the column the pointer names) and log the move."""
+    field = str(pointer.value)
+    before = getattr(version, field)
+    setattr(version, field, value)
+    version.save(update_fields=[field])
     PointerMove.objects.log(
-        Pointer.CHANNEL,
-        actor=actor,
-        workflow=version.workflow,
-        version=version,
-        before=before,
-        after=channel,
-        reason=reason,
+        pointer, actor=actor, workflow=version.workflow, version=version, before=before, after=value, reason=reason
     )
 
 
