@@ -5,7 +5,7 @@ A model opts in with `FROZEN_FIELDS` (columns never rewritten) and optionally `O
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,8 +17,6 @@ class ImmutableRowError(ValidationError):
 
 class AppendOnlyQuerySet(models.QuerySet[Any]):
     """Refuses bulk rewrites of frozen columns, so `QuerySet.update` cannot bypass save()."""
-
-    frozen_fields: ClassVar[list[str]] = []
 
     def update(self, **kwargs: Any) -> int:
         touched = sorted(set(kwargs) & set(self._frozen()))

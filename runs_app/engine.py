@@ -80,9 +80,8 @@ def execute_run(run_id: Any, worker: str) -> None:
                     # Every earlier attempt died with its worker (out of memory, killed): stop handing it
                     # out — unless it is no longer ours, or was cancelled meanwhile, which comes first.
                     if _still_ours(run, worker, persister):
-                        persister.drain()
-                        transitions.fail_at_step(
-                            run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying"
+                        _fail_step(
+                            run, step, worker, persister, f"interrupted {step.attempts} times; its worker keeps dying"
                         )
                     return
                 if not _run_step(run, step, worker, providers, made, persister):
