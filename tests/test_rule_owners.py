@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def workflow(make_workflow, publish):
-    wf = make_workflow()
-    publish(wf, small_definition())
-    return wf
+    return publish(make_workflow(), small_definition()).workflow
 
 
 @pytest.fixture

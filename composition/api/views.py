@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from composition.api import serializers as s
 from core.errors import Problem, ValidationFailed
-from core.serializers import ReasonSerializer
+from core.serializers import ReasonSerializer, validated
 from runs_app import services as run_services
 from runs_app.drift import workflow_drift
 from runs_app.models import VersionRecord, with_pin
@@ -59,9 +59,8 @@ class WorkflowListView(generics.ListCreateAPIView[Workflow]):
 
     @extend_schema(request=template_serializers.WorkflowCreateSerializer, responses={201: s.WorkflowSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = template_serializers.WorkflowCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        workflow = services.create_workflow(actor=request.user, **data.validated_data)
+        values = validated(template_serializers.WorkflowCreateSerializer, request)
+        workflow = services.create_workflow(actor=request.user, **values)
         return workflow_response(workflow, status.HTTP_201_CREATED)
 
 
@@ -74,9 +73,7 @@ class WorkflowDetailView(APIView):
     @transaction.atomic  # name, description and mode change together or not at all
     def patch(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
-        data = s.WorkflowUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(s.WorkflowUpdateSerializer, request, partial=True)
         if "name" in values or "description" in values:
             services.update_workflow(
                 actor=request.user, workflow=workflow, name=values.get("name"), description=values.get("description")
@@ -99,9 +96,7 @@ class DeriveView(APIView):
     @extend_schema(request=template_serializers.DeriveSerializer, responses={201: s.WorkflowSerializer})
     def post(self, request: Request, slug: str) -> Response:
         base = visible_workflow(request, slug)
-        data = template_serializers.DeriveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = validated(template_serializers.DeriveSerializer, request)
         version_string = values.pop("version", None)
         version = get_object_or_404(base.versions, version=version_string) if version_string else None
         workflow = services.derive_direction(actor=request.user, base=base, version=version, **values)
@@ -112,11 +107,8 @@ class ApproveDirectionView(APIView):
     @extend_schema(request=ReasonSerializer, responses=s.ApproveResultSerializer)
     def post(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        archived = services.approve_direction(
-            actor=request.user, workflow=workflow, reason=data.validated_data["reason"]
-        )
+        values = validated(ReasonSerializer, request)
+        archived = services.approve_direction(actor=request.user, workflow=workflow, reason=values["reason"])
         return Response({"workflow": workflow_response(workflow).data, "archived": [w.slug for w in archived]})
 
 
@@ -126,9 +118,8 @@ class ArchiveView(APIView):
     @extend_schema(request=ReasonSerializer, responses=s.WorkflowSerializer)
     def post(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        self.service(actor=request.user, workflow=workflow, reason=data.validated_data["reason"])
+        values = validated(ReasonSerializer, request)
+        self.service(actor=request.user, workflow=workflow, reason=values["reason"])
         return workflow_response(workflow)
 
 
@@ -140,7 +131,6 @@ class SpawnSiblingView(APIView):
     @extend_schema(request=template_serializers.SpawnSiblingSerializer, responses={201: s.WorkflowSerializer})
     def post(self, request: Request, pk: int) -> Response:
         draft = visible_draft(request, pk)
-        data = template_serializers.SpawnSiblingSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        workflow = services.spawn_sibling(actor=request.user, draft=draft, **data.validated_data)
+        values = validated(template_serializers.SpawnSiblingSerializer, request)
+        workflow = services.spawn_sibling(actor=request.user, draft=draft, **values)
         return workflow_response(workflow, status.HTTP_201_CREATED)
