@@ -78,7 +78,7 @@ def end_run(run: Run, status: RunStatus, *, worker: str | None = None, unless_ca
     if status == RunStatus.AWAITING_ANNOTATION:
         ended = held.update(**fields) == 1  # the common case is one statement: no transaction round trips
     else:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint round trips
             ended = held.update(**fields) == 1
             if ended and status == RunStatus.CANCELLED:
                 RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
