@@ -33,9 +33,11 @@ demo: migrate
 run: demo
 	$(DEV_ENV) PORT=$(PORT) $(PY) scripts/dev.py
 
+## Style, formatting, and the layer order (floniks → composition → runs_app → templates_app → core).
 lint: $(VENV)/.dev-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.dev-deps
 	$(DEV_ENV) $(PY) -m mypy
@@ -45,4 +47,4 @@ test: $(VENV)/.dev-deps system-deps lint typecheck
 	$(PY) -m testing.run -- $(PY) -m pytest
 
 clean:
-	rm -rf var test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -53,7 +53,7 @@ def main() -> None:
 
     operator = user("operator")
     workflow = templates.create_workflow(actor=operator, slug="bench", name="Bench")
-    from templates_app.management.commands.load_demo import DEMO_DEFINITION  # 2 steps, 512×512
+    from composition.management.commands.load_demo import DEMO_DEFINITION  # 2 steps, 512×512
 
     definition = DEMO_DEFINITION
     templates.publish_draft(

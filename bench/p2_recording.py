@@ -79,10 +79,10 @@ def _finaliser(run_ids: list[str], operator_id: int, start: Any, done: Any) -> N
 
 
 def floniks_rate(n: int) -> tuple[float, dict[str, Any]]:
+    from composition.management.commands.load_demo import DEMO_DEFINITION
     from runs_app import services
     from runs_app.models import Run, RunStatus, VersionRecord
     from templates_app import services as templates
-    from templates_app.management.commands.load_demo import DEMO_DEFINITION
 
     operator = user("operator")
     workflow = templates.create_workflow(actor=operator, slug="bench-p2", name="P2")

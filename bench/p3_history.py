@@ -223,8 +223,8 @@ def main() -> None:
     start_services()
     from django.db import transaction
 
+    from composition.management.commands.load_demo import DEMO_DEFINITION
     from templates_app import services as templates
-    from templates_app.management.commands.load_demo import DEMO_DEFINITION
 
     operator = user("operator")
     workflow = templates.create_workflow(actor=operator, slug="bench-p3", name="P3")

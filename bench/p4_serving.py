@@ -83,9 +83,9 @@ def main() -> None:
     from django.contrib.sessions.backends.db import SessionStore
     from rest_framework.authtoken.models import Token
 
+    from composition.management.commands.load_demo import DEMO_DEFINITION
     from runs_app import engine, services
     from templates_app import services as templates
-    from templates_app.management.commands.load_demo import DEMO_DEFINITION
     from testing.services import free_port, wait_for_port
 
     operator = user("operator")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from core.errors import DomainError
 from core.roles import Role, role_of
 from core.signin import LimitedAuthenticationForm, refuse_if_throttled
 
@@ -72,3 +75,28 @@ class ReadOnlyAdmin(RoleAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], None]
+
+
+def service_action(
+    name: str, description: str, service: Callable[..., object], row: str, **options: Any
+) -> AdminAction:
+    """An admin action (`name` is its form value) that calls `service(actor=<the admin>,
+    <row>=<a selected row>, **options)` on each selected row, reporting each refusal as a
+    message instead of failing the page."""
+
+    def action(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = 0
+        for obj in queryset:
+            try:
+                service(actor=request.user, **{row: obj}, **options)
+                count += 1
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+        if count:
+            modeladmin.message_user(request, f"{description}: done for {count}.", messages.SUCCESS)
+
+    action.__name__ = name
+    return admin.action(description=description)(action)

@@ -60,8 +60,3 @@ class Forbidden(DomainError):
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"

@@ -7,9 +7,14 @@ right of the roles below it, so a check is a comparison on this scale.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import Forbidden, NotAuthenticated
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from core.types import Actor
 
 
 class Role(enum.IntEnum):
@@ -43,10 +48,13 @@ def role_of(user: Any) -> Role:
     return role
 
 
-def require_role(user: Any, minimum: Role, *, action: str) -> None:
-    """Raise unless the user holds at least `minimum`; the message names the action."""
+def require_role(user: Actor | None, minimum: Role, *, action: str) -> User:
+    """Raise unless the user holds at least `minimum`; the message names the action.
+
+    Returns the user, typed as the user model: `actor = require_role(actor, …)` leaves a
+    service with an actor it may store (every role needs a signed-in account)."""
     if role_of(user) >= minimum:
-        return
+        return user  # type: ignore[return-value]  # a role implies an authenticated user
     if user is None or not getattr(user, "is_authenticated", False):
         raise NotAuthenticated(f"Sign in to {action}.")
     raise Forbidden(f"Only a {minimum.label} or above may {action}.")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",  # after rest_framework.authtoken: core/admin.py replaces DRF's token admin
     "templates_app",
     "runs_app",
+    "composition",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView
 
+from composition import pages as composed
 from floniks.auth import ThrottledLoginView
 from floniks.browser_policy import api_docs_view
 from floniks.health import healthz
@@ -12,7 +13,7 @@ from runs_app import views as artifacts
 from templates_app import views as templates
 
 urlpatterns = [
-    path("", pages.dashboard, name="dashboard"),
+    path("", composed.dashboard, name="dashboard"),
     # Sign-in, sign-out and password change; no password reset (it needs outgoing mail).
     path("accounts/login/", require_http_methods(["GET", "POST"])(ThrottledLoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -22,8 +23,8 @@ urlpatterns = [
     path("manifests/<str:manifest_hash>/", templates.manifest_page, name="manifest"),
     path("workflows/", templates.library, name="library"),
     path("workflows/new/", templates.workflow_new, name="workflow-new"),
-    path("workflows/<slug:slug>/", templates.workflow_page, name="workflow"),
-    path("workflows/<slug:slug>/do/<str:action>/", templates.workflow_action, name="workflow-action"),
+    path("workflows/<slug:slug>/", composed.workflow_page, name="workflow"),
+    path("workflows/<slug:slug>/do/<str:action>/", composed.workflow_action, name="workflow-action"),
     path("workflows/<slug:slug>/derive/", templates.derive, name="workflow-derive"),
     path("workflows/<slug:slug>/drafts/new/", templates.draft_new, name="draft-new"),
     path("workflows/<slug:slug>/run/", pages.run_form, name="run-form"),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("templates_app.api.urls")),
+    path("api/", include("composition.api.urls")),
     path("api/", include("runs_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs_view(), name="api-docs"),

@@ -4,10 +4,8 @@ the few actions go through runs_app.services."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
 
-from core.admin_site import ReadOnlyAdmin
+from core.admin_site import ReadOnlyAdmin, service_action
 from runs_app import services
 from runs_app.models import (
     Artifact,
@@ -20,7 +18,6 @@ from runs_app.models import (
     RunStep,
     VersionRecord,
 )
-from templates_app.admin import _each
 
 
 @admin.register(Run)
@@ -28,11 +25,7 @@ class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow", "version", "mode", "status", "created_by", "created_at"]
     list_filter = ["status", "mode"]
     search_fields = ["id", "workflow__slug", "label"]
-    actions = ["cancel"]
-
-    @admin.action(description="Cancel the selected runs")
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        _each(request, self, queryset, lambda r: services.cancel_run(actor=request.user, run=r), "Cancelled")
+    actions = [service_action("cancel", "Cancel the selected runs", services.cancel_run, "run")]
 
 
 @admin.register(VersionRecord)
@@ -49,11 +42,7 @@ class VersionRecordAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["mode", "legacy_required"]
     search_fields = ["label", "annotation", "workflow__slug"]
-    actions = ["approve"]
-
-    @admin.action(description="Approve the selected records")
-    def approve(self, request: HttpRequest, queryset: QuerySet[VersionRecord]) -> None:
-        _each(request, self, queryset, lambda r: services.approve_record(actor=request.user, record=r), "Approved")
+    actions = [service_action("approve", "Approve the selected records", services.approve_record, "record")]
 
 
 for model, columns in [

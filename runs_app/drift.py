@@ -1,16 +1,52 @@
-"""Model drift warnings for a workflow's production pin (DESIGN §5)."""
+"""Model drift (DESIGN §5): where a recorded or pinned snapshot is retired, or differs from
+what a version resolves to today. Pages, the API and services all read drift from here."""
 
 from __future__ import annotations
 
-from runs_app.models import ProductionPin
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from runs_app.models import ProductionPin, VersionRecord
 from runs_app.spec import drift_warnings_for
 from templates_app.catalogue import Catalogue
-from templates_app.models import Workflow
+from templates_app.models import Workflow, WorkflowVersion
+
+Warning = dict[str, str]  # {step, recorded, current, reason, message}: stored on runs and checks as is
 
 
-def workflow_drift(workflow: Workflow, catalogue: Catalogue | None = None) -> list[dict[str, str]]:
-    """Steps whose pinned snapshot differs from what the canonical version resolves to today."""
-    pin: ProductionPin | None = getattr(workflow, "production_pin", None)
-    if pin is None or workflow.canonical_version is None:
+def pin_drift(
+    pin: ProductionPin | None, version: WorkflowVersion | None, catalogue: Catalogue | None = None
+) -> list[Warning]:
+    """Steps whose pinned snapshot differs from what `version` resolves to today (none without a pin)."""
+    if pin is None or version is None:
         return []
-    return drift_warnings_for(pin.step_models, workflow.canonical_version, catalogue or Catalogue.load())
+    return drift_warnings_for(pin.step_models, version, catalogue or Catalogue.load())
+
+
+def workflow_drift(workflow: Workflow, catalogue: Catalogue | None = None) -> list[Warning]:
+    """The drift of a workflow's production pin against its canonical version."""
+    return pin_drift(getattr(workflow, "production_pin", None), workflow.canonical_version, catalogue)
+
+
+def record_drift(record: VersionRecord, catalogue: Catalogue | None = None) -> list[Warning]:
+    """Steps whose recorded snapshot is retired or differs from what the record's version resolves to today."""
+    return drift_warnings_for(record.step_models, record.version, catalogue or Catalogue.cached())
+
+
+@dataclass(frozen=True)
+class WorkflowDrift:
+    workflow: Workflow
+    message: str
+
+
+def pinned_drift(workflow_ids: Iterable[int]) -> list[WorkflowDrift]:
+    """Drift of the production pins of these workflows, one row per drifted step."""
+    pins = ProductionPin.objects.filter(workflow_id__in=list(workflow_ids)).select_related(
+        "workflow__canonical_version"
+    )
+    catalogue = Catalogue.load()
+    return [
+        WorkflowDrift(pin.workflow, warning["message"])
+        for pin in pins
+        for warning in pin_drift(pin, pin.workflow.canonical_version, catalogue)
+    ]

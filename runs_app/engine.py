@@ -2,7 +2,8 @@
 lease that a heartbeat renews while a step is generating; a run whose lease has
 expired belonged to a worker that died, and the sweep hands it to another.
 Every step is idempotent: generators are deterministic and storage is content
-addressed, so re-running a half-finished step gives the same artifact."""
+addressed, so re-running a half-finished step gives the same artifact. Every
+write of a run's, a step's or a check's state is in runs_app.transitions."""
 
 from __future__ import annotations
 
@@ -18,50 +19,21 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, Q
+from django.db import DatabaseError, connection
+from django.db.models import Q, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app import queue, services
+from runs_app import queue, services, transitions
 from runs_app.compare import NEAR_THRESHOLD, pixels_identical, similarity
 from runs_app.generators import GeneratedFile, GeneratorError, StepRequest, get_provider
 from runs_app.generators.base import TransientGeneratorError
-from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, RunStep, StepStatus, Verdict
+from runs_app.models import Artifact, Run, RunStatus, RunStep, StepStatus, Verdict, steps_in_order
 from runs_app.storage import read_artifact, store_generated
 from templates_app.definition import split_model
 from templates_app.models import ModelFamily
 
 log = logging.getLogger(__name__)
-
-
-def lease_seconds() -> int:
-    return int(settings.FLONIKS_RUN_LEASE_SECONDS)
-
-
-def claim(run_id: Any, worker: str) -> bool:
-    """Take a queued run, or one whose worker's lease expired. Exactly one worker wins."""
-    now = timezone.now()
-    taken = (
-        Run.objects.filter(pk=run_id)
-        .filter(Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now))
-        .update(
-            status=RunStatus.RUNNING,
-            lease_owner=worker,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds()),
-            started_at=Coalesce("started_at", now),
-        )
-    )
-    return taken == 1
-
-
-def renew(run_id: Any, worker: str, *, unless_cancelled: bool = False) -> bool:
-    """Extend our lease; False when we no longer hold it (or, if asked, when a cancel was requested)."""
-    expires = timezone.now() + dt.timedelta(seconds=lease_seconds())
-    held = Run.objects.filter(pk=run_id, lease_owner=worker, status=RunStatus.RUNNING)
-    if unless_cancelled:
-        held = held.filter(cancel_requested=False)
-    return held.update(lease_expires_at=expires) == 1
 
 
 class Heartbeat:
@@ -82,9 +54,9 @@ class Heartbeat:
 
     def _beat(self) -> None:
         try:
-            while not self._stop.wait(max(1.0, lease_seconds() / 3)):
+            while not self._stop.wait(max(1.0, transitions.lease_seconds() / 3)):
                 try:
-                    renew(self.run_id, self.worker)
+                    transitions.renew_lease(self.run_id, self.worker)
                 except DatabaseError:  # a blip must not end the heartbeat: drop the connection, beat again
                     log.warning("Could not renew the lease on run %s; trying again", self.run_id, exc_info=True)
                     connection.close_if_unusable_or_obsolete()
@@ -93,7 +65,7 @@ class Heartbeat:
 
 
 def execute_run(run_id: Any, worker: str) -> None:
-    if not claim(run_id, worker):
+    if not transitions.claim_run(run_id, worker):
         return
     run = Run.objects.select_related("version").get(pk=run_id)
     providers = _providers()
@@ -108,8 +80,9 @@ def execute_run(run_id: Any, worker: str) -> None:
                     # Every earlier attempt died with its worker (out of memory, killed): stop handing it
                     # out — unless it is no longer ours, or was cancelled meanwhile, which comes first.
                     if _still_ours(run, worker, persister):
-                        persister.drain()
-                        _fail_step(run, step, worker, f"interrupted {step.attempts} times; its worker keeps dying")
+                        _fail_step(
+                            run, step, worker, persister, f"interrupted {step.attempts} times; its worker keeps dying"
+                        )
                     return
                 if not _run_step(run, step, worker, providers, made, persister):
                     return
@@ -168,10 +141,7 @@ class Persister:
         if self.error is not None:
             return  # an earlier output of this run was not stored: nothing after it counts as done
         try:
-            artifact = store_generated(generated)
-            RunStep.objects.filter(pk=step_pk).update(
-                status=StepStatus.SUCCEEDED, output=artifact, finished_at=timezone.now(), duration_ms=duration_ms
-            )
+            transitions.step_succeeded(step_pk, store_generated(generated), duration_ms)
         except BaseException as exc:
             self.error = exc  # reported by drain() or the next submit() in the run's own thread
             raise  # and the persisting thread drops a broken connection at once
@@ -260,7 +230,7 @@ def _providers(refresh: bool = False) -> dict[str, str]:
 
 def _still_ours(run: Run, worker: str, persister: Persister) -> bool:
     """Extend the lease and notice a cancel request in one query; False means stop here."""
-    if renew(run.pk, worker, unless_cancelled=True):
+    if transitions.renew_lease(run.pk, worker, unless_cancelled=True):
         return True
     _stop(run, worker, persister)
     return False
@@ -270,7 +240,7 @@ def _stop(run: Run, worker: str, persister: Persister) -> None:
     """We may not go on: finish a requested cancel, or leave a run another worker took over."""
     persister.drain()
     if Run.objects.filter(pk=run.pk, lease_owner=worker, cancel_requested=True).exists():
-        _finish(run, RunStatus.CANCELLED, worker)
+        transitions.end_run(run, RunStatus.CANCELLED, worker=worker)
     else:
         log.warning("Lost the lease on run %s; another worker has it", run.pk)
 
@@ -278,16 +248,10 @@ def _stop(run: Run, worker: str, persister: Persister) -> None:
 def _run_step(
     run: Run, step: RunStep, worker: str, providers: dict[str, str], made: dict[str, bytes], persister: Persister
 ) -> bool:
-    attempts = step.attempts + 1
-    # One statement starts the step only while the run is still ours and nobody asked to cancel it;
-    # the heartbeat keeps the lease itself fresh.
-    ours = Run.objects.filter(pk=run.pk, lease_owner=worker, status=RunStatus.RUNNING, cancel_requested=False)
-    started = RunStep.objects.filter(pk=step.pk).filter(Exists(ours))
-    if not started.update(status=StepStatus.RUNNING, started_at=timezone.now(), error="", attempts=attempts):
+    if not transitions.start_step(run, step, worker):
         _stop(run, worker, persister)
         return False
     persister.release()  # the previous step's output is stored while this one generates
-    step.attempts = attempts
     retries = int(run.specification["steps"][step.index].get("policy", {}).get("retries", 2))
     began = time.monotonic()
     try:
@@ -295,26 +259,20 @@ def _run_step(
     except DatabaseError:
         raise  # infrastructure, not the step: the lease lapses and the sweep hands the run out again
     except GeneratorError as exc:
-        persister.drain()
-        return _fail_step(run, step, worker, str(exc))
+        return _fail_step(run, step, worker, persister, str(exc))
     except SoftTimeLimitExceeded:
-        persister.drain()
-        return _fail_step(run, step, worker, "the step took longer than the time limit allows")
+        return _fail_step(run, step, worker, persister, "the step took longer than the time limit allows")
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
-        persister.drain()
-        return _fail_step(run, step, worker, f"internal error ({exc.__class__.__name__}: {exc})")
+        return _fail_step(run, step, worker, persister, f"internal error ({exc.__class__.__name__}: {exc})")
     persister.submit(step.pk, generated, int((time.monotonic() - began) * 1000))
     return True
 
 
-def _fail_step(run: Run, step: RunStep, worker: str, message: str) -> bool:
-    run.error = f"Step '{step.step_id}' failed: {message}"
-    with transaction.atomic():
-        if _finish(run, RunStatus.FAILED, worker):  # only the worker holding the run may fail its step
-            RunStep.objects.filter(pk=step.pk).update(
-                status=StepStatus.FAILED, error=message, finished_at=timezone.now()
-            )
+def _fail_step(run: Run, step: RunStep, worker: str, persister: Persister, message: str) -> bool:
+    """The outputs made before the failure are kept; then the run fails (False: stop here)."""
+    persister.drain()
+    transitions.fail_at_step(run, step, worker, message)
     return False
 
 
@@ -368,64 +326,30 @@ def _input_images(run: Run, step: RunStep, made: dict[str, bytes]) -> dict[str, 
     return images
 
 
-def _finish(run: Run, status: str, worker: str, *, unless_cancelled: bool = False) -> bool:
-    """Set the final status and release the lease; False if we no longer hold it (or, if asked, a cancel came)."""
-    release = Run.objects.filter(pk=run.pk, lease_owner=worker)
-    if unless_cancelled:
-        release = release.filter(cancel_requested=False)
-    fields = {
-        "status": status,
-        "finished_at": timezone.now(),
-        "lease_owner": "",
-        "lease_expires_at": None,
-        "error": run.error,
-    }
-    if status == RunStatus.AWAITING_ANNOTATION:
-        return release.update(**fields) == 1  # the common case is one statement: no transaction round trips
-    with transaction.atomic():
-        held = release.update(**fields) == 1
-        if held and status == RunStatus.CANCELLED:
-            RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
-                status=StepStatus.CANCELLED
-            )
-        if held and status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.reproduces_id:
-            close_check(run, run.error or "cancelled")
-    return held
-
-
-def close_check(run: Run, note: str) -> None:
-    """A reproduction that did not finish leaves a failed check, never a pending one."""
-    ReproductionCheck.objects.filter(run=run, verdict=Verdict.PENDING).update(
-        verdict=Verdict.FAILED, completed_at=timezone.now(), note=note
-    )
-
-
 def _complete(run: Run, worker: str, persister: Persister) -> None:
     """Every step is done: wait for the last output to be stored, then finish — unless a cancel
     arrived during the last step, which still counts."""
     persister.drain()
     if run.reproduces_id is None:
-        if not _finish(run, RunStatus.AWAITING_ANNOTATION, worker, unless_cancelled=True):
+        if not transitions.end_run(run, RunStatus.AWAITING_ANNOTATION, worker=worker, unless_cancelled=True):
             _stop(run, worker, persister)
         return
     if not _still_ours(run, worker, persister):
         return
     verdict, scores = _verify(run)
-    with transaction.atomic():
-        ReproductionCheck.objects.filter(run=run).update(verdict=verdict, scores=scores, completed_at=timezone.now())
-        if not _finish(run, RunStatus.FINALIZED, worker):
-            transaction.set_rollback(True)  # another worker holds the run now: its verdict counts, not ours
+    transitions.settle_reproduction(run, worker, verdict, scores)
 
 
-def _verify(run: Run) -> tuple[str, dict[str, float]]:
+def _verify(run: Run) -> tuple[Verdict, dict[str, float]]:
     """Compare each output of a reproduction with the record's stored output."""
     record = run.reproduces
     assert record is not None
-    produced = {s.step_id: s.output for s in run.steps.select_related("output")}
+    prefetch_related_objects([run], steps_in_order())
+    produced = run.outputs_by_name()
     scores: dict[str, float] = {}
     exact = True
     for name, stored in record.outputs.items():
-        new = produced.get(run.specification["outputs"].get(name))
+        new = produced.get(name)
         if new is None:
             scores[name], exact = 0.0, False
             continue
@@ -454,7 +378,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         .filter(Q(status=RunStatus.QUEUED, sent__lt=stale) | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now))
         .values_list("pk", flat=True)[:500]
     )
-    Run.objects.filter(pk__in=orphaned).update(last_enqueued_at=now)
+    transitions.mark_resent(orphaned, now)
     for run_id in orphaned:
         queue.send(queue.EXECUTE_RUN, str(run_id))
         counts["requeued"] += 1

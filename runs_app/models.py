@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
-from templates_app.models import AppendOnlyQuerySet, ImmutableRowError, Mode, Workflow, WorkflowVersion
+from templates_app.models import Mode, Workflow, WorkflowQuerySet, WorkflowVersion
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -62,17 +63,17 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
-
-
 class RunQuerySet(models.QuerySet["Run"]):
     def visible_to(self, user: Any) -> RunQuerySet:
         return self if role_of(user) >= Role.OPERATOR else self.none()
 
     def with_detail(self) -> RunQuerySet:
-        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(
-            models.Prefetch("steps", queryset=RunStep.objects.select_related("output").order_by("index"))
-        )
+        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
+
+
+def steps_in_order() -> models.Prefetch[Any]:
+    """A run's steps in order with their outputs: `run.steps.all()` then reads them without a query."""
+    return models.Prefetch("steps", queryset=RunStep.objects.select_related("output").order_by("index"))
 
 
 class Run(models.Model):
@@ -132,6 +133,18 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.id} of {self.workflow_id}"
+
+    def outputs_by_name(self) -> dict[str, Artifact]:
+        """Each named output of the run → the artifact its step made; outputs not made yet are left out.
+
+        Reads `self.steps.all()`: prefetch them with `steps_in_order()` (or `with_detail()`)."""
+        by_id = {s.step_id: s for s in self.steps.all()}
+        made = {}
+        for name, step_id in self.specification.get("outputs", {}).items():
+            step = by_id.get(step_id)
+            if step is not None and step.output is not None:
+                made[name] = step.output
+        return made
 
     @property
     def progress(self) -> float:
@@ -460,3 +473,8 @@ class ProductionPin(models.Model):
 
     def __str__(self) -> str:
         return f"pin of {self.workflow_id} from {self.record_id}"
+
+
+def with_pin(workflows: WorkflowQuerySet) -> WorkflowQuerySet:
+    """Workflows with their production pin and who pinned it, in the same query (`workflow.production_pin`)."""
+    return workflows.select_related("production_pin__pinned_by")

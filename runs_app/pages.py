@@ -1,5 +1,6 @@
-"""Pages for the dashboard, running a workflow, the live run and its annotation
-form, version history, a record, and comparing two records."""
+"""Pages for running a workflow, the live run and its annotation form, version
+history, a record and comparing two records, and the runs' button of the workflow
+page (switching its mode)."""
 
 from __future__ import annotations
 
@@ -19,41 +20,30 @@ from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services
 from runs_app.compare import compare_records, difference_image
+from runs_app.drift import pin_drift, record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import Artifact, ProductionPin, Run, RunStatus, VersionRecord
-from runs_app.spec import drift_warnings_for
-from runs_app.storage import read_artifact
-from templates_app.catalogue import Catalogue
-from templates_app.models import Lifecycle, ModelFamily, Workflow, WorkflowVersion
+from runs_app.models import Artifact, Run, VersionRecord, with_pin
+from runs_app.storage import read_artifact, read_upload
+from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
+from templates_app.views import WorkflowAction
 
 HISTORY_PAGE = 50
 
 
-@require_GET
-@team_only
-def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
-    my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
-    catalogue = Catalogue.load()
-    drift = []
-    for pin in ProductionPin.objects.filter(workflow_id__in=my_workflows).select_related("workflow__canonical_version"):
-        if pin.workflow.canonical_version:
-            for warning in drift_warnings_for(pin.step_models, pin.workflow.canonical_version, catalogue):
-                drift.append({"workflow": pin.workflow, **warning})
-    return page(
-        request,
-        "floniks/dashboard.html",
-        {
-            "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),
-            "recent": list(mine[:10]),
-            "approved": list(
-                VersionRecord.objects.filter(approved_at__isnull=False)
-                .select_related("workflow", "approved_by")
-                .order_by("-approved_at")[:10]
-            ),
-            "drift": drift,
-        },
+def _switch_mode(request: HttpRequest, workflow: Workflow) -> Workflow:
+    record_id = request.POST.get("pin_record", "")
+    record = get_object_or_404(VersionRecord, pk=record_id, workflow=workflow) if record_id else None
+    return services.set_workflow_mode(
+        actor=request.user,
+        workflow=workflow,
+        mode=request.POST.get("mode", ""),
+        pin_record=record,
+        reason=request.POST.get("reason", ""),
     )
+
+
+# The runs' half of the workflow page's buttons (composition.pages routes them).
+WORKFLOW_ACTIONS = {"mode": WorkflowAction(_switch_mode, "Mode switched.")}
 
 
 def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +56,7 @@ def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, A
             if typ == "image":
                 upload = request.FILES.get(f"input_{name}")
                 if upload is not None:
-                    values[name] = services.upload_artifact(actor=request.user, data=upload.read()).sha256
+                    values[name] = services.upload_artifact(actor=request.user, data=read_upload(upload)).sha256
                 elif raw:
                     values[name] = raw
             elif typ == "boolean":
@@ -85,7 +75,7 @@ def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, A
 @require_http_methods(["GET", "POST"])
 @team_only
 def run_form(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = get_object_or_404(Workflow.objects.with_pointers(), slug=slug)
+    workflow = get_object_or_404(with_pin(Workflow.objects.with_pointers()), slug=slug)
     versions = list(WorkflowVersion.objects.filter(workflow=workflow).order_by("-sequence"))
     chosen = request.POST.get("version") or request.GET.get("version")
     version = next((v for v in versions if v.version == chosen), workflow.canonical_version)
@@ -94,9 +84,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             request, DomainError("Publish a version before running this workflow."), reverse("workflow", args=[slug])
         )
     pin = getattr(workflow, "production_pin", None)
-    drift = (
-        drift_warnings_for(pin.step_models, version, Catalogue.load()) if pin and workflow.mode == "production" else []
-    )
+    drift = pin_drift(pin, version) if workflow.mode == Mode.PRODUCTION else []
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -126,7 +114,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "fields": fields,
             "drift": drift,
             "errors": errors,
-            "archived": workflow.lifecycle == Lifecycle.ARCHIVED,
+            "archived": workflow.is_archived,
             "pin": pin,
         },
         status=400 if errors else 200,
@@ -138,17 +126,10 @@ def _run(request: HttpRequest, pk: uuid.UUID) -> Run:
 
 
 def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
-    steps = list(run.steps.all())
-    outputs = {}
-    by_id = {s.step_id: s for s in steps}
-    for name, step_id in run.specification.get("outputs", {}).items():
-        step = by_id.get(step_id)
-        if step is not None and step.output is not None:
-            outputs[name] = step.output
     return {
         "run": run,
-        "steps": steps,
-        "outputs": outputs,
+        "steps": list(run.steps.all()),
+        "outputs": run.outputs_by_name(),
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,
         "check": getattr(run, "reproduction_check", None) if run.reproduces_id else None,
@@ -278,7 +259,7 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         {
             "record": record,
             "steps": steps,
-            "drift": drift_warnings_for(record.step_models, record.version, Catalogue.cached()),
+            "drift": record_drift(record),
             "checks": record.checks_shown(),
         },
     )

@@ -6,16 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
 
 def send(task_name: str, run_id: str) -> None:
-    from floniks.celery import app
-
+    # By name, through the current app (the project's, floniks.celery): this layer never imports the project.
     try:
-        app.send_task(task_name, args=[run_id])
+        current_app.send_task(task_name, args=[run_id])
     except Exception:  # broker unreachable: the sweep will catch up
         log.warning("Could not enqueue %s for run %s; the sweep will retry", task_name, run_id, exc_info=True)
 

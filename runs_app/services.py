@@ -3,15 +3,18 @@ production pins. Views, tasks and commands call these and nothing else."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
-from runs_app import queue, recording
+from core.types import Actor
+from runs_app import queue, recording, transitions
+from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
     Artifact,
     ProductionPin,
@@ -19,14 +22,17 @@ from runs_app.models import (
     Run,
     RunStatus,
     RunStep,
-    StepStatus,
     Verdict,
     VersionRecord,
+    steps_in_order,
 )
-from runs_app.spec import Overrides, Resolution, drift_warnings_for, resolve_specification, validate_inputs
+from runs_app.spec import Overrides, Resolution, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
 from templates_app.catalogue import Catalogue
-from templates_app.models import Lifecycle, Mode, Pointer, PointerMove, Workflow, WorkflowVersion
+from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_LABEL = 60
 
@@ -35,15 +41,12 @@ MAX_LABEL = 60
 
 
 def start_run(
-    *, actor: Any, workflow: Workflow, inputs: Any, version: WorkflowVersion | None = None, mode: str | None = None
+    *, actor: Actor, workflow: Workflow, inputs: Any, version: WorkflowVersion | None = None, mode: str | None = None
 ) -> Run:
     """Pin a version, freeze its specification and queue the run."""
-    require_role(actor, Role.OPERATOR, action="start runs")
+    actor = require_role(actor, Role.OPERATOR, action="start runs")
     workflow = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk)  # guard on current state
-    if workflow.lifecycle == Lifecycle.ARCHIVED:
-        raise Conflict(
-            f"'{workflow.slug}' is archived; an admin must resurrect it before it can run.", code="workflow_archived"
-        )
+    workflow.refuse_if_archived("run it")
     version = version or workflow.canonical_version
     if version is None:
         raise Conflict(f"'{workflow.slug}' has no published version to run.", code="no_published_version")
@@ -56,19 +59,9 @@ def start_run(
     catalogue = Catalogue.load()
     overrides, warnings = Overrides(), []
     if mode == Mode.PRODUCTION:
-        pin = ProductionPin.objects.filter(workflow=workflow).first()
-        if pin is None:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "pin_required",
-                        "mode",
-                        "Production runs need a production pin: approve a record and pin it first.",
-                    )
-                ]
-            )
+        pin = _required_pin(workflow, path="mode")
         overrides = Overrides(seeds=pin.seeds, subworkflows=_sub_versions(pin.record))
-        warnings = drift_warnings_for(pin.step_models, version, catalogue)
+        warnings = pin_drift(pin, version, catalogue)
     resolution = resolve_specification(version=version, inputs=values, catalogue=catalogue, overrides=overrides)
     return _create_run(
         actor=actor,
@@ -81,9 +74,25 @@ def start_run(
     )
 
 
+def _required_pin(workflow: Workflow, *, path: str) -> ProductionPin:
+    """Production runs with the seeds of a pin: production mode without one is refused."""
+    pin = ProductionPin.objects.filter(workflow=workflow).first()
+    if pin is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "pin_required",
+                    path,
+                    "Production needs a production pin: approve a record of this workflow and pin it (pin_record).",
+                )
+            ]
+        )
+    return pin
+
+
 def _create_run(
     *,
-    actor: Any,
+    actor: User,
     workflow: Workflow,
     version: WorkflowVersion,
     mode: str,
@@ -114,21 +123,15 @@ def _create_run(
     return run
 
 
-def cancel_run(*, actor: Any, run: Run) -> Run:
-    require_role(actor, Role.OPERATOR, action="cancel runs")
+def cancel_run(*, actor: Actor, run: Run) -> Run:
+    actor = require_role(actor, Role.OPERATOR, action="cancel runs")
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
         if run.status in (RunStatus.QUEUED, RunStatus.AWAITING_ANNOTATION):
             # No worker holds it (queued) or it is idle (awaiting): cancel now.
-            run.status, run.finished_at, run.cancel_requested = RunStatus.CANCELLED, timezone.now(), True
-            run.save(update_fields=["status", "finished_at", "cancel_requested"])
-            ReproductionCheck.objects.filter(run=run, verdict=Verdict.PENDING).update(
-                verdict=Verdict.FAILED, completed_at=timezone.now(), note="cancelled"
-            )
-            run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
+            transitions.end_run(run, RunStatus.CANCELLED)
         elif run.status == RunStatus.RUNNING:
-            run.cancel_requested = True  # the worker stops before its next step
-            run.save(update_fields=["cancel_requested"])
+            transitions.request_cancel(run)
         else:
             raise Conflict(f"A {run.status.replace('_', ' ')} run cannot be cancelled.", code="not_cancellable")
     return run
@@ -137,9 +140,9 @@ def cancel_run(*, actor: Any, run: Run) -> Run:
 # --- finalising and recording ------------------------------------------------------------
 
 
-def finalize_run(*, actor: Any, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
+def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
-    require_role(actor, Role.OPERATOR, action="finalise runs")
+    actor = require_role(actor, Role.OPERATOR, action="finalise runs")
     label, annotation = (label or "").strip(), (annotation or "").strip()
     try:
         _check_annotation_form(label, annotation, confirm_no_annotation)
@@ -223,18 +226,17 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
 
 def _snapshot_of(run: Run) -> dict[str, Any]:
     """Parameters, seeds, models, references and outputs of a run, as a record keeps them."""
-    steps = list(run.steps.select_related("output").order_by("index"))
-    by_id = {s.step_id: s for s in steps}
+    prefetch_related_objects([run], steps_in_order())
+    steps = list(run.steps.all())
     # Every image the run was given counts, even one no step reads: the record must rebuild the run alone.
     contract = run.version.definition.get("inputs") or {}
     given = {v for k, v in run.inputs.items() if contract.get(k, {}).get("type") == "image"}
     used = {p["artifact"] for s in steps for p in s.params.values() if isinstance(p, dict) and "artifact" in p}
     references = sorted(given | used)
-    outputs = {}
-    for name, step_id in run.specification["outputs"].items():
-        out = by_id[step_id].output if step_id in by_id else None
-        if out is not None:
-            outputs[name] = {"sha256": out.sha256, "url": out.url, "media_type": out.media_type}
+    outputs = {
+        name: {"sha256": out.sha256, "url": out.url, "media_type": out.media_type}
+        for name, out in run.outputs_by_name().items()
+    }
     return {
         "parameters": {s.step_id: s.params for s in steps},
         "seeds": {s.step_id: s.seed for s in steps if s.seed is not None},
@@ -248,8 +250,8 @@ def _snapshot_of(run: Run) -> dict[str, Any]:
 # --- records: approval, pins, reproduction ---------------------------------------------------
 
 
-def approve_record(*, actor: Any, record: VersionRecord) -> VersionRecord:
-    require_role(actor, Role.MANAGER, action="approve version records")
+def approve_record(*, actor: Actor, record: VersionRecord) -> VersionRecord:
+    actor = require_role(actor, Role.MANAGER, action="approve version records")
     with transaction.atomic():
         record = VersionRecord.objects.select_for_update().get(pk=record.pk)
         if record.approved_at is not None:
@@ -260,36 +262,28 @@ def approve_record(*, actor: Any, record: VersionRecord) -> VersionRecord:
 
 
 def set_workflow_mode(
-    *, actor: Any, workflow: Workflow, mode: str, pin_record: VersionRecord | None = None, reason: str = ""
+    *, actor: Actor, workflow: Workflow, mode: str, pin_record: VersionRecord | None = None, reason: str = ""
 ) -> Workflow:
     """Switch discovery ↔ production. Production captures a pin from an approved record."""
-    require_role(actor, Role.OPERATOR, action="switch a workflow's mode")
+    actor = require_role(actor, Role.OPERATOR, action="switch a workflow's mode")
     if mode not in Mode.values:
         raise ValidationFailed([Problem("invalid_choice", "mode", "mode must be discovery or production.")])
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
         if pin_record is not None:
             _pin(actor=actor, workflow=workflow, record=pin_record, reason=reason)
-        elif mode == Mode.PRODUCTION and not ProductionPin.objects.filter(workflow=workflow).exists():
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "pin_required",
-                        "pin_record",
-                        "Production mode pins seeds from an approved version record: name one with pin_record.",
-                    )
-                ]
-            )
+        elif mode == Mode.PRODUCTION:
+            _required_pin(workflow, path="pin_record")
         if workflow.mode != mode:
             before, workflow.mode = workflow.mode, mode
             workflow.save(update_fields=["mode", "updated_at"])
-            PointerMove.objects.create(
-                pointer=Pointer.MODE, workflow=workflow, from_value=before, to_value=mode, reason=reason, actor=actor
+            PointerMove.objects.log(
+                Pointer.MODE, actor=actor, workflow=workflow, before=before, after=mode, reason=reason
             )
     return workflow
 
 
-def _pin(*, actor: Any, workflow: Workflow, record: VersionRecord, reason: str) -> None:
+def _pin(*, actor: User, workflow: Workflow, record: VersionRecord, reason: str) -> None:
     record = VersionRecord.objects.get(pk=record.pk)  # approval as it is now, not as the caller last saw it
     if record.workflow_id != workflow.pk:
         raise ValidationFailed([Problem("invalid_record", "pin_record", "The record belongs to another workflow.")])
@@ -315,27 +309,23 @@ def _pin(*, actor: Any, workflow: Workflow, record: VersionRecord, reason: str) 
             "pinned_at": timezone.now(),
         },
     )
-    PointerMove.objects.create(
-        pointer=Pointer.PRODUCTION_PIN,
-        workflow=workflow,
-        from_value=before,
-        to_value=str(record.pk),
-        reason=reason or f"pinned {record.label}",
+    PointerMove.objects.log(
+        Pointer.PRODUCTION_PIN,
         actor=actor,
+        workflow=workflow,
+        before=before,
+        after=record.pk,
+        reason=reason or f"pinned {record.label}",
     )
 
 
-def reproduce_record(*, actor: Any, record: VersionRecord, accept_model_drift: bool = False) -> Run:
+def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift: bool = False) -> Run:
     """Rebuild the run of a record from the record alone and queue it; a check compares the outputs."""
-    require_role(actor, Role.OPERATOR, action="reproduce version records")
+    actor = require_role(actor, Role.OPERATOR, action="reproduce version records")
     version = WorkflowVersion.objects.select_related("workflow").get(pk=record.version_id)
-    if version.workflow.lifecycle == Lifecycle.ARCHIVED:
-        raise Conflict(
-            f"'{version.workflow.slug}' is archived; an admin must resurrect it before it can run.",
-            code="workflow_archived",
-        )
+    version.workflow.refuse_if_archived("run it")
     catalogue = Catalogue.load()
-    warnings = drift_warnings_for(record.step_models, version, catalogue)
+    warnings = record_drift(record, catalogue)
     if warnings and not accept_model_drift:
         raise Conflict(
             "A recorded model snapshot is retired or differs from today's: reproduce with today's snapshot "
@@ -377,13 +367,13 @@ def _sub_versions(record: VersionRecord) -> dict[str, str]:
     return {step: sub["version"] for step, sub in (record.subworkflows or {}).items()}
 
 
-def flag_legacy(*, actor: Any, record: VersionRecord, reason: str = "") -> ReproductionCheck:
+def flag_legacy(*, actor: Actor, record: VersionRecord, reason: str = "") -> ReproductionCheck:
     """Mark a record as needing a legacy model that is no longer available."""
-    require_role(actor, Role.OPERATOR, action="flag version records")
+    actor = require_role(actor, Role.OPERATOR, action="flag version records")
     catalogue = Catalogue.load()
     with transaction.atomic():
         record = VersionRecord.objects.select_for_update().select_related("version").get(pk=record.pk)
-        warnings = drift_warnings_for(record.step_models, record.version, catalogue)
+        warnings = record_drift(record, catalogue)
         check = ReproductionCheck.objects.create(
             record=record,
             verdict=Verdict.LEGACY_REQUIRED,
@@ -398,6 +388,6 @@ def flag_legacy(*, actor: Any, record: VersionRecord, reason: str = "") -> Repro
     return check
 
 
-def upload_artifact(*, actor: Any, data: bytes) -> Artifact:
-    require_role(actor, Role.OPERATOR, action="upload reference images")
+def upload_artifact(*, actor: Actor, data: bytes) -> Artifact:
+    actor = require_role(actor, Role.OPERATOR, action="upload reference images")
     return ingest_upload(data, actor=actor)

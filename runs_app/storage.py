@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import Problem, ValidationFailed
@@ -93,13 +94,26 @@ def _refuse(code: str, message: str) -> ValidationFailed:
     return ValidationFailed([Problem(code, "file", message)])
 
 
+def _too_large(size: int) -> ValidationFailed:
+    return _refuse("file_too_large", f"The file is {size} bytes; the limit is {MAX_UPLOAD_BYTES}.")
+
+
+def read_upload(upload: UploadedFile) -> bytes:
+    """The bytes of an uploaded file for `ingest_upload`, read with a bound: a declared size over
+    the limit is refused before anything is read, and the read stops one byte past the limit
+    (so a file that under-declares its size is still refused, by ingest_upload)."""
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise _too_large(upload.size)
+    return upload.read(MAX_UPLOAD_BYTES + 1)
+
+
 def ingest_upload(data: bytes, *, actor: Any) -> Artifact:
     """Check an uploaded image against the limits, re-encode it as PNG and store it.
 
     Re-encoding drops metadata and anything smuggled after the image data, so
     what is stored is exactly a picture."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise _refuse("file_too_large", f"The file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}.")
+        raise _too_large(len(data))
     if not data:
         raise _refuse("empty_file", "The file is empty.")
     try:

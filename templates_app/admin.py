@@ -3,40 +3,17 @@ an admin can make here goes through templates_app.services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.admin_site import ReadOnlyAdmin, RoleAdmin
-from core.errors import DomainError
+from core.admin_site import ReadOnlyAdmin, RoleAdmin, service_action
 from templates_app import services
 from templates_app.models import Draft, ModelFamily, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
-
-
-def _each(
-    request: HttpRequest,
-    modeladmin: admin.ModelAdmin[Any],
-    queryset: QuerySet[Any],
-    call: Callable[[Any], Any],
-    verb: str,
-) -> None:
-    """Run a service on each selected row, reporting refusals instead of failing the page."""
-    done = 0
-    for obj in queryset:
-        try:
-            call(obj)
-            done += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
-
 
 if TYPE_CHECKING:
     _TabularInline = admin.TabularInline[ModelSnapshot, ModelFamily]
@@ -65,7 +42,7 @@ class ModelFamilyAdmin(ReadOnlyAdmin):
 class ModelSnapshotAdmin(RoleAdmin):
     list_display = ["__str__", "status", "created_at"]
     list_filter = ["status", "family"]
-    actions = ["retire"]
+    actions = [service_action("retire", "Retire the selected snapshots", services.retire_model_snapshot, "snapshot")]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["family", "snapshot", "status"] if obj else ["status"]
@@ -76,12 +53,6 @@ class ModelSnapshotAdmin(RoleAdmin):
     def save_model(self, request: HttpRequest, obj: ModelSnapshot, form: Any, change: bool) -> None:
         created = services.add_model_snapshot(actor=request.user, family=obj.family.name, snapshot=obj.snapshot)
         obj.pk = created.pk
-
-    @admin.action(description="Retire the selected snapshots")
-    def retire(self, request: HttpRequest, queryset: QuerySet[ModelSnapshot]) -> None:
-        _each(
-            request, self, queryset, lambda s: services.retire_model_snapshot(actor=request.user, snapshot=s), "Retired"
-        )
 
 
 @admin.register(Workflow)
@@ -103,7 +74,13 @@ class WorkflowAdmin(RoleAdmin):
         "created_at",
         "updated_at",
     ]
-    actions = ["archive", "resurrect", "approve"]
+    actions = [
+        service_action("archive", "Archive the selected workflows", services.archive_workflow, "workflow"),
+        service_action("resurrect", "Resurrect the selected workflows", services.resurrect_workflow, "workflow"),
+        service_action(
+            "approve", "Approve the selected direction (archives its siblings)", services.approve_direction, "workflow"
+        ),
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
@@ -117,34 +94,12 @@ class WorkflowAdmin(RoleAdmin):
             )
             obj.pk = created.pk
 
-    @admin.action(description="Archive the selected workflows")
-    def archive(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(request, self, queryset, lambda w: services.archive_workflow(actor=request.user, workflow=w), "Archived")
-
-    @admin.action(description="Resurrect the selected workflows")
-    def resurrect(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(
-            request,
-            self,
-            queryset,
-            lambda w: services.resurrect_workflow(actor=request.user, workflow=w),
-            "Resurrected",
-        )
-
-    @admin.action(description="Approve the selected direction (archives its siblings)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(request, self, queryset, lambda w: services.approve_direction(actor=request.user, workflow=w), "Approved")
-
 
 @admin.register(Draft)
 class DraftAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow", "author", "updated_at", "discarded_at", "published_version"]
     list_filter = ["workflow"]
-    actions = ["discard"]
-
-    @admin.action(description="Discard the selected drafts")
-    def discard(self, request: HttpRequest, queryset: QuerySet[Draft]) -> None:
-        _each(request, self, queryset, lambda d: services.discard_draft(actor=request.user, draft=d), "Discarded")
+    actions = [service_action("discard", "Discard the selected drafts", services.discard_draft, "draft")]
 
 
 @admin.register(WorkflowVersion)
@@ -161,21 +116,16 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["visibility", "channel", "bump"]
     search_fields = ["workflow__slug", "version", "manifest_hash"]
-    actions = ["promote", "make_public"]
-
-    @admin.action(description="Make the selected version canonical")
-    def promote(self, request: HttpRequest, queryset: QuerySet[WorkflowVersion]) -> None:
-        _each(request, self, queryset, lambda v: services.promote_version(actor=request.user, version=v), "Promoted")
-
-    @admin.action(description="Raise the selected versions to public")
-    def make_public(self, request: HttpRequest, queryset: QuerySet[WorkflowVersion]) -> None:
-        _each(
-            request,
-            self,
-            queryset,
-            lambda v: services.raise_visibility(actor=request.user, version=v, visibility="public"),
-            "Made public",
-        )
+    actions = [
+        service_action("promote", "Make the selected version canonical", services.promote_version, "version"),
+        service_action(
+            "make_public",
+            "Raise the selected versions to public",
+            services.raise_visibility,
+            "version",
+            visibility="public",
+        ),
+    ]
 
 
 @admin.register(PointerMove)

@@ -4,7 +4,7 @@ model catalogue and the append-only history of every pointer move."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pgtrigger
 from django.conf import settings
@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from core.errors import Conflict
+from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # --- Model catalogue --------------------------------------------------------
 
@@ -119,8 +124,17 @@ class WorkflowQuerySet(models.QuerySet["Workflow"]):
         return self.filter(pk__in=WorkflowVersion.objects.filter(visibility=Visibility.PUBLIC).values("workflow_id"))
 
     def with_pointers(self) -> WorkflowQuerySet:
-        return self.select_related(
-            "canonical_version", "derived_from", "derived_from_version", "production_pin__pinned_by"
+        return self.select_related("canonical_version", "derived_from", "derived_from_version")
+
+    def search(self, text: str) -> WorkflowQuerySet:
+        """Workflows whose slug, name, description or direction label contain the text (any case)."""
+        if not text:
+            return self
+        return self.filter(
+            Q(slug__icontains=text)
+            | Q(name__icontains=text)
+            | Q(description__icontains=text)
+            | Q(direction_label__icontains=text)
         )
 
 
@@ -179,18 +193,18 @@ class Workflow(models.Model):
         raise ValidationError("Workflows are never deleted; archive them instead.")
 
     @property
-    def is_direction(self) -> bool:
-        return self.derived_from_id is not None
-
-    @property
     def is_archived(self) -> bool:
         return self.lifecycle == Lifecycle.ARCHIVED
 
-    # Predicates for the pages: templates ask these instead of comparing lifecycle/mode strings.
-    @property
-    def archived(self) -> bool:
-        return self.lifecycle == Lifecycle.ARCHIVED
+    def refuse_if_archived(self, action: str) -> None:
+        """An archived workflow stays readable but nothing new is made from it (it runs, publishes
+        and is approved again only once an admin resurrects it)."""
+        if self.is_archived:
+            raise Conflict(
+                f"'{self.slug}' is archived; an admin must resurrect it before you {action}.", code="workflow_archived"
+            )
 
+    # Predicates for the pages: templates ask these instead of comparing lifecycle/mode strings.
     @property
     def exploring(self) -> bool:
         return self.lifecycle == Lifecycle.EXPLORING
@@ -259,41 +273,6 @@ FROZEN_VERSION_FIELDS = [
     "published_by",
     "published_at",
 ]
-
-
-class ImmutableRowError(ValidationError):
-    pass
-
-
-class AppendOnlyQuerySet(models.QuerySet[Any]):
-    """Refuses bulk rewrites of frozen columns, so `QuerySet.update` cannot bypass save()."""
-
-    frozen_fields: ClassVar[list[str]] = []
-
-    def update(self, **kwargs: Any) -> int:
-        touched = sorted(set(kwargs) & set(self._frozen()))
-        if touched:
-            raise ImmutableRowError(f"{self.model.__name__} is immutable; cannot update {', '.join(touched)}.")
-        for name, refused in getattr(self.model, "ONE_WAY", {}).items():
-            if name in kwargs and kwargs[name] == refused:
-                raise ImmutableRowError(
-                    f"{self.model.__name__}.{name} only moves one way; it cannot go back to {refused!r}."
-                )
-        return super().update(**kwargs)
-
-    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
-        touched = sorted(set(fields) & set(self._frozen()))
-        if touched:
-            raise ImmutableRowError(f"{self.model.__name__} is immutable; cannot update {', '.join(touched)}.")
-        return super().bulk_update(objs, fields, batch_size=batch_size)
-
-    def delete(self) -> Any:
-        raise ImmutableRowError(f"{self.model.__name__} rows are append-only and cannot be deleted.")
-
-    def _frozen(self) -> list[str]:
-        names = getattr(self.model, "FROZEN_FIELDS", [])
-        # Accept both `workflow` and `workflow_id` spellings.
-        return [*names, *(f"{n}_id" for n in names)]
 
 
 class WorkflowVersionQuerySet(AppendOnlyQuerySet):
@@ -381,10 +360,6 @@ class WorkflowVersion(models.Model):
     def _frozen_model_fields(cls) -> list[models.Field[Any, Any]]:
         return [cls._meta.get_field(name) for name in FROZEN_VERSION_FIELDS]  # type: ignore[misc]
 
-    @property
-    def is_public(self) -> bool:
-        return self.visibility == Visibility.PUBLIC
-
     # Predicates for the pages: templates ask these instead of comparing channel/visibility strings.
     @property
     def is_internal(self) -> bool:
@@ -416,6 +391,30 @@ class Pointer(models.TextChoices):
 class PointerMoveQuerySet(AppendOnlyQuerySet):
     def for_workflow(self, workflow: Workflow) -> PointerMoveQuerySet:
         return self.filter(workflow=workflow).select_related("actor", "version")
+
+    def log(
+        self,
+        pointer: Pointer,
+        *,
+        actor: User | None,
+        workflow: Workflow | None = None,
+        version: WorkflowVersion | None = None,
+        family: ModelFamily | None = None,
+        before: Any = "",
+        after: Any = "",
+        reason: str = "",
+    ) -> PointerMove:
+        """Write one move into the history: every pointer move of either app is logged here."""
+        return self.create(
+            pointer=pointer,
+            workflow=workflow,
+            version=version,
+            model_family=family,
+            from_value=str(before or ""),
+            to_value=str(after or ""),
+            reason=reason,
+            actor=actor,
+        )
 
     def canonical_at(self, workflow: Workflow, when: dt.datetime) -> str | None:
         """The canonical version string in force at `when` (None before the first)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
+from core.types import Actor
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -34,6 +35,9 @@ from templates_app.models import (
     Workflow,
     WorkflowVersion,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_DEFINITION_BYTES = 256 * 1024
 
@@ -59,29 +63,6 @@ def _full_clean(obj: Any, **kwargs: Any) -> None:
         raise ValidationFailed(_problems_from(exc)) from None
 
 
-def _log(
-    pointer: Pointer,
-    *,
-    actor: Any,
-    workflow: Workflow | None = None,
-    version: WorkflowVersion | None = None,
-    family: ModelFamily | None = None,
-    before: Any = "",
-    after: Any = "",
-    reason: str = "",
-) -> PointerMove:
-    return PointerMove.objects.create(
-        pointer=pointer,
-        workflow=workflow,
-        version=version,
-        model_family=family,
-        from_value=str(before or ""),
-        to_value=str(after or ""),
-        reason=reason,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-
-
 def _locked(workflow: Workflow) -> Workflow:
     """Re-read a workflow under a row lock, so concurrent changes to it queue up."""
     return Workflow.objects.select_for_update().get(pk=workflow.pk)
@@ -105,18 +86,11 @@ def _check_definition_document(definition: Any) -> None:
         )
 
 
-def _refuse_archived(workflow: Workflow, action: str) -> None:
-    if workflow.lifecycle == Lifecycle.ARCHIVED:
-        raise Conflict(
-            f"'{workflow.slug}' is archived; an admin must resurrect it before you {action}.", code="workflow_archived"
-        )
-
-
 # --- workflows ------------------------------------------------------------------
 
 
-def create_workflow(*, actor: Any, slug: str, name: str, description: str = "") -> Workflow:
-    require_role(actor, Role.OPERATOR, action="create workflows")
+def create_workflow(*, actor: Actor, slug: str, name: str, description: str = "") -> Workflow:
+    actor = require_role(actor, Role.OPERATOR, action="create workflows")
     return _insert_workflow(Workflow(slug=slug, name=name, description=description, created_by=actor))
 
 
@@ -135,9 +109,9 @@ def _insert_workflow(workflow: Workflow) -> Workflow:
 
 
 def update_workflow(
-    *, actor: Any, workflow: Workflow, name: str | None = None, description: str | None = None
+    *, actor: Actor, workflow: Workflow, name: str | None = None, description: str | None = None
 ) -> Workflow:
-    require_role(actor, Role.OPERATOR, action="edit workflows")
+    actor = require_role(actor, Role.OPERATOR, action="edit workflows")
     if name is not None:
         workflow.name = name
     if description is not None:
@@ -150,9 +124,9 @@ def update_workflow(
 # --- drafts -----------------------------------------------------------------------
 
 
-def save_draft(*, actor: Any, workflow: Workflow, definition: Any, based_on: WorkflowVersion | None = None) -> Draft:
+def save_draft(*, actor: Actor, workflow: Workflow, definition: Any, based_on: WorkflowVersion | None = None) -> Draft:
     """A new draft; any JSON object is accepted, complete or not."""
-    require_role(actor, Role.OPERATOR, action="create drafts")
+    actor = require_role(actor, Role.OPERATOR, action="create drafts")
     _check_definition_document(definition)
     if based_on is None:
         based_on = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk).canonical_version
@@ -161,8 +135,8 @@ def save_draft(*, actor: Any, workflow: Workflow, definition: Any, based_on: Wor
     return Draft.objects.create(workflow=workflow, definition=definition, based_on=based_on, author=actor)
 
 
-def update_draft(*, actor: Any, draft: Draft, definition: Any) -> Draft:
-    require_role(actor, Role.OPERATOR, action="edit drafts")
+def update_draft(*, actor: Actor, draft: Draft, definition: Any) -> Draft:
+    actor = require_role(actor, Role.OPERATOR, action="edit drafts")
     _check_definition_document(definition)
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
@@ -172,9 +146,9 @@ def update_draft(*, actor: Any, draft: Draft, definition: Any) -> Draft:
     return draft
 
 
-def discard_draft(*, actor: Any, draft: Draft) -> Draft:
+def discard_draft(*, actor: Actor, draft: Draft) -> Draft:
     """Hide a draft. It stays in the database: nothing is ever lost."""
-    require_role(actor, Role.OPERATOR, action="discard drafts")
+    actor = require_role(actor, Role.OPERATOR, action="discard drafts")
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         _refuse_closed(draft)
@@ -247,7 +221,7 @@ def _next_version_string(workflow: Workflow, today: dt.date) -> str:
 
 def publish_draft(
     *,
-    actor: Any,
+    actor: Actor,
     draft: Draft,
     visibility: str = Visibility.INTERNAL,
     channel: str = Channel.STANDARD,
@@ -262,7 +236,7 @@ def publish_draft(
         )
     if bump is not None and bump not in (Bump.PATCH, Bump.MINOR, Bump.MAJOR):
         raise ValidationFailed([Problem("invalid_choice", "bump", "bump must be patch, minor or major.")])
-    require_role(
+    actor = require_role(
         actor,
         Role.MANAGER if visibility == Visibility.PUBLIC else Role.OPERATOR,
         action=f"publish {visibility} versions",
@@ -275,7 +249,7 @@ def publish_draft(
         workflow = _locked(draft.workflow)
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         _refuse_closed(draft)
-        _refuse_archived(workflow, "publish")
+        workflow.refuse_if_archived("publish")
         outcome = _gate(workflow, draft.definition, catalogue)
         if not outcome.valid:
             raise ValidationFailed(outcome.problems)
@@ -311,7 +285,7 @@ def publish_draft(
         )
         draft.published_version = version
         draft.save(update_fields=["published_version", "updated_at"])
-        _log(
+        PointerMove.objects.log(
             Pointer.VISIBILITY,
             actor=actor,
             workflow=workflow,
@@ -327,11 +301,11 @@ def publish_draft(
 # --- pointers on versions ------------------------------------------------------------
 
 
-def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: Any, reason: str) -> None:
+def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: User, reason: str) -> None:
     before = workflow.canonical_version.version if workflow.canonical_version else ""
     workflow.canonical_version = version
     workflow.save(update_fields=["canonical_version", "updated_at"])
-    _log(
+    PointerMove.objects.log(
         Pointer.CANONICAL,
         actor=actor,
         workflow=workflow,
@@ -342,9 +316,9 @@ def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: Any,
     )
 
 
-def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -> WorkflowVersion:
+def promote_version(*, actor: Actor, version: WorkflowVersion, reason: str = "") -> WorkflowVersion:
     """Move the canonical pointer to this version. The version itself never changes."""
-    require_role(actor, Role.MANAGER, action="move the canonical pointer")
+    actor = require_role(actor, Role.MANAGER, action="move the canonical pointer")
     with transaction.atomic():
         workflow = _locked(version.workflow)
         version = WorkflowVersion.objects.get(pk=version.pk)
@@ -361,13 +335,15 @@ def promote_version(*, actor: Any, version: WorkflowVersion, reason: str = "") -
                 code="shadow_not_promotable",
             )
         if version.channel == Channel.ALTERNATE:
-            _set_channel(version, Channel.STANDARD, actor=actor, reason="promoted to canonical")
+            _move_version_pointer(
+                version, Pointer.CHANNEL, Channel.STANDARD, actor=actor, reason="promoted to canonical"
+            )
         _move_canonical(workflow, version, actor=actor, reason=reason or "promoted")
     return version
 
 
-def raise_visibility(*, actor: Any, version: WorkflowVersion, visibility: str, reason: str = "") -> WorkflowVersion:
-    require_role(actor, Role.MANAGER, action="change a version's visibility")
+def raise_visibility(*, actor: Actor, version: WorkflowVersion, visibility: str, reason: str = "") -> WorkflowVersion:
+    actor = require_role(actor, Role.MANAGER, action="change a version's visibility")
     if visibility not in Visibility.values:
         raise ValidationFailed([Problem("invalid_choice", "visibility", "visibility must be internal or public.")])
     with transaction.atomic():
@@ -378,22 +354,12 @@ def raise_visibility(*, actor: Any, version: WorkflowVersion, visibility: str, r
             raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
         if version.channel == Channel.SHADOW:
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
-        before, version.visibility = version.visibility, visibility
-        version.save(update_fields=["visibility"])
-        _log(
-            Pointer.VISIBILITY,
-            actor=actor,
-            workflow=version.workflow,
-            version=version,
-            before=before,
-            after=visibility,
-            reason=reason,
-        )
+        _move_version_pointer(version, Pointer.VISIBILITY, visibility, actor=actor, reason=reason)
     return version
 
 
-def set_channel(*, actor: Any, version: WorkflowVersion, channel: str, reason: str = "") -> WorkflowVersion:
-    require_role(actor, Role.MANAGER, action="change a version's channel")
+def set_channel(*, actor: Actor, version: WorkflowVersion, channel: str, reason: str = "") -> WorkflowVersion:
+    actor = require_role(actor, Role.MANAGER, action="change a version's channel")
     if channel not in Channel.values:
         raise ValidationFailed(
             [Problem("invalid_choice", "channel", f"channel must be one of {', '.join(Channel.values)}.")]
@@ -409,21 +375,18 @@ def set_channel(*, actor: Any, version: WorkflowVersion, channel: str, reason: s
             )
         if channel == Channel.SHADOW and version.visibility == Visibility.PUBLIC:
             raise Conflict("A public version cannot become a shadow.", code="shadow_not_public")
-        _set_channel(version, channel, actor=actor, reason=reason)
+        _move_version_pointer(version, Pointer.CHANNEL, channel, actor=actor, reason=reason)
     return version
 
 
-def _set_channel(version: WorkflowVersion, channel: str, *, actor: Any, reason: str) -> None:
-    before, version.channel = version.channel, channel
-    version.save(update_fields=["channel"])
-    _log(
-        Pointer.CHANNEL,
-        actor=actor,
-        workflow=version.workflow,
-        version=version,
-        before=before,
-        after=channel,
-        reason=reason,
+def _move_version_pointer(version: WorkflowVersion, pointer: Pointer, value: str, *, actor: User, reason: str) -> None:
+    """Move a version's visibility or channel (the column the pointer names) and log the move."""
+    field = str(pointer.value)
+    before = getattr(version, field)
+    setattr(version, field, value)
+    version.save(update_fields=[field])
+    PointerMove.objects.log(
+        pointer, actor=actor, workflow=version.workflow, version=version, before=before, after=value, reason=reason
     )
 
 
@@ -431,10 +394,10 @@ def _set_channel(version: WorkflowVersion, channel: str, *, actor: Any, reason: 
 
 
 def derive_direction(
-    *, actor: Any, base: Workflow, slug: str, name: str, direction_label: str, version: WorkflowVersion | None = None
+    *, actor: Actor, base: Workflow, slug: str, name: str, direction_label: str, version: WorkflowVersion | None = None
 ) -> Workflow:
     """A new workflow branching from a version of `base`, starting with a draft copied from it."""
-    require_role(actor, Role.OPERATOR, action="derive directions")
+    actor = require_role(actor, Role.OPERATOR, action="derive directions")
     base = Workflow.objects.select_related("canonical_version").get(pk=base.pk)  # the canonical pointer as it is now
     version = version or base.canonical_version
     if version is None:
@@ -469,9 +432,9 @@ def derive_direction(
     return workflow
 
 
-def spawn_sibling(*, actor: Any, draft: Draft, slug: str, name: str) -> Workflow:
+def spawn_sibling(*, actor: Actor, draft: Draft, slug: str, name: str) -> Workflow:
     """A contract change is a new job: a new workflow starting from this draft's definition."""
-    require_role(actor, Role.OPERATOR, action="spawn sibling workflows")
+    actor = require_role(actor, Role.OPERATOR, action="spawn sibling workflows")
     draft = Draft.objects.select_related("workflow").get(pk=draft.pk)
     source = draft.workflow
     with transaction.atomic():
@@ -482,9 +445,9 @@ def spawn_sibling(*, actor: Any, draft: Draft, slug: str, name: str) -> Workflow
     return workflow
 
 
-def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> list[Workflow]:
+def approve_direction(*, actor: Actor, workflow: Workflow, reason: str = "") -> list[Workflow]:
     """Make a direction the production one and archive its siblings in the same transaction."""
-    require_role(actor, Role.MANAGER, action="approve directions")
+    actor = require_role(actor, Role.MANAGER, action="approve directions")
     if workflow.derived_from_id is None:
         raise Conflict(f"'{workflow.slug}' is not a direction of another workflow.", code="not_a_direction")
     with transaction.atomic():
@@ -493,7 +456,7 @@ def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> li
             Workflow.objects.select_for_update().filter(derived_from_id=workflow.derived_from_id).order_by("pk")
         )
         chosen = next(w for w in family if w.pk == workflow.pk)
-        _refuse_archived(chosen, "approve it")
+        chosen.refuse_if_archived("approve it")
         if chosen.lifecycle == Lifecycle.PRODUCTION:
             raise Conflict(f"'{chosen.slug}' is already the approved direction.", code="already_approved")
         now = timezone.now()
@@ -511,8 +474,8 @@ def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> li
     return archived
 
 
-def archive_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
-    require_role(actor, Role.ADMIN, action="archive workflows")
+def archive_workflow(*, actor: Actor, workflow: Workflow, reason: str = "") -> Workflow:
+    actor = require_role(actor, Role.ADMIN, action="archive workflows")
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle == Lifecycle.ARCHIVED:
@@ -521,8 +484,8 @@ def archive_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Wor
     return workflow
 
 
-def resurrect_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
-    require_role(actor, Role.ADMIN, action="resurrect workflows")
+def resurrect_workflow(*, actor: Actor, workflow: Workflow, reason: str = "") -> Workflow:
+    actor = require_role(actor, Role.ADMIN, action="resurrect workflows")
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle != Lifecycle.ARCHIVED:
@@ -531,10 +494,12 @@ def resurrect_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> W
     return workflow
 
 
-def _set_lifecycle(workflow: Workflow, lifecycle: str, *, actor: Any, reason: str) -> None:
+def _set_lifecycle(workflow: Workflow, lifecycle: str, *, actor: User, reason: str) -> None:
     before, workflow.lifecycle = workflow.lifecycle, lifecycle
     workflow.save(update_fields=["lifecycle", "updated_at"])
-    _log(Pointer.LIFECYCLE, actor=actor, workflow=workflow, before=before, after=lifecycle, reason=reason)
+    PointerMove.objects.log(
+        Pointer.LIFECYCLE, actor=actor, workflow=workflow, before=before, after=lifecycle, reason=reason
+    )
 
 
 # --- model catalogue -------------------------------------------------------------------
@@ -542,14 +507,14 @@ def _set_lifecycle(workflow: Workflow, lifecycle: str, *, actor: Any, reason: st
 
 def add_model_snapshot(
     *,
-    actor: Any,
+    actor: Actor,
     family: str,
     snapshot: str,
     tier: str | None = None,
     provider: str | None = None,
     make_default: bool = False,
 ) -> ModelSnapshot:
-    require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
     with transaction.atomic():
         fam = ModelFamily.objects.select_for_update().filter(name=family).first()
         if fam is None:
@@ -572,8 +537,8 @@ def add_model_snapshot(
     return snap
 
 
-def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
-    require_role(actor, Role.ADMIN, action="manage the model catalogue")
+def retire_model_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
     with transaction.atomic():
         fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
         snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
@@ -582,7 +547,7 @@ def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = 
         snapshot.status = SnapshotStatus.RETIRED
         snapshot.save(update_fields=["status"])
         transaction.on_commit(Catalogue.forget)
-        _log(
+        PointerMove.objects.log(
             Pointer.SNAPSHOT_STATUS,
             actor=actor,
             family=fam,
@@ -596,12 +561,12 @@ def retire_model_snapshot(*, actor: Any, snapshot: ModelSnapshot, reason: str = 
     return snapshot
 
 
-def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: Any, reason: str) -> None:
+def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: User, reason: str) -> None:
     transaction.on_commit(Catalogue.forget)
     before = fam.default_snapshot.snapshot if fam.default_snapshot else ""
     fam.default_snapshot = snap
     fam.save(update_fields=["default_snapshot"])
-    _log(
+    PointerMove.objects.log(
         Pointer.DEFAULT_SNAPSHOT,
         actor=actor,
         family=fam,

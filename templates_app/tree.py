@@ -1,4 +1,5 @@
-"""Lay out a direction tree (a base and the directions derived from it) for SVG."""
+"""Direction trees (a base and the directions derived from it), laid out for SVG: the one
+tree the library page draws and the API answers (`lineage`, `forest`)."""
 
 from __future__ import annotations
 
@@ -60,12 +61,31 @@ def layout(root: Workflow, children_of: dict[int, list[Workflow]]) -> Tree:
     return Tree(top, nodes, edges, width, height)
 
 
-def forest(workflows: list[Workflow]) -> list[Tree]:
-    """One tree per base that has directions, from workflows already loaded (no queries)."""
-    by_id = {w.pk: w for w in workflows}
+def _children_of(workflows: list[Workflow]) -> dict[int, list[Workflow]]:
+    loaded = {w.pk for w in workflows}
     children_of: dict[int, list[Workflow]] = {}
     for w in workflows:
-        if w.derived_from_id in by_id:
+        if w.derived_from_id in loaded:
             children_of.setdefault(w.derived_from_id, []).append(w)
-    roots = [w for w in workflows if w.derived_from_id not in by_id and w.pk in children_of]
+    return children_of
+
+
+def forest(workflows: list[Workflow]) -> list[Tree]:
+    """One tree per base that has directions, from workflows already loaded (no queries)."""
+    children_of = _children_of(workflows)
+    loaded = {w.pk for w in workflows}
+    roots = [w for w in workflows if w.derived_from_id not in loaded and w.pk in children_of]
     return [layout(r, children_of) for r in sorted(roots, key=lambda r: r.slug)]
+
+
+def lineage(workflow: Workflow) -> Tree:
+    """The whole tree `workflow` belongs to, from the root of its lineage; one query per level."""
+    root = workflow
+    while root.derived_from_id is not None:
+        root = Workflow.objects.with_pointers().get(pk=root.derived_from_id)
+    found, level = [root], [root.pk]
+    while level:
+        children = list(Workflow.objects.with_pointers().filter(derived_from_id__in=level))
+        found.extend(children)
+        level = [c.pk for c in children]
+    return layout(root, _children_of(found))

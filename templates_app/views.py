@@ -1,9 +1,11 @@
-"""Pages for the workflow library, a workflow, its drafts and public manifests."""
+"""Pages for the workflow library, drafts and public manifests, and the templates' buttons
+of the workflow page (the page itself shows runs too: composition.pages)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,22 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, Problem, ValidationFailed
-from core.roles import Role
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
-from runs_app import services as run_services
-from runs_app.drift import workflow_drift
-from runs_app.models import Run, VersionRecord
 from templates_app import services
 from templates_app.catalogue import Catalogue
-from templates_app.models import (
-    Channel,
-    Draft,
-    Lifecycle,
-    PointerMove,
-    Visibility,
-    Workflow,
-    WorkflowVersion,
-)
+from templates_app.models import Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
 from templates_app.tree import forest
 
 
@@ -35,13 +25,15 @@ from templates_app.tree import forest
 @team_only
 def library(request: HttpRequest) -> HttpResponse:
     q, lifecycle = request.GET.get("q", "").strip(), request.GET.get("lifecycle", "")
-    everything = list(Workflow.objects.visible_to(request.user).with_pointers().order_by("slug"))
+    visible = Workflow.objects.visible_to(request.user).with_pointers().order_by("slug")
+    everything = list(visible)
     shown = everything
-    if q:
-        needle = q.lower()
-        shown = [w for w in shown if needle in f"{w.slug} {w.name} {w.description} {w.direction_label}".lower()]
-    if lifecycle in Lifecycle.values:
-        shown = [w for w in shown if w.lifecycle == lifecycle]
+    if q or lifecycle in Lifecycle.values:
+        matching = visible.search(q)
+        if lifecycle in Lifecycle.values:
+            matching = matching.filter(lifecycle=lifecycle)
+        ids = set(matching.values_list("pk", flat=True))
+        shown = [w for w in everything if w.pk in ids]
     shown_ids = {w.pk for w in shown}
     trees = [t for t in forest(everything) if any(n.workflow.pk in shown_ids for n in t.nodes)]
     return page(
@@ -74,121 +66,70 @@ def workflow_new(request: HttpRequest) -> HttpResponse:
     return page(request, "floniks/workflow_new.html", {"values": values, "error": error}, status=400 if error else 200)
 
 
-def _workflow(request: HttpRequest, slug: str) -> Workflow:
+def visible_workflow(request: HttpRequest, slug: str) -> Workflow:
     return get_object_or_404(
         Workflow.objects.visible_to(request.user).with_pointers().select_related("approved_by"), slug=slug
     )
 
 
-@require_GET
-@team_only
-def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow(request, slug)
-    versions = list(WorkflowVersion.objects.filter(workflow=workflow).select_related("published_by"))
-    siblings = []
-    if workflow.derived_from_id:
-        siblings = list(
-            Workflow.objects.select_related("canonical_version")
-            .filter(derived_from_id=workflow.derived_from_id)
-            .exclude(pk=workflow.pk)
-            .exclude(lifecycle=Lifecycle.ARCHIVED)
-            .order_by("slug")
-        )
-    history = list(PointerMove.objects.for_workflow(workflow)[:50])
-    canonical_on = _canonical_on(workflow, request.GET.get("canonical_on", ""))
-    approved_records = list(
-        VersionRecord.objects.filter(workflow=workflow, approved_at__isnull=False)
-        .order_by("-number")
-        .values("id", "label")[:50]
-    )
-    context = {
-        "workflow": workflow,
-        "versions": versions,
-        "history": history,
-        "siblings": siblings,
-        "drafts": list(Draft.objects.open().filter(workflow=workflow).select_related("author", "based_on")[:20]),
-        "records": list(
-            VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
+@dataclass(frozen=True)
+class WorkflowAction:
+    """One button of the workflow page: a service call on the workflow (from the POST) and what success says."""
+
+    call: Callable[[HttpRequest, Workflow], object]
+    success: str
+
+
+def _version(request: HttpRequest, workflow: Workflow) -> WorkflowVersion:
+    return get_object_or_404(WorkflowVersion, workflow=workflow, version=request.POST.get("version", ""))
+
+
+def _reason(request: HttpRequest) -> str:
+    return request.POST.get("reason", "")
+
+
+# The templates' half of the workflow page's buttons (composition.pages routes them); each checks its role itself.
+WORKFLOW_ACTIONS: dict[str, WorkflowAction] = {
+    "promote": WorkflowAction(
+        lambda r, w: services.promote_version(actor=r.user, version=_version(r, w), reason=_reason(r)),
+        "Canonical pointer moved.",
+    ),
+    "visibility": WorkflowAction(
+        lambda r, w: services.raise_visibility(
+            actor=r.user, version=_version(r, w), visibility=Visibility.PUBLIC, reason=_reason(r)
         ),
-        "approved_records": approved_records,
-        "drift": workflow_drift(workflow),
-        "pin": getattr(workflow, "production_pin", None),
-        "channels": Channel.values,
-        "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
-        "canonical_on": canonical_on,
-    }
-    return page(request, "floniks/workflow.html", context)
-
-
-def _canonical_on(workflow: Workflow, day: str) -> dict[str, Any] | None:
-    """ "What was canonical on 1 June?" — the version in force at the end of that day (UTC)."""
-    try:
-        date = dt.date.fromisoformat(day)
-    except ValueError:
-        return None
-    end = dt.datetime.combine(date, dt.time.max, tzinfo=dt.UTC)
-    version = PointerMove.objects.canonical_at(workflow, end)
-    runs = (
-        Run.objects.filter(workflow=workflow, version__version=version, created_at__date=date).count() if version else 0
-    )
-    return {"day": date, "version": version, "runs": runs}
-
-
-WORKFLOW_ACTIONS: dict[str, tuple[Role, str]] = {
-    "promote": (Role.MANAGER, "Canonical pointer moved."),
-    "visibility": (Role.MANAGER, "Version is now public."),
-    "channel": (Role.MANAGER, "Channel changed."),
-    "approve": (Role.MANAGER, "Direction approved; its siblings are archived."),
-    "archive": (Role.ADMIN, "Workflow archived."),
-    "resurrect": (Role.ADMIN, "Workflow resurrected."),
-    "mode": (Role.OPERATOR, "Mode switched."),
-    "edit": (Role.OPERATOR, "Workflow saved."),
+        "Version is now public.",
+    ),
+    "channel": WorkflowAction(
+        lambda r, w: services.set_channel(
+            actor=r.user, version=_version(r, w), channel=r.POST.get("channel", ""), reason=_reason(r)
+        ),
+        "Channel changed.",
+    ),
+    "approve": WorkflowAction(
+        lambda r, w: services.approve_direction(actor=r.user, workflow=w, reason=_reason(r)),
+        "Direction approved; its siblings are archived.",
+    ),
+    "archive": WorkflowAction(
+        lambda r, w: services.archive_workflow(actor=r.user, workflow=w, reason=_reason(r)), "Workflow archived."
+    ),
+    "resurrect": WorkflowAction(
+        lambda r, w: services.resurrect_workflow(actor=r.user, workflow=w, reason=_reason(r)),
+        "Workflow resurrected.",
+    ),
+    "edit": WorkflowAction(
+        lambda r, w: services.update_workflow(
+            actor=r.user, workflow=w, name=r.POST.get("name"), description=r.POST.get("description")
+        ),
+        "Workflow saved.",
+    ),
 }
 
 
 @require_POST
 @team_only
-def workflow_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
-    """Every button on the workflow page posts here; each action is one service call."""
-    workflow = _workflow(request, slug)
-    if action not in WORKFLOW_ACTIONS:
-        raise Http404
-    here = reverse("workflow", args=[workflow.slug])
-    post, actor = request.POST, request.user
-    reason = post.get("reason", "")
-
-    def version() -> WorkflowVersion:
-        return get_object_or_404(WorkflowVersion, workflow=workflow, version=post.get("version", ""))
-
-    def pin_record() -> VersionRecord | None:
-        rid = post.get("pin_record", "")
-        return get_object_or_404(VersionRecord, pk=rid, workflow=workflow) if rid else None
-
-    calls = {
-        "promote": lambda: services.promote_version(actor=actor, version=version(), reason=reason),
-        "visibility": lambda: services.raise_visibility(
-            actor=actor, version=version(), visibility=Visibility.PUBLIC, reason=reason
-        ),
-        "channel": lambda: services.set_channel(
-            actor=actor, version=version(), channel=post.get("channel", ""), reason=reason
-        ),
-        "approve": lambda: services.approve_direction(actor=actor, workflow=workflow, reason=reason),
-        "archive": lambda: services.archive_workflow(actor=actor, workflow=workflow, reason=reason),
-        "resurrect": lambda: services.resurrect_workflow(actor=actor, workflow=workflow, reason=reason),
-        "mode": lambda: run_services.set_workflow_mode(
-            actor=actor, workflow=workflow, mode=post.get("mode", ""), pin_record=pin_record(), reason=reason
-        ),
-        "edit": lambda: services.update_workflow(
-            actor=actor, workflow=workflow, name=post.get("name"), description=post.get("description")
-        ),
-    }
-    return perform(request, calls[action], success=WORKFLOW_ACTIONS[action][1], then=here)
-
-
-@require_POST
-@team_only
 def derive(request: HttpRequest, slug: str) -> HttpResponse:
-    base = _workflow(request, slug)
+    base = visible_workflow(request, slug)
     chosen = request.POST.get("version", "")
     version = get_object_or_404(WorkflowVersion, workflow=base, version=chosen) if chosen else None
     try:
@@ -210,7 +151,7 @@ def derive(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @team_only
 def draft_new(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow(request, slug)
+    workflow = visible_workflow(request, slug)
     base = workflow.canonical_version
     starter: dict[str, Any] = base.definition if base else {"inputs": {}, "steps": [], "outputs": {}}
     draft = services.save_draft(actor=request.user, workflow=workflow, definition=starter, based_on=base)

@@ -144,9 +144,9 @@ def test_run_predicates_agree_with_the_cancel_service(operator, campaign, status
 
 def test_workflow_and_version_predicates():
     w = Workflow(lifecycle=Lifecycle.ARCHIVED, mode=Mode.PRODUCTION)
-    assert w.archived and not w.exploring and not w.approved_for_production and w.in_production_mode
+    assert w.is_archived and not w.exploring and not w.approved_for_production and w.in_production_mode
     w = Workflow(lifecycle=Lifecycle.PRODUCTION, mode=Mode.DISCOVERY)
-    assert w.approved_for_production and not w.archived and not w.in_production_mode
+    assert w.approved_for_production and not w.is_archived and not w.in_production_mode
     assert Workflow(lifecycle=Lifecycle.EXPLORING).exploring
     v = WorkflowVersion(visibility=Visibility.INTERNAL, channel=Channel.SHADOW)
     assert v.is_internal and v.on_shadow_channel and not v.on_standard_channel

@@ -7,10 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from runs_app.models import Artifact, ReproductionCheck, Run, RunStep, VersionRecord
-from templates_app.api.serializers import ReasonSerializer
 from templates_app.models import Mode
-
-__all__ = ["ReasonSerializer"]  # shared with the templates API: one "reason" shape
 
 
 def _artifact(a: Artifact | None) -> dict[str, Any] | None:
@@ -95,13 +92,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
         read_only_fields = fields
 
     def get_outputs(self, obj: Run) -> dict[str, Any]:
-        by_id = {s.step_id: s for s in obj.steps.all()}
-        out = {}
-        for name, step_id in obj.specification.get("outputs", {}).items():
-            step = by_id.get(step_id)
-            if step is not None and step.output is not None:
-                out[name] = _artifact(step.output)
-        return out
+        return {name: _artifact(artifact) for name, artifact in obj.outputs_by_name().items()}
 
     def get_record_id(self, obj: Run) -> str | None:
         record = getattr(obj, "record", None) if hasattr(obj, "record") else None

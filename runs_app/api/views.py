@@ -15,14 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Problem, ValidationFailed
+from core.serializers import ReasonSerializer
 from runs_app import services
 from runs_app.api import serializers as s
 from runs_app.compare import compare_records
+from runs_app.drift import record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
-from runs_app.spec import drift_warnings_for
-from runs_app.storage import MAX_UPLOAD_BYTES
-from templates_app.catalogue import Catalogue
+from runs_app.storage import read_upload
 from templates_app.models import Workflow, WorkflowVersion
 
 
@@ -123,8 +123,7 @@ class RecordDetailView(APIView):
 
 
 def record_response(request: Request, record: VersionRecord, code: int = status.HTTP_200_OK) -> Response:
-    warnings = drift_warnings_for(record.step_models, record.version, Catalogue.cached())
-    return Response(s.RecordSerializer(record, context={"drift_warnings": warnings}).data, status=code)
+    return Response(s.RecordSerializer(record, context={"drift_warnings": record_drift(record)}).data, status=code)
 
 
 class ApproveRecordView(APIView):
@@ -144,9 +143,9 @@ class ReproduceView(APIView):
 
 
 class FlagLegacyView(APIView):
-    @extend_schema(request=s.ReasonSerializer, responses=s.RecordSerializer)
+    @extend_schema(request=ReasonSerializer, responses=s.RecordSerializer)
     def post(self, request: Request, pk: Any) -> Response:
-        data = s.ReasonSerializer(data=request.data)
+        data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.flag_legacy(
             actor=request.user, record=visible_record(request, pk), reason=data.validated_data["reason"]
@@ -191,13 +190,5 @@ class ArtifactUploadView(APIView):
             raise ValidationFailed(
                 [Problem("file_required", "file", "Send the image as a multipart field named 'file'.")]
             )
-        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationFailed(
-                [
-                    Problem(
-                        "file_too_large", "file", f"The file is {upload.size} bytes; the limit is {MAX_UPLOAD_BYTES}."
-                    )
-                ]
-            )
-        artifact = services.upload_artifact(actor=request.user, data=upload.read(MAX_UPLOAD_BYTES + 1))
+        artifact = services.upload_artifact(actor=request.user, data=read_upload(upload))
         return Response(s.ArtifactSerializer(artifact).data, status=status.HTTP_201_CREATED)

@@ -7,21 +7,17 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.serializers import username_or_none
 from templates_app.models import (
     Bump,
     Channel,
     Draft,
-    Mode,
     ModelSnapshot,
     PointerMove,
     Visibility,
     Workflow,
     WorkflowVersion,
 )
-
-
-def _username(user: Any) -> str | None:
-    return user.get_username() if user is not None else None
 
 
 class ModelSnapshotSerializer(serializers.ModelSerializer[ModelSnapshot]):
@@ -46,76 +42,10 @@ class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
     make_default = serializers.BooleanField(default=False)
 
 
-class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
-    canonical_version = serializers.SerializerMethodField()
-    derived_from = serializers.SerializerMethodField()
-    spawned_from: serializers.SlugRelatedField[Workflow] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True, allow_null=True
-    )
-    production_pin = serializers.SerializerMethodField()
-    drift_warnings = serializers.SerializerMethodField()
-    approved_by = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Workflow
-        fields = [
-            "slug",
-            "name",
-            "description",
-            "lifecycle",
-            "mode",
-            "canonical_version",
-            "derived_from",
-            "direction_label",
-            "spawned_from",
-            "production_pin",
-            "drift_warnings",
-            "approved_by",
-            "approved_at",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    def get_canonical_version(self, obj: Workflow) -> str | None:
-        return obj.canonical_version.version if obj.canonical_version else None
-
-    def get_derived_from(self, obj: Workflow) -> dict[str, str] | None:
-        if obj.derived_from is None or obj.derived_from_version is None:
-            return None
-        return {"slug": obj.derived_from.slug, "version": obj.derived_from_version.version}
-
-    def get_production_pin(self, obj: Workflow) -> dict[str, Any] | None:
-        pin = getattr(obj, "production_pin", None)
-        if pin is None:
-            return None
-        return {
-            "record_id": str(pin.record_id),
-            "seeds": pin.seeds,
-            "models": pin.step_models,
-            "pinned_by": _username(pin.pinned_by),
-            "pinned_at": pin.pinned_at,
-        }
-
-    def get_drift_warnings(self, obj: Workflow) -> list[dict[str, str]]:
-        """Computed for one workflow at a time (detail responses); lists leave it empty."""
-        return self.context.get("drift_warnings", [])
-
-    def get_approved_by(self, obj: Workflow) -> str | None:
-        return _username(obj.approved_by)
-
-
 class WorkflowCreateSerializer(serializers.Serializer[Any]):
     slug = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class WorkflowUpdateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
-    pin_record = serializers.CharField(required=False)
 
 
 class DeriveSerializer(serializers.Serializer[Any]):
@@ -123,15 +53,6 @@ class DeriveSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     direction_label = serializers.CharField(max_length=100)
     version = serializers.CharField(required=False)
-
-
-class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class ApproveResultSerializer(serializers.Serializer[Any]):
-    workflow = WorkflowSerializer()
-    archived = serializers.ListField(child=serializers.SlugField())
 
 
 class DraftSerializer(serializers.ModelSerializer[Draft]):
@@ -161,7 +82,7 @@ class DraftSerializer(serializers.ModelSerializer[Draft]):
         return {"slug": v.workflow.slug, "version": v.version} if v else None
 
     def get_author(self, obj: Draft) -> str | None:
-        return _username(obj.author)
+        return username_or_none(obj.author)
 
     def get_published_version(self, obj: Draft) -> str | None:
         return obj.published_version.version if obj.published_version else None
@@ -258,7 +179,7 @@ class PointerMoveSerializer(serializers.ModelSerializer[PointerMove]):
         return obj.version.version if obj.version else None
 
     def get_actor(self, obj: PointerMove) -> str | None:
-        return _username(obj.actor)
+        return username_or_none(obj.actor)
 
 
 class TreeNodeSerializer(serializers.Serializer[Any]):

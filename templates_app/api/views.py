@@ -1,4 +1,5 @@
-"""REST endpoints for the model catalogue, workflows, drafts and versions.
+"""REST endpoints for the model catalogue, drafts, versions, and a workflow's tree and
+pointer history (endpoints that answer a whole workflow are in composition.api).
 
 Each view reads through a `visible_to` queryset and changes state only through
 templates_app.services; permissions are checked again inside the services."""
@@ -10,8 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,22 +23,13 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from core.api import CursorPage
-from core.errors import Problem, ValidationFailed
 from core.filters import SafeIsoDateTimeFilter
 from core.permissions import PublicRead
-from runs_app import services as run_services
-from runs_app.drift import workflow_drift
-from runs_app.models import VersionRecord
+from core.serializers import ReasonSerializer
 from templates_app import services
 from templates_app.api import serializers as s
-from templates_app.models import (
-    Draft,
-    Lifecycle,
-    ModelSnapshot,
-    PointerMove,
-    Workflow,
-    WorkflowVersion,
-)
+from templates_app.models import Draft, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
+from templates_app.tree import Node, lineage
 
 # --- helpers ----------------------------------------------------------------------
 
@@ -63,11 +54,6 @@ def visible_draft(request: Request, pk: int) -> Draft:
     return get_object_or_404(qs, pk=pk)
 
 
-def workflow_response(workflow: Workflow, code: int = status.HTTP_200_OK) -> Response:
-    fresh = Workflow.objects.with_pointers().select_related("approved_by", "spawned_from").get(pk=workflow.pk)
-    return Response(s.WorkflowSerializer(fresh, context={"drift_warnings": workflow_drift(fresh)}).data, status=code)
-
-
 # --- model catalogue ----------------------------------------------------------------
 
 
@@ -88,10 +74,10 @@ class ModelListView(generics.ListCreateAPIView[ModelSnapshot]):
 
 
 class ModelRetireView(APIView):
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.ModelSnapshotSerializer})
+    @extend_schema(request=ReasonSerializer, responses={200: s.ModelSnapshotSerializer})
     def post(self, request: Request, family: str, snapshot: str) -> Response:
         snap = get_object_or_404(ModelSnapshot, family__name=family, snapshot=snapshot)
-        data = s.ReasonSerializer(data=request.data)
+        data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.retire_model_snapshot(actor=request.user, snapshot=snap, reason=data.validated_data["reason"])
         snap = ModelSnapshot.objects.select_related("family").get(pk=snap.pk)
@@ -101,148 +87,26 @@ class ModelRetireView(APIView):
 # --- workflows -------------------------------------------------------------------------
 
 
-class WorkflowFilter(django_filters.FilterSet):
-    lifecycle = django_filters.ChoiceFilter(choices=Lifecycle.choices)
-    derived_from = django_filters.CharFilter(field_name="derived_from__slug")
-    q = django_filters.CharFilter(method="search", label="Search slug, name, description and direction label")
-
-    class Meta:
-        model = Workflow
-        fields = ["lifecycle", "derived_from", "q"]
-
-    def search(self, queryset: QuerySet[Workflow], name: str, value: str) -> QuerySet[Workflow]:
-        return queryset.filter(
-            Q(slug__icontains=value)
-            | Q(name__icontains=value)
-            | Q(description__icontains=value)
-            | Q(direction_label__icontains=value)
-        )
-
-
-class WorkflowListView(generics.ListCreateAPIView[Workflow]):
-    serializer_class = s.WorkflowSerializer
-    filterset_class = WorkflowFilter
-
-    def get_queryset(self) -> QuerySet[Workflow]:
-        return (
-            Workflow.objects.visible_to(self.request.user).with_pointers().select_related("approved_by", "spawned_from")
-        )
-
-    @extend_schema(request=s.WorkflowCreateSerializer, responses={201: s.WorkflowSerializer})
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = s.WorkflowCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        workflow = services.create_workflow(actor=request.user, **data.validated_data)
-        return workflow_response(workflow, status.HTTP_201_CREATED)
-
-
-class WorkflowDetailView(APIView):
-    @extend_schema(responses=s.WorkflowSerializer)
-    def get(self, request: Request, slug: str) -> Response:
-        return workflow_response(visible_workflow(request, slug))
-
-    @extend_schema(request=s.WorkflowUpdateSerializer, responses=s.WorkflowSerializer)
-    @transaction.atomic  # name, description and mode change together or not at all
-    def patch(self, request: Request, slug: str) -> Response:
-        workflow = visible_workflow(request, slug)
-        data = s.WorkflowUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        if "name" in values or "description" in values:
-            services.update_workflow(
-                actor=request.user, workflow=workflow, name=values.get("name"), description=values.get("description")
-            )
-        if "mode" in values or "pin_record" in values:
-            pin = None
-            if values.get("pin_record"):
-                pin = VersionRecord.objects.filter(pk=values["pin_record"], workflow=workflow).first()
-                if pin is None:
-                    raise ValidationFailed(
-                        [Problem("unknown_record", "pin_record", "No record of this workflow has that id.")]
-                    )
-            run_services.set_workflow_mode(
-                actor=request.user, workflow=workflow, mode=values.get("mode", workflow.mode), pin_record=pin
-            )
-        return workflow_response(workflow)
-
-
-class DeriveView(APIView):
-    @extend_schema(request=s.DeriveSerializer, responses={201: s.WorkflowSerializer})
-    def post(self, request: Request, slug: str) -> Response:
-        base = visible_workflow(request, slug)
-        data = s.DeriveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        version_string = values.pop("version", None)
-        version = get_object_or_404(base.versions, version=version_string) if version_string else None
-        workflow = services.derive_direction(actor=request.user, base=base, version=version, **values)
-        return workflow_response(workflow, status.HTTP_201_CREATED)
-
-
-class ApproveDirectionView(APIView):
-    @extend_schema(request=s.ReasonSerializer, responses=s.ApproveResultSerializer)
-    def post(self, request: Request, slug: str) -> Response:
-        workflow = visible_workflow(request, slug)
-        data = s.ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        archived = services.approve_direction(
-            actor=request.user, workflow=workflow, reason=data.validated_data["reason"]
-        )
-        return Response({"workflow": workflow_response(workflow).data, "archived": [w.slug for w in archived]})
-
-
-class ArchiveView(APIView):
-    service = staticmethod(services.archive_workflow)
-
-    @extend_schema(request=s.ReasonSerializer, responses=s.WorkflowSerializer)
-    def post(self, request: Request, slug: str) -> Response:
-        workflow = visible_workflow(request, slug)
-        data = s.ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        self.service(actor=request.user, workflow=workflow, reason=data.validated_data["reason"])
-        return workflow_response(workflow)
-
-
-class ResurrectView(ArchiveView):
-    service = staticmethod(services.resurrect_workflow)
-
-
 class TreeView(APIView):
     """The direction tree rooted at the base of this workflow's lineage."""
 
     @extend_schema(responses=s.TreeNodeSerializer)
     def get(self, request: Request, slug: str) -> Response:
-        workflow = visible_workflow(request, slug)
-        return Response(direction_tree(workflow))
+        return Response(_tree_answer(lineage(visible_workflow(request, slug)).root))
 
 
-def direction_tree(workflow: Workflow) -> dict[str, Any]:
-    """Nested {slug, …, children} from the root of the lineage; one query per level."""
-    root = workflow
-    while root.derived_from_id is not None:
-        root = Workflow.objects.with_pointers().get(pk=root.derived_from_id)
-    nodes: dict[int, dict[str, Any]] = {}
-
-    def node(w: Workflow) -> dict[str, Any]:
-        nodes[w.pk] = {
-            "slug": w.slug,
-            "name": w.name,
-            "direction_label": w.direction_label,
-            "lifecycle": w.lifecycle,
-            "derived_from_version": w.derived_from_version.version if w.derived_from_version else None,
-            "canonical_version": w.canonical_version.version if w.canonical_version else None,
-            "children": [],
-        }
-        return nodes[w.pk]
-
-    tree = node(root)
-    level = [root.pk]
-    while level:
-        children = list(Workflow.objects.with_pointers().filter(derived_from_id__in=level).order_by("slug"))
-        for child in children:
-            nodes[child.derived_from_id]["children"].append(node(child))  # type: ignore[index]
-        level = [c.pk for c in children]
-    return tree
+def _tree_answer(node: Node) -> dict[str, Any]:
+    """A node as the API answers it: {slug, …, children} nested from the root of the lineage."""
+    w = node.workflow
+    return {
+        "slug": w.slug,
+        "name": w.name,
+        "direction_label": w.direction_label,
+        "lifecycle": w.lifecycle,
+        "derived_from_version": w.derived_from_version.version if w.derived_from_version else None,
+        "canonical_version": w.canonical_version.version if w.canonical_version else None,
+        "children": [_tree_answer(child) for child in node.children],
+    }
 
 
 class PointerHistoryFilter(django_filters.FilterSet):
@@ -346,16 +210,6 @@ class DraftPublishView(APIView):
         return version_response(request, version, status.HTTP_201_CREATED)
 
 
-class SpawnSiblingView(APIView):
-    @extend_schema(request=s.SpawnSiblingSerializer, responses={201: s.WorkflowSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        draft = visible_draft(request, pk)
-        data = s.SpawnSiblingSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        workflow = services.spawn_sibling(actor=request.user, draft=draft, **data.validated_data)
-        return workflow_response(workflow, status.HTTP_201_CREATED)
-
-
 # --- versions ------------------------------------------------------------------------------
 
 
@@ -412,7 +266,7 @@ def _version_action(name: str, body: type[Serializer[Any]], service: Callable[..
     return type(name, (VersionActionView,), {"body": body, "service": staticmethod(service), "post": documented})
 
 
-PromoteView = _version_action("PromoteView", s.ReasonSerializer, services.promote_version)
+PromoteView = _version_action("PromoteView", ReasonSerializer, services.promote_version)
 VisibilityView = _version_action("VisibilityView", s.VisibilitySerializer, services.raise_visibility)
 ChannelView = _version_action("ChannelView", s.ChannelSerializer, services.set_channel)
 

@@ -1,0 +1,117 @@
+"""Pages that show templates and runs together: the dashboard and the workflow page, whose
+buttons each app's pages define (templates_app.views and runs_app.pages WORKFLOW_ACTIONS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.ui import page, perform, team_only
+from runs_app import pages as run_pages
+from runs_app.drift import pinned_drift, workflow_drift
+from runs_app.models import Run, RunStatus, VersionRecord, with_pin
+from templates_app import views as template_pages
+from templates_app.models import Channel, Draft, Lifecycle, PointerMove, Workflow, WorkflowVersion
+
+WORKFLOW_ACTIONS = {**template_pages.WORKFLOW_ACTIONS, **run_pages.WORKFLOW_ACTIONS}
+
+
+@require_GET
+@team_only
+def dashboard(request: HttpRequest) -> HttpResponse:
+    mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
+    my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
+    return page(
+        request,
+        "floniks/dashboard.html",
+        {
+            "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),
+            "recent": list(mine[:10]),
+            "approved": list(
+                VersionRecord.objects.filter(approved_at__isnull=False)
+                .select_related("workflow", "approved_by")
+                .order_by("-approved_at")[:10]
+            ),
+            "drift": pinned_drift(my_workflows),
+        },
+    )
+
+
+def _workflow(request: HttpRequest, slug: str) -> Workflow:
+    visible = Workflow.objects.visible_to(request.user).with_pointers().select_related("approved_by")
+    return get_object_or_404(with_pin(visible), slug=slug)
+
+
+@require_GET
+@team_only
+def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
+    workflow = _workflow(request, slug)
+    versions = list(WorkflowVersion.objects.filter(workflow=workflow).select_related("published_by"))
+    siblings = []
+    if workflow.derived_from_id:
+        siblings = list(
+            Workflow.objects.select_related("canonical_version")
+            .filter(derived_from_id=workflow.derived_from_id)
+            .exclude(pk=workflow.pk)
+            .exclude(lifecycle=Lifecycle.ARCHIVED)
+            .order_by("slug")
+        )
+    history = list(PointerMove.objects.for_workflow(workflow)[:50])
+    canonical_on = _canonical_on(workflow, request.GET.get("canonical_on", ""))
+    approved_records = list(
+        VersionRecord.objects.filter(workflow=workflow, approved_at__isnull=False)
+        .order_by("-number")
+        .values("id", "label")[:50]
+    )
+    context = {
+        "workflow": workflow,
+        "versions": versions,
+        "history": history,
+        "siblings": siblings,
+        "drafts": list(Draft.objects.open().filter(workflow=workflow).select_related("author", "based_on")[:20]),
+        "records": list(
+            VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
+        ),
+        "approved_records": approved_records,
+        "drift": workflow_drift(workflow),
+        "pin": getattr(workflow, "production_pin", None),
+        "channels": Channel.values,
+        "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
+        "canonical_on": canonical_on,
+    }
+    return page(request, "floniks/workflow.html", context)
+
+
+def _canonical_on(workflow: Workflow, day: str) -> dict[str, Any] | None:
+    """ "What was canonical on 1 June?" — the version in force at the end of that day (UTC)."""
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        return None
+    end = dt.datetime.combine(date, dt.time.max, tzinfo=dt.UTC)
+    version = PointerMove.objects.canonical_at(workflow, end)
+    runs = (
+        Run.objects.filter(workflow=workflow, version__version=version, created_at__date=date).count() if version else 0
+    )
+    return {"day": date, "version": version, "runs": runs}
+
+
+@require_POST
+@team_only
+def workflow_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    """Every button on the workflow page posts here; each action is one service call."""
+    workflow = _workflow(request, slug)
+    found = WORKFLOW_ACTIONS.get(action)
+    if found is None:
+        raise Http404
+    return perform(
+        request,
+        lambda: found.call(request, workflow),
+        success=found.success,
+        then=reverse("workflow", args=[workflow.slug]),
+    )
