@@ -23,6 +23,7 @@ from runs_app.compare import compare_records, difference_image
 from runs_app.drift import pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import Artifact, Run, VersionRecord, with_pin
+from runs_app.spec import blocks_reproduction
 from runs_app.storage import read_artifact, read_upload
 from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
 from templates_app.views import WorkflowAction
@@ -253,13 +254,15 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         }
         for step, params in record.parameters.items()
     ]
+    drift = record_drift(record)
     return page(
         request,
         "floniks/record.html",
         {
             "record": record,
             "steps": steps,
-            "drift": record_drift(record),
+            "drift": drift,
+            "drift_blocks": any(blocks_reproduction(w) for w in drift),
             "checks": record.checks_shown(),
         },
     )

@@ -26,7 +26,7 @@ from runs_app.models import (
     VersionRecord,
     steps_in_order,
 )
-from runs_app.spec import Overrides, Resolution, resolve_specification, validate_inputs
+from runs_app.spec import Overrides, Resolution, blocks_reproduction, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
 from templates_app.catalogue import Catalogue
 from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowVersion
@@ -326,12 +326,13 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
     version.workflow.refuse_if_archived("run it")
     catalogue = Catalogue.load()
     warnings = record_drift(record, catalogue)
-    if warnings and not accept_model_drift:
+    blocking = [w for w in warnings if blocks_reproduction(w)]
+    if blocking and not accept_model_drift:
         raise Conflict(
-            "A recorded model snapshot is retired or differs from today's: reproduce with today's snapshot "
+            "A recorded model snapshot is retired: reproduce with today's snapshot "
             "(accept_model_drift) or flag the record as needing a legacy model.",
             code="model_drift",
-            problems=[Problem("model_drift", w["step"], w["message"]) for w in warnings],
+            problems=[Problem("model_drift", w["step"], w["message"]) for w in blocking],
         )
     overrides = Overrides(
         seeds=record.seeds,
@@ -356,9 +357,9 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
             record=record,
             run=run,
             created_by=actor,
-            drift_accepted=bool(warnings),
-            drift_warnings=warnings,
-            note="model differs; outputs may differ" if warnings else "",
+            drift_accepted=bool(blocking),
+            drift_warnings=blocking,
+            note="model differs; outputs may differ" if blocking else "",
         )
     return run
 

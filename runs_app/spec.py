@@ -197,8 +197,8 @@ class _Expander:
                 return declared
             return today
         warning = drift_warning(step_id, recorded, today, self.catalogue)
-        if warning is None:
-            return recorded
+        if warning is None or not blocks_reproduction(warning):
+            return recorded  # still available: reproduce with it even where a newer default exists (DESIGN §7)
         self.warnings.append(warning)
         if today is None or not self.overrides.accept_drift:
             self.problems.append(Problem("model_drift", step_id, warning["message"]))
@@ -258,6 +258,12 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "message": f"Step '{step_id}' was made with {recorded}; today it resolves to {today}.",
         }
     return None
+
+
+def blocks_reproduction(warning: dict[str, str]) -> bool:
+    """A recorded snapshot that can no longer run (retired) stops a reproduction until the operator chooses
+    today's snapshot or flags the record; a newer default alone is only worth telling."""
+    return warning["reason"] == "retired"
 
 
 def resolve_specification(

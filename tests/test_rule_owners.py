@@ -16,7 +16,7 @@ from runs_app.models import ReproductionCheck, Run, RunStatus, StepStatus, Verdi
 from runs_app.storage import MAX_UPLOAD_BYTES, read_upload
 from templates_app import services as template_services
 from templates_app.models import PointerMove
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 

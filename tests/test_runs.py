@@ -163,7 +163,7 @@ def test_production_mode_needs_an_approved_record_and_reproduces_it_exactly(work
     assert outputs["styled"] == record.outputs["hero"]["sha256"]
 
 
-def test_reproduce_is_exact_then_drift_needs_a_choice(workflow, operator, admin_user, api):
+def test_reproduce_is_exact_and_a_newer_default_does_not_refuse_it(workflow, operator, admin_user, api):
     record = finished_record(operator, workflow)
     client = api(operator)
     started = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
@@ -172,25 +172,48 @@ def test_reproduce_is_exact_then_drift_needs_a_choice(workflow, operator, admin_
     checks = client.get(f"/api/records/{record.pk}/checks/").json()["results"]
     assert [c["verdict"] for c in checks] == ["exact"] and checks[0]["scores"] == {"hero": 1.0}
 
-    # A newer default snapshot of local/plasma appears: the floating step now drifts.
+    # A newer default snapshot of local/plasma appears: the record still names an available snapshot,
+    # so reproducing uses it (that is what pinning is for) and says so, without asking for a choice.
     template_services.add_model_snapshot(
         actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True
     )
-    drift = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
-    assert drift.status_code == 409 and drift.json()["code"] == "model_drift"
-    assert drift.json()["errors"][0]["path"] == "background"
-    assert "2026-11-01" in drift.json()["errors"][0]["message"]
     detail = client.get(f"/api/records/{record.pk}/").json()
     assert detail["drift_warnings"][0]["recorded"] == "local/plasma@2026-06-15"
     assert detail["drift_warnings"][0]["current"] == "local/plasma@2026-11-01"
+    again = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
+    assert again.status_code == 202, again.content
+    run = run_now(Run.objects.get(pk=again.json()["id"]))
+    assert run.specification["steps"][0]["model"] == "local/plasma@2026-06-15"
+    check = ReproductionCheck.objects.get(run=run)
+    assert check.verdict == "exact" and check.note == "" and not check.drift_accepted
+    browser = Client()
+    browser.force_login(operator)
+    page = browser.get(f"/records/{record.pk}/")
+    assert b"Reproducing still uses the recorded snapshots" in page.content
+    assert b"Reproduce with today's model" not in page.content
+
+
+def test_retired_snapshot_needs_a_choice_then_runs_with_todays(workflow, operator, admin_user, api):
+    record = finished_record(operator, workflow)
+    template_services.add_model_snapshot(
+        actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True
+    )
+    template_services.retire_model_snapshot(
+        actor=admin_user, snapshot=ModelSnapshot.objects.get(family__name="local/plasma", snapshot="2026-06-15")
+    )
+    client = api(operator)
+    drift = client.post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
+    assert drift.status_code == 409 and drift.json()["code"] == "model_drift"
+    assert drift.json()["errors"][0]["path"] == "background"
+    assert "retired" in drift.json()["errors"][0]["message"]
+    assert not ReproductionCheck.objects.filter(record=record).exists()
 
     accepted = client.post(f"/api/records/{record.pk}/reproduce/", {"accept_model_drift": True}, format="json")
     assert accepted.status_code == 202
     run = run_now(Run.objects.get(pk=accepted.json()["id"]))
     assert run.specification["steps"][0]["model"] == "local/plasma@2026-11-01"
     check = ReproductionCheck.objects.get(run=run)
-    # Which of the two depends on the fresh output; the split itself is pinned on constructed
-    # image pairs in tests/test_verdicts.py.
+    # Which of near/different a changed model gives is pinned on constructed images in test_verdicts.py.
     assert check.verdict in ("near", "different") and check.note == "model differs; outputs may differ"
     assert 0 <= check.scores["hero"] < 1
 
