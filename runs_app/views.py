@@ -52,6 +52,7 @@ class _ArtifactView(APIView):
     # permission class; an invalid token still answers 401 like every API view.
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer]  # error answers only; the bytes go out as they are
+    metadata_class = None  # OPTIONS answers 405 like any other method but GET and HEAD
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # An <img> asks for image/*: answer JSON errors whatever the Accept header says.

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+ACCESS_LOG = ROOT / "test-output" / "schemathesis-access.log"
 ROLES = ("operator", "manager", "admin")
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
@@ -186,8 +189,11 @@ def main() -> int:
     world = build_world()
     port = free_port()
     python = sys.executable
+    ACCESS_LOG.parent.mkdir(exist_ok=True)
+    ACCESS_LOG.unlink(missing_ok=True)
+    gunicorn = [python, "-m", "gunicorn", "floniks.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "floniks.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"],
+        [*gunicorn, "--access-logfile", str(ACCESS_LOG)],
         cwd=ROOT,
         env=os.environ.copy(),
     )
@@ -227,7 +233,9 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(30)
-    print(f"\nschemathesis: {len(ROLES)} roles × {examples} examples per operation; failed roles: {failed or 'none'}")
+    answers = Counter(re.findall(r'" (\d{3}) ', ACCESS_LOG.read_text())) if ACCESS_LOG.exists() else Counter()
+    print("\nAnswers by status:", ", ".join(f"{code}: {n}" for code, n in sorted(answers.items())))
+    print(f"schemathesis: {len(ROLES)} roles × {examples} examples per operation; failed roles: {failed or 'none'}")
     return 1 if failed else 0
 
 

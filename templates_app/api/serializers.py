@@ -106,7 +106,7 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
 
 
 class WorkflowCreateSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -119,7 +119,7 @@ class WorkflowUpdateSerializer(serializers.Serializer[Any]):
 
 
 class DeriveSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
     direction_label = serializers.CharField(max_length=100)
     version = serializers.CharField(required=False)
@@ -202,7 +202,7 @@ class PublishSerializer(serializers.Serializer[Any]):
 
 
 class SpawnSiblingSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
 
 
