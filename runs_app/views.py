@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.roles import Role, role_of
@@ -43,7 +44,6 @@ def _serve(storage: Storage, key: str, media_type: str, *, cache: str) -> HttpRe
             url = storage.url(key)
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"  # the signed URL expires; the redirect must not outlive it
-    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -57,6 +57,12 @@ class _ArtifactView(APIView):
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # An <img> asks for image/*: answer JSON errors whatever the Accept header says.
         return super().perform_content_negotiation(request, force=True)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # Every answer, errors included, whatever SECURE_CONTENT_TYPE_NOSNIFF says.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def visible_artifact(self, request: Request, sha256: str) -> Artifact:
         if role_of(request.user) < Role.OPERATOR:

@@ -66,6 +66,7 @@ def build_world() -> dict[str, list[Any]]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from PIL import Image
@@ -77,6 +78,7 @@ def build_world() -> dict[str, list[Any]]:
     from templates_app import services as templates
 
     call_command("migrate", verbosity=0)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
     users = {}
     for role in ROLES:
         user = User.objects.create_user(username=f"fuzz-{role}", password=f"pw-fuzz-{role}-not-secret")
@@ -168,9 +170,9 @@ def wait_for(url: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5):
+            with urllib.request.urlopen(url, timeout=60):  # the first schema is built on demand
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)

@@ -120,7 +120,9 @@ def test_outsiders_get_404_for_an_internal_records_artifacts(make_workflow, publ
             assert answer.json()["code"] == "not_found" and answer["X-Content-Type-Options"] == "nosniff"
     bad_token = APIClient()
     bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-token")
-    assert bad_token.get(url).status_code == 401
+    refused = bad_token.get(url)
+    assert refused.status_code == 401 and refused["X-Content-Type-Options"] == "nosniff"
+    assert token_client(operator).options(url).status_code == 405, "only GET and HEAD"
 
 
 def test_the_thumbnail_is_made_when_stored_and_a_get_writes_nothing(operator, monkeypatch):

@@ -106,3 +106,14 @@ def test_enums_and_nullable_fields(schema):
     assert check["run_id"]["nullable"] is True, "a check flagged by hand has no run"
     assert check["completed_at"]["nullable"] is True
     assert components["Run"]["properties"]["record_id"]["nullable"] is True
+
+
+@pytest.mark.django_db
+def test_an_api_address_nothing_answers_still_gets_the_error_shape():
+    client = Client()
+    for address in ("/api/no-such-thing/", "/api/drafts/-1/", "/artifacts/a/b/thumb"):
+        answer = client.get(address)
+        assert answer.status_code == 404 and answer["Content-Type"] == "application/json", address
+        assert answer.json()["code"] == "not_found" and answer.json()["errors"][0]["code"] == "not_found"
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
