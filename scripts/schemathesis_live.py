@@ -66,7 +66,6 @@ def build_world() -> dict[str, list[Any]]:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from PIL import Image
@@ -78,7 +77,7 @@ def build_world() -> dict[str, list[Any]]:
     from templates_app import services as templates
 
     call_command("migrate", verbosity=0)
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
+    call_command("collectstatic", "--noinput", verbosity=0)  # as production does: pages (404 too) need the manifest
     users = {}
     for role in ROLES:
         user = User.objects.create_user(username=f"fuzz-{role}", password=f"pw-fuzz-{role}-not-secret")
