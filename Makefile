@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 DEV_ENV := DEBUG=1
 
-.PHONY: run test lint typecheck system-deps migrate demo clean
+.PHONY: run test lint typecheck schemathesis system-deps migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ typecheck: $(VENV)/.dev-deps
 ## The whole suite against private PostgreSQL and Redis servers, browser tests included.
 test: $(VENV)/.dev-deps system-deps lint typecheck
 	$(PY) -m testing.run -- $(PY) -m pytest
+
+## The API fuzzed through its own schema on a live server (gunicorn, own PostgreSQL and Redis),
+## as operator, manager and admin; SCHEMATHESIS_EXAMPLES per operation (default 50). 0 failures or it fails.
+schemathesis: $(VENV)/.dev-deps system-deps
+	$(PY) -m testing.run -- $(PY) scripts/schemathesis_live.py
 
 clean:
 	rm -rf var test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

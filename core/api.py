@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -18,6 +19,12 @@ class CursorPage(CursorPagination):
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """Every page carries all three keys; `next` and `previous` are null at the ends."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["next", "previous", "results"]
+        return page
 
 
 def _flatten(detail: Any, path: str = "") -> list[Problem]:
@@ -63,3 +70,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         problems = [Problem(code, "", message)]
     handled.data = {"code": code, "message": message, "errors": [p.as_dict() for p in problems]}
     return handled
+
+
+# Addresses whose clients read JSON: an address nothing answers still gets the one error shape.
+JSON_PREFIXES = ("/api/", "/artifacts/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: the error shape under the API's prefixes, the HTML page elsewhere."""
+    if request.path.startswith(JSON_PREFIXES):
+        message = "Nothing answers to this address."
+        body = {"code": "not_found", "message": message, "errors": [Problem("not_found", "", message).as_dict()]}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception or Http404())

@@ -12,6 +12,8 @@ from runs_app import pages
 from runs_app import views as artifacts
 from templates_app import views as templates
 
+handler404 = "core.api.not_found"
+
 urlpatterns = [
     path("", composed.dashboard, name="dashboard"),
     # Sign-in, sign-out and password change; no password reset (it needs outgoing mail).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import warnings
 from typing import Any
 
@@ -24,6 +25,11 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
 MAX_UPLOAD_SIDE = 8192
 UPLOAD_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
+# The only media types served as themselves; anything else goes out as an attachment.
+IMAGE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+THUMB_SIDE = 240
+
+log = logging.getLogger(__name__)
 
 
 def artifact_storage() -> Storage:
@@ -32,6 +38,44 @@ def artifact_storage() -> Storage:
 
 def key_for(sha256: str, extension: str) -> str:
     return f"artifacts/{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension}"
+
+
+def thumb_key(sha256: str) -> str:
+    return f"thumbs/{sha256[:2]}/{sha256}-{THUMB_SIDE}.webp"
+
+
+def _thumbnail_bytes(data: bytes) -> bytes:
+    """A small WebP of the first frame, for lists."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(0)
+        img.draft("RGB", (THUMB_SIDE, THUMB_SIDE))  # JPEG decodes at a fraction of the size
+        small = img.convert("RGB")
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    buf = io.BytesIO()
+    small.save(buf, "WEBP", quality=80)
+    return buf.getvalue()
+
+
+def ensure_thumbnail(sha256: str, data: bytes, media_type: str) -> bool:
+    """Write the thumbnail of stored bytes unless present; True when it exists afterwards.
+
+    Made when the bytes are stored, never when it is asked for (a GET writes nothing).
+    A picture Pillow cannot read keeps no thumbnail: the thumbnail URL serves the
+    original instead, so this never fails the store."""
+    if media_type not in IMAGE_MEDIA_TYPES:
+        return False
+    storage, key = artifact_storage(), thumb_key(sha256)
+    if storage.exists(key):
+        return True
+    try:
+        small = _thumbnail_bytes(data)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("No thumbnail for artifact %s: %s", sha256, exc)
+        return False
+    saved = storage.save(key, ContentFile(small))
+    if saved != key:  # a concurrent writer of the same bytes won; drop the renamed copy
+        storage.delete(saved)
+    return True
 
 
 def store_file(
@@ -48,9 +92,9 @@ def store_file(
     """Store bytes once under their hash and return their artifact.
 
     Most bytes are new (generated outputs), so nothing is looked up first: the file is
-    written unless present and the row inserted unless present. When the bytes were
-    stored before, the returned row's content fields are the stored row's; its kind
-    and author may differ and are not saved."""
+    written unless present, its thumbnail made unless present, and the row inserted
+    unless present. When the bytes were stored before, the returned row's content
+    fields are the stored row's; its kind and author may differ and are not saved."""
     sha = hashlib.sha256(data).hexdigest()
     key = key_for(sha, extension)
     storage = artifact_storage()
@@ -58,6 +102,7 @@ def store_file(
         saved = storage.save(key, ContentFile(data))
         if saved != key:  # a backend that renamed instead of overwriting would break addressing
             raise RuntimeError(f"Storage saved {key} as {saved}; configure it not to rename files.")
+    ensure_thumbnail(sha, data, media_type)
     row = Artifact(
         sha256=sha,
         storage_key=key,

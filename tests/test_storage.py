@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from runs_app.models import Artifact
-from runs_app.storage import artifact_storage, key_for, store_file
+from runs_app.storage import artifact_storage, key_for, store_file, thumb_key
 from testing.services import free_port, wait_for_port
 from tests.helpers import png_bytes
 
@@ -150,11 +150,14 @@ def test_artifacts_on_an_s3_endpoint(s3_endpoint, operator):
         Artifact.objects.filter(pk=first.pk)  # the row exists once
         second = store_file(data, media_type="image/png", extension="png", width=40, height=30)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="floniks-test").get("Contents", [])]
-        assert keys == [first.storage_key] and first.pk == second.pk
+        assert sorted(keys) == sorted([first.storage_key, thumb_key(first.pk)]) and first.pk == second.pk
         assert s3.get_object(Bucket="floniks-test", Key=first.storage_key)["Body"].read() == data
         client = Client()
         client.force_login(operator)
         redirect = client.get(first.url)
         assert redirect.status_code == 302 and redirect["Location"].startswith(s3_endpoint)
         assert "Signature" in redirect["Location"] or "X-Amz-Signature" in redirect["Location"]
+        # The bucket answers under the same safe type the server would give.
+        assert "response-content-type=image%2Fpng" in redirect["Location"]
+        assert redirect["X-Content-Type-Options"] == "nosniff" and "no-store" in redirect["Cache-Control"]
     storages._storages.pop("artifacts", None)

@@ -113,7 +113,7 @@ class FinalizeSerializer(serializers.Serializer[Any]):
 
 
 class CheckSerializer(serializers.ModelSerializer[ReproductionCheck]):
-    run_id = serializers.UUIDField(read_only=True)
+    run_id = serializers.UUIDField(read_only=True, allow_null=True)  # null for a check flagged by hand
     created_by = serializers.CharField(source="created_by.username", read_only=True)
 
     class Meta:

@@ -7,7 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Problem, ValidationFailed
+from core.schema import ErrorSerializer
 from core.serializers import ReasonSerializer
 from runs_app import services
 from runs_app.api import serializers as s
@@ -62,7 +64,7 @@ class RunListView(generics.ListAPIView[Run]):
     def get_queryset(self) -> QuerySet[Run]:
         return Run.objects.visible_to(self.request.user).with_detail()
 
-    @extend_schema(request=s.RunStartSerializer, responses={201: s.RunSerializer})
+    @extend_schema(request=s.RunStartSerializer, responses={201: s.RunSerializer, 404: ErrorSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.RunStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -166,7 +168,13 @@ class CheckListView(generics.ListAPIView[ReproductionCheck]):
 class CompareView(APIView):
     """Differences between two records: parameters, seeds, models and outputs."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("a", OpenApiTypes.UUID, required=True, description="A record id."),
+            OpenApiParameter("b", OpenApiTypes.UUID, required=True, description="The record id to compare it with."),
+        ],
+        responses={200: dict, 404: ErrorSerializer},
+    )
     def get(self, request: Request) -> Response:
         ids = [request.query_params.get("a"), request.query_params.get("b")]
         if not all(ids):
@@ -182,6 +190,7 @@ class CompareView(APIView):
 
 class ArtifactUploadView(APIView):
     parser_classes = [MultiPartParser]
+    never_answers = frozenset({409})  # the same bytes uploaded twice are the same artifact (core.schema)
 
     @extend_schema(request={"multipart/form-data": s.ArtifactUploadSerializer}, responses={201: s.ArtifactSerializer})
     def post(self, request: Request) -> Response:

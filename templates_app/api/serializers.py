@@ -43,13 +43,13 @@ class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
 
 
 class WorkflowCreateSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class DeriveSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
     direction_label = serializers.CharField(max_length=100)
     version = serializers.CharField(required=False)
@@ -123,7 +123,7 @@ class PublishSerializer(serializers.Serializer[Any]):
 
 
 class SpawnSiblingSerializer(serializers.Serializer[Any]):
-    slug = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100)  # the schema documents the slug pattern
     name = serializers.CharField(max_length=200)
 
 
