@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from runs_app import engine, services
 from runs_app.storage import THUMB_SIDE, artifact_storage, store_file, thumb_key
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
