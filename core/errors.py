@@ -65,3 +65,10 @@ class NotAuthenticated(DomainError):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+
+class QuotaExceeded(DomainError):
+    """The caller already uses their share (e.g. of active runs): try again when some finish."""
+
+    status = 429
+    code = "quota_exceeded"

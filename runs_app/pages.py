@@ -99,6 +99,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
         drift_warnings_for(pin.step_models, version, Catalogue.load()) if pin and workflow.mode == "production" else []
     )
     errors: dict[str, list[str]] = {}
+    refused_with = 400
     if request.method == "POST":
         try:
             inputs = _typed_inputs(request, version.definition.get("inputs") or {})
@@ -111,6 +112,11 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except DomainError as exc:
             errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
+            refused_with = exc.status  # e.g. 429 quota_exceeded, 409 workflow_archived
+            # Problems not about an input field (a step's pixels, an archived sub-workflow) go on top.
+            fields = {f"inputs.{n}" for n in version.definition.get("inputs") or {}}
+            if stray := [m for path, found in errors.items() if path not in fields for m in found]:
+                errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))
     fields = [
@@ -130,7 +136,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "archived": workflow.lifecycle == Lifecycle.ARCHIVED,
             "pin": pin,
         },
-        status=400 if errors else 200,
+        status=refused_with if errors else 200,
     )
 
 

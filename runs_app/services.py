@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
-from runs_app import queue, recording
+from runs_app import queue, quota, recording
 from runs_app.models import (
     Artifact,
     ProductionPin,
@@ -93,6 +93,7 @@ def _create_run(
     reproduces: VersionRecord | None = None,
 ) -> Run:
     with transaction.atomic():
+        quota.reserve_run_slot(actor)  # issue 11: at most N active runs per user → 429 quota_exceeded
         run = Run.objects.create(
             workflow=workflow,
             version=version,

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from core.admin_site import ReadOnlyAdmin, RoleAdmin
 from core.errors import DomainError
@@ -36,6 +38,30 @@ def _each(
             modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
+
+
+def _with_reason(
+    request: HttpRequest,
+    modeladmin: admin.ModelAdmin[Any],
+    queryset: QuerySet[Any],
+    call: Callable[[Any, str], Any],
+    verb: str,
+    title: str,
+) -> TemplateResponse | None:
+    """An action that needs a reason (issue 11): ask for it on an intermediate page, then run it."""
+    reason = request.POST.get("reason", "").strip()
+    if request.POST.get("confirm") == "yes" and reason:
+        _each(request, modeladmin, queryset, lambda obj: call(obj, reason), verb)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "queryset": queryset,
+        "action": request.POST.get("action", ""),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/floniks_reason.html", context)
 
 
 if TYPE_CHECKING:
@@ -118,17 +144,25 @@ class WorkflowAdmin(RoleAdmin):
             obj.pk = created.pk
 
     @admin.action(description="Archive the selected workflows")
-    def archive(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(request, self, queryset, lambda w: services.archive_workflow(actor=request.user, workflow=w), "Archived")
-
-    @admin.action(description="Resurrect the selected workflows")
-    def resurrect(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
-        _each(
+    def archive(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> TemplateResponse | None:
+        return _with_reason(
             request,
             self,
             queryset,
-            lambda w: services.resurrect_workflow(actor=request.user, workflow=w),
+            lambda w, why: services.archive_workflow(actor=request.user, workflow=w, reason=why),
+            "Archived",
+            "Archive these workflows",
+        )
+
+    @admin.action(description="Resurrect the selected workflows")
+    def resurrect(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> TemplateResponse | None:
+        return _with_reason(
+            request,
+            self,
+            queryset,
+            lambda w, why: services.resurrect_workflow(actor=request.user, workflow=w, reason=why),
             "Resurrected",
+            "Resurrect these workflows",
         )
 
     @admin.action(description="Approve the selected direction (archives its siblings)")

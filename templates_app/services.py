@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
+from templates_app import guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -92,6 +93,8 @@ def _check_definition_document(definition: Any) -> None:
         raise ValidationFailed(
             [Problem("invalid_definition", "definition", "A draft definition must be a JSON object.")]
         )
+    if shape := limits.shape_problems(definition, path="definition"):  # issue 11: depth cap, no NUL
+        raise ValidationFailed(shape)
     size = len(canonical_bytes(definition))
     if size > MAX_DEFINITION_BYTES:
         raise ValidationFailed(
@@ -279,6 +282,8 @@ def publish_draft(
         outcome = _gate(workflow, draft.definition, catalogue)
         if not outcome.valid:
             raise ValidationFailed(outcome.problems)
+        if visibility == Visibility.PUBLIC:  # issue 11: public versions run only public sub-workflow versions
+            guards.check_public_subworkflows(draft.definition)
         assert outcome.bump is not None
         final_bump = outcome.bump
         if bump is not None and outcome.bump != Bump.INITIAL:
@@ -378,6 +383,7 @@ def raise_visibility(*, actor: Any, version: WorkflowVersion, visibility: str, r
             raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
         if version.channel == Channel.SHADOW:
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
+        guards.refuse_internal_subworkflows(version)  # issue 11: nothing internal behind a public version
         before, version.visibility = version.visibility, visibility
         version.save(update_fields=["visibility"])
         _log(
@@ -494,6 +500,7 @@ def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> li
         )
         chosen = next(w for w in family if w.pk == workflow.pk)
         _refuse_archived(chosen, "approve it")
+        guards.refuse_unpublished_direction(chosen)  # issue 11: 409 no_published_version
         if chosen.lifecycle == Lifecycle.PRODUCTION:
             raise Conflict(f"'{chosen.slug}' is already the approved direction.", code="already_approved")
         now = timezone.now()
@@ -513,21 +520,23 @@ def approve_direction(*, actor: Any, workflow: Workflow, reason: str = "") -> li
 
 def archive_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
     require_role(actor, Role.ADMIN, action="archive workflows")
+    reason = guards.require_reason(reason, action="archive it")  # issue 11: 400 reason_required
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle == Lifecycle.ARCHIVED:
             raise Conflict(f"'{workflow.slug}' is already archived.", code="already_archived")
-        _set_lifecycle(workflow, Lifecycle.ARCHIVED, actor=actor, reason=reason or "archived by hand")
+        _set_lifecycle(workflow, Lifecycle.ARCHIVED, actor=actor, reason=reason)
     return workflow
 
 
 def resurrect_workflow(*, actor: Any, workflow: Workflow, reason: str = "") -> Workflow:
     require_role(actor, Role.ADMIN, action="resurrect workflows")
+    reason = guards.require_reason(reason, action="resurrect it")  # issue 11: 400 reason_required
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle != Lifecycle.ARCHIVED:
             raise Conflict(f"'{workflow.slug}' is not archived.", code="not_archived")
-        _set_lifecycle(workflow, Lifecycle.EXPLORING, actor=actor, reason=reason or "resurrected")
+        _set_lifecycle(workflow, Lifecycle.EXPLORING, actor=actor, reason=reason)
     return workflow
 
 

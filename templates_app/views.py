@@ -11,13 +11,15 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import DomainError, Problem, ValidationFailed
+from core import jsonsafe
+from core.errors import DomainError, ValidationFailed
 from core.roles import Role
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from runs_app import services as run_services
+from runs_app.approval import approval_impact
 from runs_app.drift import workflow_drift
 from runs_app.models import Run, VersionRecord
-from templates_app import services
+from templates_app import limits, services
 from templates_app.catalogue import Catalogue
 from templates_app.models import (
     Channel,
@@ -116,6 +118,7 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
+        "approval_impact": approval_impact(workflow),  # issue 11: what approving archives, pins and records too
     }
     return page(request, "floniks/workflow.html", context)
 
@@ -226,22 +229,15 @@ def _draft(request: HttpRequest, pk: int) -> Draft:
     )
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _parse(text: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise ValidationFailed([Problem("invalid_json", "", f"Not valid JSON: {exc}")]) from None
+    return jsonsafe.loads(text)  # issue 11: bad, too deep or NUL-bearing JSON is a clear 400, never a 500
 
 
 @require_http_methods(["GET", "POST"])
 @team_only
 def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
-    text = json.dumps(draft.definition, indent=2)
+    text = limits.editor_text(draft.definition)  # issue 11: stored data nested past the cap stays small
     error = ""
     if request.method == "POST":
         text = request.POST.get("definition", "")

@@ -81,7 +81,7 @@ def test_resurrect_brings_an_archived_direction_back(family, manager, admin_user
 
 def test_archived_direction_cannot_be_approved_and_base_is_not_a_direction(family, manager, admin_user):
     base, (warm, *_rest) = family
-    services.archive_workflow(actor=admin_user, workflow=warm)
+    services.archive_workflow(actor=admin_user, workflow=warm, reason="off brief")
     with pytest.raises(Conflict) as archived:
         services.approve_direction(actor=manager, workflow=warm)
     assert archived.value.code == "workflow_archived"

@@ -45,8 +45,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         TEAM_CREATE,
     ),
     ("POST", "/api/workflows/{direction}/approve/", {}, MANAGER_UP),
-    ("POST", "/api/workflows/{slug}/archive/", {}, ADMIN_ONLY),
-    ("POST", "/api/workflows/{archived}/resurrect/", {}, ADMIN_ONLY),
+    ("POST", "/api/workflows/{slug}/archive/", {"reason": "off brief"}, ADMIN_ONLY),
+    ("POST", "/api/workflows/{archived}/resurrect/", {"reason": "back on brief"}, ADMIN_ONLY),
     ("GET", "/api/workflows/{slug}/tree/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/history/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/drafts/", None, TEAM_READ),
@@ -85,7 +85,7 @@ def world(make_workflow, publish, operator, manager, admin_user):
     archived = services.derive_direction(
         actor=operator, base=base, slug="camp-cold", name="Cold", direction_label="Cold"
     )
-    services.archive_workflow(actor=admin_user, workflow=archived)
+    services.archive_workflow(actor=admin_user, workflow=archived, reason="test: archived")
     draft_def = valid_definition()
     draft_def["steps"][0]["params"]["guidance_scale"] = 9
     draft = services.save_draft(actor=operator, workflow=base, definition=draft_def)

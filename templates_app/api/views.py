@@ -29,6 +29,7 @@ from core.errors import Problem, ValidationFailed
 from core.filters import SafeIsoDateTimeFilter
 from core.permissions import PublicRead
 from runs_app import services as run_services
+from runs_app.approval import approval_impact
 from runs_app.drift import workflow_drift
 from runs_app.models import VersionRecord
 from templates_app import services
@@ -193,15 +194,29 @@ class DeriveView(APIView):
 
 
 class ApproveDirectionView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request: Request, slug: str) -> Response:
+        """What approving would archive, before anyone does: each sibling with its pin and approved records."""
+        workflow = visible_workflow(request, slug)
+        return Response({"workflow": workflow.slug, "will_archive": [a.as_dict() for a in approval_impact(workflow)]})
+
     @extend_schema(request=s.ReasonSerializer, responses=s.ApproveResultSerializer)
     def post(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
         data = s.ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        impact = approval_impact(workflow)  # issue 11: the answer says what was archived, pins and records too
         archived = services.approve_direction(
             actor=request.user, workflow=workflow, reason=data.validated_data["reason"]
         )
-        return Response({"workflow": workflow_response(workflow).data, "archived": [w.slug for w in archived]})
+        done = {w.slug for w in archived}
+        return Response(
+            {
+                "workflow": workflow_response(workflow).data,
+                "archived": [w.slug for w in archived],
+                "impact": [a.as_dict() for a in impact if a.slug in done],
+            }
+        )
 
 
 class ArchiveView(APIView):
@@ -374,7 +389,7 @@ class SpawnSiblingView(APIView):
 
 def version_response(request: Request, version: WorkflowVersion, code: int = status.HTTP_200_OK) -> Response:
     fresh = WorkflowVersion.objects.select_related("workflow", "published_by").get(pk=version.pk)
-    return Response(s.VersionSerializer(fresh).data, status=code)
+    return Response(s.VersionSerializer(fresh, context={"request": request}).data, status=code)
 
 
 class VersionListView(generics.ListAPIView[WorkflowVersion]):
@@ -399,7 +414,8 @@ class VersionDetailView(APIView):
 
     @extend_schema(responses=s.VersionSerializer)
     def get(self, request: Request, slug: str, version: str) -> Response:
-        return Response(s.VersionSerializer(visible_version(request, slug, version)).data)
+        found = visible_version(request, slug, version)
+        return Response(s.VersionSerializer(found, context={"request": request}).data)
 
 
 class VersionActionView(APIView):
