@@ -274,7 +274,7 @@ FLONIKS_REQUEUE_AFTER_SECONDS = env_int("FLONIKS_REQUEUE_AFTER_SECONDS", 60, min
 FLONIKS_MAX_RUN_STEPS = env_int("FLONIKS_MAX_RUN_STEPS", 200, minimum=1)
 # Pixels a step may read or write: width × height for images, × frames for `animate`.
 FLONIKS_MAX_STEP_PIXELS = env_int("FLONIKS_MAX_STEP_PIXELS", 4096 * 4096, minimum=64 * 64)
-FLONIKS_MAX_ANIMATION_PIXELS = env_int("FLONIKS_MAX_ANIMATION_PIXELS", 4096 * 4096, minimum=64 * 64 * 2)
+FLONIKS_MAX_ANIMATION_PIXELS = env_int("FLONIKS_MAX_ANIMATION_PIXELS", 1024 * 1024 * 32, minimum=64 * 64 * 2)
 # Runs queued or running at once per user; one more start answers 429 quota_exceeded.
 FLONIKS_MAX_ACTIVE_RUNS_PER_USER = env_int("FLONIKS_MAX_ACTIVE_RUNS_PER_USER", 8, minimum=1)
 CELERY_BEAT_SCHEDULE = {

@@ -114,8 +114,8 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
             refused_with = exc.status  # e.g. 429 quota_exceeded, 409 workflow_archived
             # Problems not about an input field (a step's pixels, an archived sub-workflow) go on top.
-            fields = {f"inputs.{n}" for n in version.definition.get("inputs") or {}}
-            if stray := [m for path, found in errors.items() if path not in fields for m in found]:
+            input_paths = {f"inputs.{n}" for n in version.definition.get("inputs") or {}}
+            if stray := [m for path, found in errors.items() if path not in input_paths for m in found]:
                 errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))

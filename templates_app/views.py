@@ -247,7 +247,8 @@ def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
             error = problem_text(exc)
         else:
             return succeed(request, "Draft saved.", reverse("draft", args=[draft.pk]))
-    validation = services.validate_draft(draft=Draft(workflow=draft.workflow, definition=_safe_parse(text)))
+    shown = _safe_parse(text) if request.method == "POST" else draft.definition  # stored data: no re-parse
+    validation = services.validate_draft(draft=Draft(workflow=draft.workflow, definition=shown))
     return page(
         request,
         "floniks/draft.html",

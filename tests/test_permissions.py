@@ -82,6 +82,7 @@ def world(make_workflow, publish, operator, manager, admin_user):
     direction = services.derive_direction(
         actor=operator, base=base, slug="camp-warm", name="Warm", direction_label="Warm"
     )
+    publish(direction)  # approving a direction needs a published version
     archived = services.derive_direction(
         actor=operator, base=base, slug="camp-cold", name="Cold", direction_label="Cold"
     )
