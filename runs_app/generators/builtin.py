@@ -154,11 +154,9 @@ def _ramp(field: Field, stops: list[float]) -> Field:
     top = len(stops) - 2
     pos = field * (top + 1)
     idx = np.minimum(pos, top).astype(np.uint8)  # ≤ 8 stops: one byte per pixel, not eight
-    lower = np.asarray(stops[:-1], dtype=F32)[idx]
-    step = np.asarray(np.diff(stops), dtype=F32)[idx]
     pos -= idx
-    pos *= step
-    pos += lower
+    pos *= np.asarray(np.diff(stops), dtype=F32)[idx]  # in place, one temporary plane at a time
+    pos += np.asarray(stops[:-1], dtype=F32)[idx]
     return pos
 
 
@@ -239,11 +237,13 @@ class BuiltinProvider:
     def _img2img(self, request: StepRequest) -> GeneratedFile:
         source = _decode(request.images["image"])
         strength = float(request.params.get("strength", 0.5))
+        generated = _picture(request, source.width, source.height)  # its temporaries are gone before `out` exists
         out = np.asarray(source, dtype=F32)
         del source
         out *= 1 - strength
-        generated = _picture(request, out.shape[1], out.shape[0])
-        out += generated.astype(F32) * strength
+        weight = F32(strength)
+        for c in range(3):  # a channel at a time: one float32 plane of temporaries, not three
+            out[..., c] += generated[..., c] * weight
         del generated
         out += 0.5
         np.clip(out, 0, 255, out=out)
