@@ -136,7 +136,7 @@ def _aurora(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, deta
         width = float(rng.uniform(0.02, 0.09))
         field += np.exp(-(((y[:, None] - wave[None, :]) / width) ** 2)) * (1 - b * 0.05)
     fine = np.outer(np.sin(y * 140 * style.frequency), np.cos(x * 90)).astype(F32, copy=False)
-    return _normalise(field + fine * 0.05 * min(detail, 30) / 30)
+    return _normalise((field + fine * 0.05 * min(detail, 30) / 30).astype(F32, copy=False))  # float32 already
 
 
 FIELDS: dict[str, Callable[..., Field]] = {"plasma": _plasma, "mosaic": _mosaic, "aurora": _aurora}
