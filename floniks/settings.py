@@ -188,6 +188,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Run answers and run list answers share the run status choices: one named enum for both.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs_app.models.RunStatus"},
 }
 
 # --- Celery -------------------------------------------------------------------
