@@ -51,7 +51,7 @@ def fan_out(slug: str, n: int = 10) -> dict[str, Any]:
 
 @pytest.fixture
 def levels(make_workflow, publish, settings):
-    """Level 0 has ten steps; level k has ten sub-workflow steps running level k-1 (10^k steps).
+    """Level 0 has ten steps; level k has ten sub-workflow steps running level k-1 (10^(k+1) steps).
     Published while the cap is lifted, as if they predated it."""
     settings.FLONIKS_MAX_RUN_STEPS = 10**9
     made = [make_workflow("level-0", "Level 0")]
@@ -91,7 +91,7 @@ def test_a_run_that_would_expand_past_the_cap_is_refused_before_any_row_is_writt
     response = api(operator).post("/api/runs/", {"workflow": "level-4", "inputs": {}}, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "too_many_steps"
-    assert "10,000 steps" in response.json()["message"]
+    assert "runs 100,000 steps" in response.json()["message"]
     assert (Run.objects.count(), RunStep.objects.count()) == before
 
 
