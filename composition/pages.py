@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.ui import page, perform, team_only
 from runs_app import pages as run_pages
+from runs_app.approval import approval_impact
 from runs_app.drift import pinned_drift, workflow_drift
 from runs_app.models import Run, RunStatus, VersionRecord, with_pin
 from templates_app import views as template_pages
-from templates_app.models import Channel, Draft, Lifecycle, PointerMove, Workflow, WorkflowVersion
+from templates_app.models import Channel, Draft, PointerMove, Workflow, WorkflowVersion
 
 WORKFLOW_ACTIONS = {**template_pages.WORKFLOW_ACTIONS, **run_pages.WORKFLOW_ACTIONS}
 
@@ -52,15 +53,6 @@ def _workflow(request: HttpRequest, slug: str) -> Workflow:
 def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     workflow = _workflow(request, slug)
     versions = list(WorkflowVersion.objects.filter(workflow=workflow).select_related("published_by"))
-    siblings = []
-    if workflow.derived_from_id:
-        siblings = list(
-            Workflow.objects.select_related("canonical_version")
-            .filter(derived_from_id=workflow.derived_from_id)
-            .exclude(pk=workflow.pk)
-            .exclude(lifecycle=Lifecycle.ARCHIVED)
-            .order_by("slug")
-        )
     history = list(PointerMove.objects.for_workflow(workflow)[:50])
     canonical_on = _canonical_on(workflow, request.GET.get("canonical_on", ""))
     approved_records = list(
@@ -72,7 +64,7 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "workflow": workflow,
         "versions": versions,
         "history": history,
-        "siblings": siblings,
+        "approval_impact": approval_impact(workflow),  # what approving archives, pins and records too
         "drafts": list(Draft.objects.open().filter(workflow=workflow).select_related("author", "based_on")[:20]),
         "records": list(
             VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]

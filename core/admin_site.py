@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from core.errors import DomainError
 from core.roles import Role, role_of
@@ -77,26 +79,50 @@ class ReadOnlyAdmin(RoleAdmin):
         return False
 
 
-AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], None]
+AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], TemplateResponse | None]
 
 
 def service_action(
-    name: str, description: str, service: Callable[..., object], row: str, **options: Any
+    name: str, description: str, service: Callable[..., object], row: str, *, ask_reason: bool = False, **options: Any
 ) -> AdminAction:
     """An admin action (`name` is its form value) that calls `service(actor=<the admin>,
     <row>=<a selected row>, **options)` on each selected row, reporting each refusal as a
-    message instead of failing the page."""
+    message instead of failing the page. With `ask_reason`, an intermediate page asks why
+    first, and the reason goes to the service (it is kept in the pointer history)."""
 
-    def action(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    def action(
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
+        extra = dict(options)
+        if ask_reason:
+            reason = request.POST.get("reason", "").strip()
+            if request.POST.get("confirm") != "yes" or not reason:
+                return _ask_reason(modeladmin, request, queryset, name, description)
+            extra["reason"] = reason
         count = 0
         for obj in queryset:
             try:
-                service(actor=request.user, **{row: obj}, **options)
+                service(actor=request.user, **{row: obj}, **extra)
                 count += 1
             except DomainError as exc:
                 modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
         if count:
             modeladmin.message_user(request, f"{description}: done for {count}.", messages.SUCCESS)
+        return None
 
     action.__name__ = name
     return admin.action(description=description)(action)
+
+
+def _ask_reason(
+    modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any], name: str, title: str
+) -> TemplateResponse:
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "queryset": queryset,
+        "action": name,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/floniks_reason.html", context)

@@ -12,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError, Problem
+from core.errors import DomainError, Problem, ValidationFailed
 
 
 class CursorPage(CursorPagination):
@@ -47,6 +47,9 @@ def _flatten(detail: Any, path: str = "") -> list[Problem]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error answers {code, message, errors: [{code, path, message}]}."""
+    if isinstance(exc, RecursionError):
+        # Only input nested absurdly deep gets here (e.g. a JSON string inside a form field): a 400, not a 500.
+        exc = ValidationFailed([Problem("too_deep", "", "The request is nested too deeply to process.")])
     if isinstance(exc, DomainError):
         response = Response(exc.as_dict(), status=exc.status)
         if exc.status == 401:

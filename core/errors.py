@@ -60,3 +60,10 @@ class Forbidden(DomainError):
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
+
+
+class QuotaExceeded(DomainError):
+    """The caller already uses their share (e.g. of active runs): try again when some finish."""
+
+    status = 429
+    code = "quota_exceeded"

@@ -177,6 +177,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.ErrorDocumentingSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Bounded JSON (depth, NUL characters) for every API body; forms and uploads as DRF ships them.
+    "DEFAULT_PARSER_CLASSES": [
+        "core.jsonsafe.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "10/min")},
     # Stock DRF throttles never believe X-Forwarded-For; core.net's throttles take the
     # client from core.net.client_ip, which believes it only from TRUSTED_PROXIES.
@@ -197,6 +203,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere (CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Run answers and run list answers share the run status choices: one named enum for both.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs_app.models.RunStatus"},
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -354,6 +362,14 @@ FLONIKS_RUN_LEASE_SECONDS = env_int("FLONIKS_RUN_LEASE_SECONDS", 45, minimum=3)
 FLONIKS_MAX_STEP_ATTEMPTS = env_int("FLONIKS_MAX_STEP_ATTEMPTS", 4, minimum=1)
 FLONIKS_SWEEP_SECONDS = env_int("FLONIKS_SWEEP_SECONDS", 15, minimum=1)
 FLONIKS_REQUEUE_AFTER_SECONDS = env_int("FLONIKS_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+# --- Bounds on work (issue 11): steps per run, pixels per step, active runs per user ---------
+# A run's steps counted with its sub-workflows expanded; checked at publish and at run start.
+FLONIKS_MAX_RUN_STEPS = env_int("FLONIKS_MAX_RUN_STEPS", 200, minimum=1)
+# Pixels a step may read or write: width × height for images, × frames for `animate`.
+FLONIKS_MAX_STEP_PIXELS = env_int("FLONIKS_MAX_STEP_PIXELS", 4096 * 4096, minimum=64 * 64)
+FLONIKS_MAX_ANIMATION_PIXELS = env_int("FLONIKS_MAX_ANIMATION_PIXELS", 1024 * 1024 * 32, minimum=64 * 64 * 2)
+# Runs queued or running at once per user; one more start answers 429 quota_exceeded.
+FLONIKS_MAX_ACTIVE_RUNS_PER_USER = env_int("FLONIKS_MAX_ACTIVE_RUNS_PER_USER", 8, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs_app.tasks.sweep", "schedule": float(FLONIKS_SWEEP_SECONDS)},
 }

@@ -29,6 +29,7 @@ from runs_app.compare import NEAR_THRESHOLD, pixels_identical, similarity
 from runs_app.generators import GeneratedFile, GeneratorError, StepRequest, get_provider
 from runs_app.generators.base import TransientGeneratorError
 from runs_app.models import Artifact, Run, RunStatus, RunStep, StepStatus, Verdict, steps_in_order
+from runs_app.outputs import StepOutputs
 from runs_app.storage import read_artifact, store_generated
 from templates_app.definition import split_model
 from templates_app.models import ModelFamily
@@ -69,7 +70,9 @@ def execute_run(run_id: Any, worker: str) -> None:
         return
     run = Run.objects.select_related("version").get(pk=run_id)
     providers = _providers()
-    made: dict[str, bytes] = {}  # this execution's outputs, handed to later steps without a storage round trip
+    # This execution's outputs, handed to later steps without a storage round trip; each is
+    # dropped as soon as no later step reads it (issue 11), not kept until the run ends.
+    made = StepOutputs(run.specification)
     persister = Persister()
     try:
         with Heartbeat(run.pk, worker):
@@ -86,6 +89,7 @@ def execute_run(run_id: Any, worker: str) -> None:
                     return
                 if not _run_step(run, step, worker, providers, made, persister):
                     return
+                made.step_done(step.index)  # issue 11: release outputs no later step reads
             _complete(run, worker, persister)
     finally:
         persister.drain(raise_errors=False)

@@ -67,6 +67,10 @@ class RunQuerySet(models.QuerySet["Run"]):
     def visible_to(self, user: Any) -> RunQuerySet:
         return self if role_of(user) >= Role.OPERATOR else self.none()
 
+    def generating(self) -> RunQuerySet:
+        """Runs that hold, or wait for, a worker: what the per-user quota counts."""
+        return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))
+
     def with_detail(self) -> RunQuerySet:
         return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
 

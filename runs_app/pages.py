@@ -87,6 +87,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
     pin = getattr(workflow, "production_pin", None)
     drift = pin_drift(pin, version) if workflow.mode == Mode.PRODUCTION else []
     errors: dict[str, list[str]] = {}
+    refused_with = 400
     if request.method == "POST":
         try:
             inputs = _typed_inputs(request, version.definition.get("inputs") or {})
@@ -99,6 +100,11 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except DomainError as exc:
             errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
+            refused_with = exc.status  # e.g. 429 quota_exceeded, 409 workflow_archived
+            # Problems not about an input field (a step's pixels, an archived sub-workflow) go on top.
+            input_paths = {f"inputs.{n}" for n in version.definition.get("inputs") or {}}
+            if stray := [m for path, found in errors.items() if path not in input_paths for m in found]:
+                errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))
     fields = [
@@ -118,7 +124,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "archived": workflow.is_archived,
             "pin": pin,
         },
-        status=400 if errors else 200,
+        status=refused_with if errors else 200,
     )
 
 

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import queue, recording, transitions
+from runs_app import queue, quota, recording, transitions
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
     Artifact,
@@ -102,6 +102,7 @@ def _create_run(
     reproduces: VersionRecord | None = None,
 ) -> Run:
     with transaction.atomic():
+        quota.reserve_run_slot(actor)  # issue 11: at most N active runs per user → 429 quota_exceeded
         run = Run.objects.create(
             workflow=workflow,
             version=version,

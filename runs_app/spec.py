@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import Problem, ValidationFailed
+from core.jsonsafe import check_json
+from runs_app import limits as run_limits
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
 from templates_app.definition import REFERENCE, STEP_KINDS, Reference, input_value_error, split_model
-from templates_app.gate import resolve_subworkflow
+from templates_app.limits import SubworkflowWalk, max_run_steps
 from templates_app.manifest import manifest_of
 from templates_app.models import WorkflowVersion
 
@@ -48,6 +50,7 @@ def validate_inputs(contract: Mapping[str, Any], given: Any) -> dict[str, Any]:
     """Run inputs checked against the version's input contract; every problem at once."""
     if not isinstance(given, dict):
         raise ValidationFailed([Problem("invalid_input", "inputs", "inputs must be an object of name → value.")])
+    check_json(given, path="inputs", max_depth=8)  # issue 11: NUL characters or deep nesting → 400, not a 500
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     for name in given:
@@ -93,10 +96,18 @@ class _Expander:
         self.subworkflows: dict[str, dict[str, str]] = {}
         self.problems: list[Problem] = []
         self.warnings: list[dict[str, str]] = []
+        self.walk = SubworkflowWalk()  # issue 11: sub-workflows resolved once per version
+        self.cap = max_run_steps()
 
     def expand(self, definition: dict[str, Any], prefix: str, bindings: dict[str, Binding]) -> dict[str, Binding]:
         scope: dict[str, Binding] = {}  # local step id → its output binding (a dict of outputs for sub-workflows)
         for step in definition.get("steps", []):
+            if len(self.steps) >= self.cap:  # issue 11: never build more steps than a run may have
+                if not any(p.code == "too_many_steps" for p in self.problems):
+                    self.problems.append(
+                        Problem("too_many_steps", "steps", f"This run would have more than {self.cap} steps.")
+                    )
+                return {}
             full_id = prefix + step["id"]
             if step["kind"] == "subworkflow":
                 scope[step["id"]] = self._subworkflow(step, full_id, bindings, scope)
@@ -115,9 +126,9 @@ class _Expander:
             return {}
         # A record or pin names the exact version its run used; otherwise the step's own choice (canonical by default).
         pinned = self.overrides.subworkflows.get(full_id)
-        target = resolve_subworkflow(step["workflow"], pinned or step.get("version"))
+        target = self.walk.resolve(step["workflow"], pinned or step.get("version"))
         if pinned and target is not None:
-            today = resolve_subworkflow(step["workflow"], step.get("version"))
+            today = self.walk.resolve(step["workflow"], step.get("version"))
             if today is not None and today.version != pinned:
                 self.warnings.append(
                     {
@@ -275,6 +286,7 @@ def resolve_specification(
 ) -> Resolution:
     overrides = overrides or Overrides()
     expander = _Expander(catalogue, overrides, fresh_seeds=not overrides.seeds)
+    run_limits.check_run_size(version, expander.walk)  # issue 11: refuse an oversize run before expanding it
     bindings = {
         name: ({"artifact": value} if spec.get("type") == "image" and isinstance(value, str) else value)
         for name, spec in (version.definition.get("inputs") or {}).items()
@@ -294,6 +306,7 @@ def resolve_specification(
         "steps": expander.steps,
         "outputs": {name: (b or {}).get("step") if isinstance(b, dict) else None for name, b in outputs.items()},
     }
+    run_limits.check_specification(specification)  # issue 11: archived sub-workflows, pixels per step
     _text, spec_hash = manifest_of(specification)
     return Resolution(specification, spec_hash, expander.warnings)
 

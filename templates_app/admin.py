@@ -75,8 +75,12 @@ class WorkflowAdmin(RoleAdmin):
         "updated_at",
     ]
     actions = [
-        service_action("archive", "Archive the selected workflows", services.archive_workflow, "workflow"),
-        service_action("resurrect", "Resurrect the selected workflows", services.resurrect_workflow, "workflow"),
+        service_action(
+            "archive", "Archive the selected workflows", services.archive_workflow, "workflow", ask_reason=True
+        ),
+        service_action(
+            "resurrect", "Resurrect the selected workflows", services.resurrect_workflow, "workflow", ask_reason=True
+        ),
         service_action(
             "approve", "Approve the selected direction (archives its siblings)", services.approve_direction, "workflow"
         ),

@@ -26,7 +26,17 @@ from templates_app.definition import (
     input_value_error,
     references_in,
 )
+from templates_app.limits import (
+    SubworkflowWalk,
+    budget_of,
+    definition_pixel_problems,
+    resolve_subworkflow,
+    shape_problems,
+    step_count_problems,
+)
 from templates_app.models import Workflow, WorkflowVersion
+
+__all__ = ["check_definition", "contract_problems", "leads_to", "resolve_subworkflow"]
 
 STEP_KEYS = {"id", "kind", "model", "params", "policy"}
 SUBWORKFLOW_KEYS = {"id", "kind", "workflow", "version", "inputs", "policy"}
@@ -55,29 +65,9 @@ class GateResult:
         return not self.problems
 
 
-def resolve_subworkflow(slug: str, version: str | None) -> WorkflowVersion | None:
-    """The version a sub-workflow step runs: the named one, else the canonical one."""
-    workflow = Workflow.objects.filter(slug=slug).select_related("canonical_version").first()
-    if workflow is None:
-        return None
-    if version:
-        return WorkflowVersion.objects.filter(workflow=workflow, version=version).first()
-    return workflow.canonical_version
-
-
-def leads_to(version: WorkflowVersion, targets: set[str], depth: int = 0) -> bool:
-    """Whether a version leads, through the sub-workflows it runs, to any of the target slugs."""
-    if depth > 20:
-        return True  # deeper than any sane nesting: treat as a cycle rather than recurse forever
-    for step in version.definition.get("steps", []):
-        if isinstance(step, dict) and step.get("kind") == "subworkflow":
-            slug = step.get("workflow")
-            if slug in targets:
-                return True
-            nested = resolve_subworkflow(str(slug), step.get("version"))
-            if nested is not None and leads_to(nested, targets | {version.workflow.slug}, depth + 1):
-                return True
-    return False
+def leads_to(version: WorkflowVersion, targets: set[str]) -> bool:
+    """Whether a version leads, through the sub-workflows it runs, to any of the target slugs (or a cycle)."""
+    return SubworkflowWalk().leads_to(version, targets)
 
 
 def check_definition(definition: Any, *, workflow: Workflow, catalogue: Catalogue | None = None) -> GateResult:
@@ -93,6 +83,7 @@ class _Checker:
         self.inputs: dict[str, str] = {}
         self.steps: dict[str, _Step] = {}
         self.sub_versions: dict[str, WorkflowVersion] = {}
+        self.walk = SubworkflowWalk()  # sub-workflows resolved and walked once per version (issue 11)
 
     def add(self, code: str, path: str, message: str) -> None:
         self.problems.append(Problem(code, path, message))
@@ -101,6 +92,8 @@ class _Checker:
         if not isinstance(definition, dict):
             self.add("invalid_definition", "", "A definition must be a JSON object with inputs, steps and outputs.")
             return GateResult(self.problems)
+        if shape := shape_problems(definition):  # bounds first: a deep document would exhaust the checks below
+            return GateResult(shape)
         for key in definition:
             if key not in TOP_LEVEL_KEYS:
                 self.add(
@@ -118,6 +111,9 @@ class _Checker:
                 self._check_step(index, step)
         self._check_outputs(definition.get("outputs"), len(steps))
         self._check_policy(definition.get("policy"), steps)
+        # Bounded work (issue 11): steps counted with sub-workflows expanded, pixels per step.
+        self.problems += step_count_problems(definition, self.walk, budget=budget_of(definition))
+        self.problems += definition_pixel_problems(definition)
         contract = None
         if not self.problems:
             sub_outputs = {sid: s.sub_contract.outputs for sid, s in self.steps.items() if s.sub_contract}
@@ -314,12 +310,12 @@ class _Checker:
         if version is not None and not isinstance(version, str):
             self.add("invalid_parameter", f"{path}.version", "version must be a version string such as 2026.06.10.")
             return
-        target = resolve_subworkflow(slug, version)
+        target = self.walk.resolve(slug, version)
         if target is None:
             what = f"version {version} of '{slug}'" if version else f"a published version of '{slug}'"
             self.add("missing_subworkflow", f"{path}.workflow", f"There is no {what}.")
             return
-        if slug == self.workflow.slug or leads_to(target, {self.workflow.slug}):
+        if slug == self.workflow.slug or self.walk.leads_to(target, {self.workflow.slug}):
             self.add(
                 "subworkflow_cycle", f"{path}.workflow", f"Sub-workflow '{slug}' leads back to '{self.workflow.slug}'."
             )
@@ -400,13 +396,7 @@ class _Checker:
                     self.add("unknown_field", f"policy.budget.{key}", f"Unknown budget field '{key}'.")
                 elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     self.add("invalid_policy", f"policy.budget.{key}", f"{key} must be a whole number ≥ 1.")
-            max_steps = budget.get("max_steps")
-            if isinstance(max_steps, int) and not isinstance(max_steps, bool) and len(steps) > max_steps >= 1:
-                self.add(
-                    "budget_exceeded",
-                    "policy.budget.max_steps",
-                    f"The pipeline has {len(steps)} steps; the budget allows {max_steps}.",
-                )
+            # max_steps is compared with the expanded step count in run() (templates_app.limits).
         gates = policy.get("gates", [])
         if not isinstance(gates, list):
             self.add("invalid_policy", "policy.gates", "gates must be a list.")

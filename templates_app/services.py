@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
+from templates_app import guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -73,6 +74,8 @@ def _check_definition_document(definition: Any) -> None:
         raise ValidationFailed(
             [Problem("invalid_definition", "definition", "A draft definition must be a JSON object.")]
         )
+    if shape := limits.shape_problems(definition, path="definition"):  # issue 11: depth cap, no NUL
+        raise ValidationFailed(shape)
     size = len(canonical_bytes(definition))
     if size > MAX_DEFINITION_BYTES:
         raise ValidationFailed(
@@ -253,6 +256,8 @@ def publish_draft(
         outcome = _gate(workflow, draft.definition, catalogue)
         if not outcome.valid:
             raise ValidationFailed(outcome.problems)
+        if visibility == Visibility.PUBLIC:  # issue 11: public versions run only public sub-workflow versions
+            guards.check_public_subworkflows(draft.definition)
         assert outcome.bump is not None
         final_bump = outcome.bump
         if bump is not None and outcome.bump != Bump.INITIAL:
@@ -354,6 +359,7 @@ def raise_visibility(*, actor: Actor, version: WorkflowVersion, visibility: str,
             raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
         if version.channel == Channel.SHADOW:
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
+        guards.refuse_internal_subworkflows(version)  # issue 11: nothing internal behind a public version
         _move_version_pointer(version, Pointer.VISIBILITY, visibility, actor=actor, reason=reason)
     return version
 
@@ -457,6 +463,7 @@ def approve_direction(*, actor: Actor, workflow: Workflow, reason: str = "") -> 
         )
         chosen = next(w for w in family if w.pk == workflow.pk)
         chosen.refuse_if_archived("approve it")
+        guards.refuse_unpublished_direction(chosen)  # issue 11: 409 no_published_version
         if chosen.lifecycle == Lifecycle.PRODUCTION:
             raise Conflict(f"'{chosen.slug}' is already the approved direction.", code="already_approved")
         now = timezone.now()
@@ -476,21 +483,23 @@ def approve_direction(*, actor: Actor, workflow: Workflow, reason: str = "") -> 
 
 def archive_workflow(*, actor: Actor, workflow: Workflow, reason: str = "") -> Workflow:
     actor = require_role(actor, Role.ADMIN, action="archive workflows")
+    reason = guards.require_reason(reason, action="archive it")  # issue 11: 400 reason_required
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle == Lifecycle.ARCHIVED:
             raise Conflict(f"'{workflow.slug}' is already archived.", code="already_archived")
-        _set_lifecycle(workflow, Lifecycle.ARCHIVED, actor=actor, reason=reason or "archived by hand")
+        _set_lifecycle(workflow, Lifecycle.ARCHIVED, actor=actor, reason=reason)
     return workflow
 
 
 def resurrect_workflow(*, actor: Actor, workflow: Workflow, reason: str = "") -> Workflow:
     actor = require_role(actor, Role.ADMIN, action="resurrect workflows")
+    reason = guards.require_reason(reason, action="resurrect it")  # issue 11: 400 reason_required
     with transaction.atomic():
         workflow = _locked(workflow)
         if workflow.lifecycle != Lifecycle.ARCHIVED:
             raise Conflict(f"'{workflow.slug}' is not archived.", code="not_archived")
-        _set_lifecycle(workflow, Lifecycle.EXPLORING, actor=actor, reason=reason or "resurrected")
+        _set_lifecycle(workflow, Lifecycle.EXPLORING, actor=actor, reason=reason)
     return workflow
 
 

@@ -13,9 +13,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import DomainError, Problem, ValidationFailed
+from core import jsonsafe
+from core.errors import DomainError, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
-from templates_app import services
+from templates_app import limits, services
 from templates_app.catalogue import Catalogue
 from templates_app.models import Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
 from templates_app.tree import forest
@@ -167,22 +168,15 @@ def _draft(request: HttpRequest, pk: int) -> Draft:
     )
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _parse(text: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise ValidationFailed([Problem("invalid_json", "", f"Not valid JSON: {exc}")]) from None
+    return jsonsafe.loads(text)  # bad, too deep or NUL-bearing JSON is a clear 400, never a 500
 
 
 @require_http_methods(["GET", "POST"])
 @team_only
 def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
-    text = json.dumps(draft.definition, indent=2)
+    text = limits.editor_text(draft.definition)  # stored data nested past the cap stays small
     error = ""
     if request.method == "POST":
         text = request.POST.get("definition", "")
@@ -192,7 +186,8 @@ def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
             error = problem_text(exc)
         else:
             return succeed(request, "Draft saved.", reverse("draft", args=[draft.pk]))
-    validation = services.validate_draft(draft=Draft(workflow=draft.workflow, definition=_safe_parse(text)))
+    shown = _safe_parse(text) if request.method == "POST" else draft.definition  # stored data: no re-parse
+    validation = services.validate_draft(draft=Draft(workflow=draft.workflow, definition=shown))
     return page(
         request,
         "floniks/draft.html",

@@ -46,13 +46,18 @@ def test_admin_is_closed_to_non_admins(populated, personas, who):
 def test_admin_actions_go_through_services(populated, admin_user):
     client = Client()
     client.force_login(admin_user)
+    chosen = {"action": "archive", "_selected_action": [populated.pk]}
+    asked = client.post("/admin/templates_app/workflow/", chosen)
+    assert asked.status_code == 200 and b'name="reason"' in asked.content  # the reason is asked for first
+    populated.refresh_from_db()
+    assert populated.lifecycle != "archived"
     response = client.post(
-        "/admin/templates_app/workflow/", {"action": "archive", "_selected_action": [populated.pk]}, follow=True
+        "/admin/templates_app/workflow/", {**chosen, "reason": "client dropped it", "confirm": "yes"}, follow=True
     )
     assert response.status_code == 200
     populated.refresh_from_db()
     assert populated.lifecycle == "archived"
-    assert populated.pointer_moves.filter(pointer="lifecycle", actor=admin_user).exists()
+    assert populated.pointer_moves.filter(pointer="lifecycle", actor=admin_user, reason="client dropped it").exists()
 
 
 def test_schema_and_docs():

@@ -50,7 +50,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-workflows": {"GET": TEAM, "POST": TEAM},
     "api-workflow": {"GET": TEAM, "PATCH": TEAM},
     "api-workflow-derive": {"POST": TEAM},
-    "api-workflow-approve": {"POST": MANAGER},
+    "api-workflow-approve": {"GET": TEAM, "POST": MANAGER},  # GET: what approving would archive
     "api-workflow-archive": {"POST": ADMIN},
     "api-workflow-resurrect": {"POST": ADMIN},
     "api-workflow-tree": {"GET": TEAM},

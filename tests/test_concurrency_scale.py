@@ -17,6 +17,12 @@ from tests.helpers import in_threads, small_definition
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_run_quota(settings):
+    """These tests start many runs at once to load the system; the per-user quota is tested in test_bounds."""
+    settings.FLONIKS_MAX_ACTIVE_RUNS_PER_USER = 100_000
+
+
 def test_sixteen_finalisers_times_one_hundred_runs(make_workflow, publish, operator):
     if connection.vendor != "postgresql":
         pytest.fail("Needs PostgreSQL: run through `make test`.")

@@ -23,6 +23,13 @@ from tests.helpers import small_definition, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
+
+@pytest.fixture(autouse=True)
+def _no_run_quota(settings):
+    """These tests start many runs at once to load the system; the per-user quota is tested in test_bounds."""
+    settings.FLONIKS_MAX_ACTIVE_RUNS_PER_USER = 100_000
+
+
 FAST = {"FLONIKS_RUN_LEASE_SECONDS": "5", "FLONIKS_SWEEP_SECONDS": "1", "FLONIKS_REQUEUE_AFTER_SECONDS": "3"}
 DONE = (RunStatus.AWAITING_ANNOTATION, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.FINALIZED)
 

@@ -284,7 +284,7 @@ def test_archived_workflow_cannot_publish(make_workflow, publish, operator, admi
     from core.errors import Conflict
 
     workflow = make_workflow()
-    services.archive_workflow(actor=admin_user, workflow=workflow)
+    services.archive_workflow(actor=admin_user, workflow=workflow, reason="off brief")
     draft = services.save_draft(actor=operator, workflow=workflow, definition=valid_definition())
     with pytest.raises(Conflict) as refused:
         services.publish_draft(actor=operator, draft=draft)

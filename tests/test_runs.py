@@ -52,7 +52,7 @@ def test_bad_inputs_are_refused_with_every_problem(workflow, operator):
 
 
 def test_archived_workflow_cannot_run(workflow, operator, admin_user):
-    template_services.archive_workflow(actor=admin_user, workflow=workflow)
+    template_services.archive_workflow(actor=admin_user, workflow=workflow, reason="off brief")
     with pytest.raises(Conflict) as refused:
         services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
     assert refused.value.code == "workflow_archived"

@@ -77,6 +77,24 @@ class WorkflowUpdateSerializer(serializers.Serializer[Any]):
     pin_record = serializers.CharField(required=False)
 
 
+class ArchivedSiblingSerializer(serializers.Serializer[Any]):
+    """A sibling that approving a direction archives, with what it holds (runs_app.approval.ArchivedSibling)."""
+
+    slug = serializers.SlugField()
+    direction_label = serializers.CharField()
+    lifecycle = serializers.CharField()
+    mode = serializers.CharField()
+    canonical_version = serializers.CharField(allow_null=True)
+    production_pin = serializers.CharField(allow_null=True, help_text="label of the record its production pin is from")
+    approved_records = serializers.IntegerField()
+
+
+class ApprovePreviewSerializer(serializers.Serializer[Any]):
+    workflow = serializers.SlugField()
+    will_archive = ArchivedSiblingSerializer(many=True)
+
+
 class ApproveResultSerializer(serializers.Serializer[Any]):
     workflow = WorkflowSerializer()
     archived = serializers.ListField(child=serializers.SlugField())
+    impact = ArchivedSiblingSerializer(many=True)

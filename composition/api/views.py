@@ -19,6 +19,7 @@ from composition.api import serializers as s
 from core.errors import Problem, ValidationFailed
 from core.serializers import ReasonSerializer, validated
 from runs_app import services as run_services
+from runs_app.approval import approval_impact
 from runs_app.drift import workflow_drift
 from runs_app.models import VersionRecord, with_pin
 from templates_app import services
@@ -104,12 +105,26 @@ class DeriveView(APIView):
 
 
 class ApproveDirectionView(APIView):
+    @extend_schema(responses=s.ApprovePreviewSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        """What approving would archive, before anyone does: each sibling with its pin and approved records."""
+        workflow = visible_workflow(request, slug)
+        return Response({"workflow": workflow.slug, "will_archive": [a.as_dict() for a in approval_impact(workflow)]})
+
     @extend_schema(request=ReasonSerializer, responses=s.ApproveResultSerializer)
     def post(self, request: Request, slug: str) -> Response:
         workflow = visible_workflow(request, slug)
         values = validated(ReasonSerializer, request)
+        impact = approval_impact(workflow)  # the answer says what was archived, pins and approved records too
         archived = services.approve_direction(actor=request.user, workflow=workflow, reason=values["reason"])
-        return Response({"workflow": workflow_response(workflow).data, "archived": [w.slug for w in archived]})
+        done = {w.slug for w in archived}
+        return Response(
+            {
+                "workflow": workflow_response(workflow).data,
+                "archived": [w.slug for w in archived],
+                "impact": [a.as_dict() for a in impact if a.slug in done],
+            }
+        )
 
 
 class ArchiveView(APIView):

@@ -99,6 +99,20 @@ class RunSerializer(serializers.ModelSerializer[Run]):
         return str(record.pk) if record else None
 
 
+class RunListSerializer(RunSerializer):
+    """A run in a list (issue 11): no step list and no specification — those are the detail's
+    (GET /api/runs/<id>/), so a page of runs stays small whatever the runs expand to."""
+
+    class Meta(RunSerializer.Meta):
+        fields = [f for f in RunSerializer.Meta.fields if f not in ("specification", "steps")]
+        read_only_fields = fields
+
+    def get_outputs(self, obj: Run) -> dict[str, Any]:
+        by_id = {s.step_id: s for s in obj.steps.all()}
+        named = getattr(obj, "output_steps", None) or {}  # specification.outputs, read alone by the list query
+        return {name: _artifact(by_id[sid].output) for name, sid in named.items() if sid in by_id and by_id[sid].output}
+
+
 class RunStartSerializer(serializers.Serializer[Any]):
     workflow = serializers.SlugField()
     version = serializers.CharField(required=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,7 +24,7 @@ from runs_app.api import serializers as s
 from runs_app.compare import compare_records
 from runs_app.drift import record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import ReproductionCheck, Run, RunStatus, VersionRecord
+from runs_app.models import ReproductionCheck, Run, RunStatus, RunStep, VersionRecord
 from runs_app.storage import read_upload
 from templates_app.models import Workflow, WorkflowVersion
 
@@ -57,12 +58,22 @@ class RunFilter(django_filters.FilterSet):
 
 
 class RunListView(generics.ListAPIView[Run]):
-    serializer_class = s.RunSerializer
+    serializer_class = s.RunListSerializer  # issue 11: lists do not embed step lists; the detail does
     filterset_class = RunFilter
     pagination_class = type("RunPage", (generics.ListAPIView.pagination_class,), {"ordering": "-created_at"})  # type: ignore[arg-type]
 
     def get_queryset(self) -> QuerySet[Run]:
-        return Run.objects.visible_to(self.request.user).with_detail()
+        # Progress and outputs need each step's status and output only, not its parameters.
+        steps = RunStep.objects.select_related("output").only(
+            "run", "index", "step_id", "status", "output__sha256", "output__media_type"
+        )
+        return (
+            Run.objects.visible_to(self.request.user)
+            .select_related("workflow", "version", "created_by", "record")
+            .defer("specification")
+            .annotate(output_steps=KeyTransform("outputs", "specification"))
+            .prefetch_related(Prefetch("steps", queryset=steps.order_by("index")))
+        )
 
     @extend_schema(request=s.RunStartSerializer, responses={201: s.RunSerializer, 404: ErrorSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

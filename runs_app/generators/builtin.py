@@ -2,8 +2,10 @@
 
 Bit-for-bit deterministic: every random choice comes from a PCG64 stream seeded
 by the step's seed, its prompt and its model snapshot, and the encoders write
-no timestamps. The prompt picks the palette ("warm", "cool", "earthy" …), the
-seed the composition, and guidance, steps, scheduler, size, strength and the
+no timestamps. Pixel fields are float32 and computed with element-wise NumPy
+operations only (no BLAS, whose threading may reorder sums), which halves a
+step's memory against float64 and keeps the bytes identical from run to run.
+The prompt picks the palette ("warm", "cool", "earthy" …), the seed the composition, and guidance, steps, scheduler, size, strength and the
 snapshot all visibly change the picture.
 """
 
@@ -23,7 +25,8 @@ from PIL.PngImagePlugin import PngInfo
 
 from runs_app.generators.base import GeneratedFile, GeneratorError, StepRequest
 
-Field = NDArray[np.float64]
+Field = NDArray[np.float32]
+F32 = np.float32
 
 # Words in a prompt → colours. Order matters only for ties; unknown prompts get hash colours.
 PALETTE_WORDS: dict[str, list[tuple[int, int, int]]] = {
@@ -86,15 +89,16 @@ class SnapshotStyle:
 
 
 def _axes(w: int, h: int) -> tuple[Field, Field]:
-    return np.linspace(0.0, 1.0, w, dtype=np.float64), np.linspace(0.0, h / w, h, dtype=np.float64)
+    return np.linspace(0.0, 1.0, w, dtype=F32), np.linspace(0.0, h / w, h, dtype=F32)
 
 
 def _plasma(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, detail: int, phase: float) -> Field:
     x, y = _axes(w, h)
-    field = np.zeros((h, w))
+    field = np.zeros((h, w), dtype=F32)
     for k in range(detail):
-        fx, fy = rng.normal(0, 6 * style.frequency, 2) * (1 + k / 4)
-        c = rng.uniform(0, 2 * np.pi) + phase * (k + 1)
+        # Python floats, not NumPy float64 scalars, so the arithmetic below stays float32.
+        fx, fy = (float(v) for v in rng.normal(0, 6 * style.frequency, 2) * (1 + k / 4))
+        c = float(rng.uniform(0, 2 * np.pi)) + phase * (k + 1)
         # sin(fx·x + fy·y + c) as a sum of outer products: O(w + h) trig instead of O(w·h).
         sx, cx = np.sin(fx * x + c), np.cos(fx * x + c)
         field += (np.outer(np.cos(fy * y), sx) + np.outer(np.sin(fy * y), cx)) / (1 + k * 0.35)
@@ -118,19 +122,21 @@ def _mosaic(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, deta
         field = np.where(closer, values[i], field)
     field = field + np.sqrt(best) * style.warp
     img = Image.fromarray((_normalise(field) * 255).astype(np.uint8)).resize((w, h), Image.Resampling.NEAREST)
-    return np.asarray(img, dtype=np.float64) / 255.0
+    return np.asarray(img, dtype=F32) / 255.0
 
 
 def _aurora(w: int, h: int, rng: np.random.Generator, style: SnapshotStyle, detail: int, phase: float) -> Field:
     x, y = _axes(w, h)
-    field = np.zeros((h, w))
+    field = np.zeros((h, w), dtype=F32)
     for b in range(style.bands + detail // 4):
-        centre = rng.uniform(0.1, 0.9) * h / w
-        wave = centre + 0.08 * np.sin(rng.uniform(2, 9) * style.frequency * x + rng.uniform(0, 6.3) + phase)
-        width = rng.uniform(0.02, 0.09)
+        centre = float(rng.uniform(0.1, 0.9)) * h / w
+        wave = centre + 0.08 * np.sin(
+            float(rng.uniform(2, 9)) * style.frequency * x + float(rng.uniform(0, 6.3)) + phase
+        )
+        width = float(rng.uniform(0.02, 0.09))
         field += np.exp(-(((y[:, None] - wave[None, :]) / width) ** 2)) * (1 - b * 0.05)
-    fine = np.outer(np.sin(y * 140 * style.frequency), np.cos(x * 90)) * 0.05 * min(detail, 30) / 30
-    return _normalise(field + fine)
+    fine = np.outer(np.sin(y * 140 * style.frequency), np.cos(x * 90)).astype(F32, copy=False)
+    return _normalise((field + fine * 0.05 * min(detail, 30) / 30).astype(F32, copy=False))  # float32 already
 
 
 FIELDS: dict[str, Callable[..., Field]] = {"plasma": _plasma, "mosaic": _mosaic, "aurora": _aurora}
@@ -141,20 +147,39 @@ def _normalise(field: Field) -> Field:
     return (field - lo) / (hi - lo) if hi > lo else np.zeros_like(field)
 
 
+def _ramp(field: Field, stops: list[float]) -> Field:
+    """Piecewise-linear colour ramp through equally spaced stops, in float32 (np.interp works in float64)."""
+    if len(stops) == 1:
+        return field * stops[0]
+    top = len(stops) - 2
+    pos = field * (top + 1)
+    idx = np.minimum(pos, top).astype(np.uint8)  # ≤ 8 stops: one byte per pixel, not eight
+    pos -= idx
+    pos *= np.asarray(np.diff(stops), dtype=F32)[idx]  # in place, one temporary plane at a time
+    pos += np.asarray(stops[:-1], dtype=F32)[idx]
+    return pos
+
+
 def _colourise(field: Field, palette: NDArray[np.float64], guidance: float, style: SnapshotStyle) -> NDArray[np.uint8]:
     contrast = 1.0 + guidance / 3.0
     field = 1.0 / (1.0 + np.exp(-(field - 0.5) * contrast * 2.5))
     field = _normalise(field) ** style.gamma
-    stops = np.linspace(0.0, 1.0, len(palette)) if len(palette) > 1 else np.array([0.0])
-    if len(palette) == 1:
-        rgb = field[..., None] * palette[0][None, None, :]
-    else:
-        rgb = np.stack([np.interp(field, stops, palette[:, c]) for c in range(3)], axis=-1)
+    channels = [_ramp(field, [float(v) for v in palette[:, c]]) for c in range(3)]
+    del field
     # The snapshot's own tone: a rotation in RGB space, small enough to keep the palette recognisable.
+    # Written out per channel (element-wise, no matmul), so no BLAS threading can change the sums.
     a = style.hue_shift
-    rot = np.array([[1 - abs(a), a, 0], [0, 1 - abs(a), a], [a, 0, 1 - abs(a)]]).clip(0, 1)
-    rgb = rgb @ rot.T
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    rot = np.array([[1 - abs(a), a, 0], [0, 1 - abs(a), a], [a, 0, 1 - abs(a)]]).clip(0, 1).tolist()
+    out = np.empty((*channels[0].shape, 3), dtype=np.uint8)
+    for c in range(3):
+        mixed = channels[0] * rot[c][0]
+        mixed += channels[1] * rot[c][1]
+        mixed += channels[2] * rot[c][2]
+        np.clip(mixed, 0, 1, out=mixed)
+        mixed *= 255
+        mixed += 0.5
+        out[..., c] = mixed  # truncates towards zero, as astype(np.uint8) did
+    return out
 
 
 def _family_style(family: str) -> str:
@@ -212,10 +237,17 @@ class BuiltinProvider:
     def _img2img(self, request: StepRequest) -> GeneratedFile:
         source = _decode(request.images["image"])
         strength = float(request.params.get("strength", 0.5))
-        generated = _picture(request, source.width, source.height).astype(np.float64)
-        base = np.asarray(source, dtype=np.float64)
-        out = (1 - strength) * base + strength * generated
-        return _encode_png((out + 0.5).clip(0, 255).astype(np.uint8), request.provenance)
+        generated = _picture(request, source.width, source.height)  # its temporaries are gone before `out` exists
+        out = np.asarray(source, dtype=F32)
+        del source
+        out *= 1 - strength
+        weight = F32(strength)
+        for c in range(3):  # a channel at a time: one float32 plane of temporaries, not three
+            out[..., c] += generated[..., c] * weight
+        del generated
+        out += 0.5
+        np.clip(out, 0, 255, out=out)
+        return _encode_png(out.astype(np.uint8), request.provenance)
 
     def _upscale(self, request: StepRequest) -> GeneratedFile:
         source = _decode(request.images["image"])
@@ -235,12 +267,10 @@ class BuiltinProvider:
         motion = float(p.get("motion", 0.5))
         base = None
         if "image" in request.images:
-            base = np.asarray(
-                _decode(request.images["image"]).resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64
-            )
+            base = np.asarray(_decode(request.images["image"]).resize((w, h), Image.Resampling.LANCZOS), dtype=F32)
         frames = []
         for i in range(frames_n):
-            pixels = _picture(request, w, h, phase=2 * np.pi * motion * i / frames_n).astype(np.float64)
+            pixels = _picture(request, w, h, phase=2 * np.pi * motion * i / frames_n).astype(F32)
             if base is not None:
                 pixels = 0.5 * base + 0.5 * pixels
             frames.append(Image.fromarray((pixels + 0.5).clip(0, 255).astype(np.uint8), "RGB"))

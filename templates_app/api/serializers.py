@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.roles import Role, role_of
 from core.serializers import username_or_none
 from templates_app.models import (
     Bump,
@@ -153,6 +154,13 @@ class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
 
     def get_published_by(self, obj: WorkflowVersion) -> str:
         return obj.published_by.get_username()
+
+    def to_representation(self, instance: WorkflowVersion) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if role_of(getattr(request, "user", None)) < Role.OPERATOR:
+            data.pop("published_by", None)  # who published is for the team, not the public
+        return data
 
 
 class VisibilitySerializer(serializers.Serializer[Any]):

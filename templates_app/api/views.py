@@ -215,7 +215,7 @@ class DraftPublishView(APIView):
 
 def version_response(request: Request, version: WorkflowVersion, code: int = status.HTTP_200_OK) -> Response:
     fresh = WorkflowVersion.objects.select_related("workflow", "published_by").get(pk=version.pk)
-    return Response(s.VersionSerializer(fresh).data, status=code)
+    return Response(s.VersionSerializer(fresh, context={"request": request}).data, status=code)
 
 
 class VersionListView(generics.ListAPIView[WorkflowVersion]):
@@ -240,7 +240,8 @@ class VersionDetailView(APIView):
 
     @extend_schema(responses=s.VersionSerializer)
     def get(self, request: Request, slug: str, version: str) -> Response:
-        return Response(s.VersionSerializer(visible_version(request, slug, version)).data)
+        found = visible_version(request, slug, version)
+        return Response(s.VersionSerializer(found, context={"request": request}).data)
 
 
 class VersionActionView(APIView):
