@@ -69,7 +69,7 @@ class Command(BaseCommand):
         if not Workflow.objects.filter(slug="campaign-a").exists():
             self.stdout.write("Loading the demo workspace (the built-in generators make real images)…")
             self._workspace()
-        self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at http://127.0.0.1:8000/):"))
+        self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at /accounts/login/):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<9} {password}")
         self.stdout.write("")
