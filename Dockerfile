@@ -8,8 +8,10 @@ RUN pip install --no-cache-dir -r requirements.txt
 # .dockerignore keeps .env, secrets/, var/, .git, .venv, caches and test output out of the image.
 COPY . .
 # Static files belong to the image: collected once here. The settings need a SECRET_KEY to load
-# with DEBUG=0; this throwaway one signs nothing and is not in any running container.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only-signs-nothing FLONIKS_VAR_DIR=/tmp/build-var \
+# with DEBUG=0 (and a CACHE_URL, never connected to here); this throwaway key signs nothing and is not
+# in any running container.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only-signs-nothing CACHE_URL=redis://build-time-unused:6379/0 \
+        FLONIKS_VAR_DIR=/tmp/build-var \
         python manage.py collectstatic --noinput -v0 \
     && rm -rf /tmp/build-var \
     && useradd --create-home --uid 10001 floniks \

@@ -18,7 +18,7 @@ from runs_app.models import Run, RunStep
 from runs_app.outputs import StepOutputs
 from templates_app import services
 from templates_app.models import Draft
-from tests.runs_helpers import run_now, small_definition
+from tests.helpers import run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 

@@ -87,3 +87,19 @@ def test_the_secrets_script_writes_every_secret_compose_mounts_once(tmp_path):
     assert f":{written['redis_password']}@redis:6379/1" in written["cache_url"]
     subprocess.run(script, check=True, capture_output=True, timeout=60)
     assert {path.name: path.read_text().strip() for path in tmp_path.iterdir()} == written  # kept, not rotated
+
+
+def test_the_images_collectstatic_step_runs_with_exactly_the_dockerfiles_environment(tmp_path):
+    """The build runs `collectstatic` with DEBUG=0 and only what its RUN line sets: the settings must
+    load from that alone (a setting made mandatory in production once broke the image build)."""
+    run = re.search(r"RUN (.*?collectstatic[^\\]*)", (ROOT / "Dockerfile").read_text(), re.S)
+    assert run, "the Dockerfile no longer collects static files"
+    words = run.group(1).replace("\\\n", " ").split()
+    env = dict(w.split("=", 1) for w in words if re.fullmatch(r"[A-Z_]+=\S*", w))
+    assert env.get("DEBUG") == "0"
+    env["FLONIKS_VAR_DIR"] = str(tmp_path)  # the build's /tmp/build-var, here
+    command = words[words.index("manage.py") - 1 :]
+    command[0] = sys.executable
+    done = subprocess.run(command, cwd=ROOT, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list((tmp_path / "staticfiles").rglob("base*.css")), "nothing was collected"

@@ -12,7 +12,7 @@ from runs_app import services as run_services
 from runs_app.models import Run
 from templates_app import services
 from templates_app.models import Draft, PointerMove, Workflow
-from tests.runs_helpers import finished_record, small_definition
+from tests.helpers import finished_record, small_definition
 
 pytestmark = pytest.mark.django_db
 
