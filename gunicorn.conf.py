@@ -1,10 +1,8 @@
 """Gunicorn settings, read from the working directory by `gunicorn floniks.wsgi`."""
 
-import ipaddress
 import os
 
-from django.core.exceptions import ImproperlyConfigured
-
+from core.net import trusted_networks
 from floniks.env import env_int
 
 # One sync worker per core by default. On a box that also runs PostgreSQL, more workers
@@ -26,19 +24,9 @@ accesslog = "-"
 access_log_format = '%(h)s forwarded-for="%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
-def _trusted_proxies() -> list[str]:
-    """TRUSTED_PROXIES: comma-separated IPs or CIDR networks of the proxies in front of gunicorn.
-    Only requests from these may set X-Forwarded-Proto and friends; empty (the default) trusts none."""
-    raw = os.environ.get("TRUSTED_PROXIES", "")
-    proxies = [item.strip() for item in raw.split(",") if item.strip()]
-    for item in proxies:
-        try:
-            ipaddress.ip_network(item)
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"Environment variable TRUSTED_PROXIES has {item!r}, which is not an IP address or network."
-            ) from None
-    return proxies
-
-
-forwarded_allow_ips = ",".join(_trusted_proxies())
+# Only requests from the proxies in TRUSTED_PROXIES (comma-separated IPs or CIDR networks; none by
+# default) may set X-Forwarded-Proto and friends: parsed by the same function as Django's setting, so
+# gunicorn and the sign-in limiter always agree on whom to believe.
+forwarded_allow_ips = ",".join(
+    str(n) for n in trusted_networks("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", ""))
+)

@@ -48,8 +48,12 @@ def _flatten(detail: Any, path: str = "") -> list[Problem]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error answers {code, message, errors: [{code, path, message}]}."""
     if isinstance(exc, RecursionError):
-        # Only input nested absurdly deep gets here (e.g. a JSON string inside a form field): a 400, not a 500.
-        exc = ValidationFailed([Problem("too_deep", "", "The request is nested too deeply to process.")])
+        # JSON nested past what Python decodes on the stack it has left: a JSON string inside a form field,
+        # or a draft stored before definitions were capped at 32 levels (its draft page shows it compactly
+        # so it can be flattened). Either way a clear answer, never a 500.
+        exc = ValidationFailed(
+            [Problem("too_deep", "", "This JSON is nested too deeply to process; definitions may nest 32 levels.")]
+        )
     if isinstance(exc, DomainError):
         response = Response(exc.as_dict(), status=exc.status)
         if exc.status == 401:

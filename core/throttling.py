@@ -15,13 +15,3 @@ class ClientScopedRateThrottle(throttling.ScopedRateThrottle):
 
     def get_ident(self, request: Any) -> str:
         return client_key(request)
-
-
-class ClientAnonRateThrottle(throttling.AnonRateThrottle):
-    def get_ident(self, request: Any) -> str:
-        return client_key(request)
-
-
-class ClientUserRateThrottle(throttling.UserRateThrottle):
-    def get_ident(self, request: Any) -> str:
-        return client_key(request)

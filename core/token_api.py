@@ -26,12 +26,20 @@ _TokenAnswer = inline_serializer(
 )
 
 
+def _as_text(value: Any) -> str | None:
+    """A field as DRF's CharField reads it: numbers are text too (a password sent as 123 is tried as "123")."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value)
+
+
 def _credentials(data: Any) -> tuple[str, str] | None:
-    """The username and password when both were sent: only then is a password tried (and counted)."""
+    """The username and password when both were sent in a form the serializer would try: only then is a
+    password tried, so exactly then the attempt is counted."""
     if not isinstance(data, Mapping):
         return None
-    username, password = data.get("username"), data.get("password")
-    if isinstance(username, str) and username.strip() and isinstance(password, str) and password:
+    username, password = _as_text(data.get("username")), _as_text(data.get("password"))
+    if username and username.strip() and password:
         return username, password
     return None
 

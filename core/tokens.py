@@ -76,6 +76,11 @@ def _note_password_change(sender: Any, instance: Any, update_fields: Any = None,
         return
     if update_fields is not None and "password" not in update_fields:
         return
+    rehash = getattr(instance, "_password", None) is None and set(update_fields or ()) == {"password"}
+    if rehash:
+        # Django's own hash upgrade at sign-in (check_password's setter clears _password and saves only the
+        # hash): the same password in a stronger hash is no change, and must not sign the user's scripts out.
+        return
     stored = sender._default_manager.filter(pk=instance.pk).values_list("password", flat=True).first()
     instance._floniks_password_changed = stored is not None and stored != instance.password
 

@@ -10,8 +10,8 @@ import hashlib
 import io
 import logging
 import warnings
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
@@ -87,7 +87,7 @@ def store_file(
     height: int,
     frames: int = 1,
     kind: str = Artifact.Kind.OUTPUT,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> Artifact:
     """Store bytes once under their hash and return their artifact.
 
@@ -112,7 +112,7 @@ def store_file(
         height=height,
         frames=frames,
         kind=kind,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor,
     )
     # ON CONFLICT DO NOTHING: a concurrent writer of the same bytes made the same row.
     Artifact.objects.bulk_create([row], ignore_conflicts=True)
@@ -152,7 +152,7 @@ def read_upload(upload: UploadedFile) -> bytes:
     return upload.read(MAX_UPLOAD_BYTES + 1)
 
 
-def ingest_upload(data: bytes, *, actor: Any) -> Artifact:
+def ingest_upload(data: bytes, *, actor: User) -> Artifact:
     """Check an uploaded image against the limits, re-encode it as PNG and store it.
 
     Re-encoding drops metadata and anything smuggled after the image data, so

@@ -81,10 +81,9 @@ class WorkflowAdmin(RoleAdmin):
         service_action(
             "resurrect", "Resurrect the selected workflows", services.resurrect_workflow, "workflow", ask_reason=True
         ),
-        service_action(
-            "approve", "Approve the selected direction (archives its siblings)", services.approve_direction, "workflow"
-        ),
     ]
+    # No "approve" action: approving archives siblings, so it is done on the workflow page or the API,
+    # whose confirmation lists what will be archived (pins and approved records included).
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "slug"] if obj else self.readonly_fields

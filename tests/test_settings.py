@@ -199,7 +199,9 @@ def test_gunicorn_trusts_forwarded_headers_only_from_trusted_proxies(monkeypatch
     assert loaded["accesslog"] == "-" and "x-forwarded-for" in loaded["access_log_format"]
     assert loaded["graceful_timeout"] < loaded["timeout"]
     monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")
-    assert runpy.run_path(config)["forwarded_allow_ips"] == "10.0.0.0/8,192.168.1.7"
+    assert runpy.run_path(config)["forwarded_allow_ips"] == "10.0.0.0/8,192.168.1.7/32"
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.5/24")  # read as Django's setting reads it: the network
+    assert runpy.run_path(config)["forwarded_allow_ips"] == "10.0.0.0/24"
     monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8,the-proxy")
-    with pytest.raises(ImproperlyConfigured, match="'the-proxy', which is not an IP address or network"):
+    with pytest.raises(ImproperlyConfigured, match="'the-proxy' is not an IP address or network"):
         runpy.run_path(config)

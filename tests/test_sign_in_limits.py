@@ -148,6 +148,19 @@ def test_made_up_forwarded_addresses_do_not_escape_the_token_limit(operator):
     assert int(refused["Retry-After"]) > 0 and refused.json()["code"] == "throttled"
 
 
+def test_a_password_sent_as_a_number_is_counted_like_any_other(operator):
+    """DRF reads a JSON number as text, so 100123 is a real guess: it must be counted and held back too."""
+    wrong = [
+        APIClient().post("/api/auth/token/", {"username": operator.username, "password": 100000 + i}, format="json")
+        for i in range(8)
+    ]
+    assert [r.status_code for r in wrong] == [400] * 5 + [429] * 3
+    operator.set_password("424242")
+    operator.save()
+    right = APIClient().post("/api/auth/token/", {"username": operator.username, "password": 424242}, format="json")
+    assert right.status_code == 429 and "token" not in right.json()
+
+
 def test_made_up_forwarded_addresses_do_not_escape_the_admin_limit(admin_user):
     codes = [admin_post(admin_user.username, "guess", f"10.9.{i}.1").status_code for i in range(30)]
     assert codes[:5] == [200] * 5 and set(codes[5:]) == {429}

@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -134,6 +136,26 @@ def test_saving_the_user_without_a_new_password_keeps_the_token(operator):
 
 
 # --- the admin --------------------------------------------------------------------------------
+
+
+def test_a_stronger_hash_at_sign_in_keeps_the_token_but_a_new_hash_by_script_revokes_it(operator, settings):
+    """Django rehashes a password at sign-in when the hasher changes: the same password, so tokens stay."""
+    from django.contrib.auth.hashers import make_password
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    User.objects.filter(pk=operator.pk).update(password=make_password("pw-rehash", hasher="md5"))
+    operator.refresh_from_db()
+    token = Token.objects.create(user=operator)
+    assert authenticate(username=operator.username, password="pw-rehash") is not None
+    operator.refresh_from_db()
+    assert operator.password.startswith("pbkdf2_") and Token.objects.filter(pk=token.pk).exists()
+
+    operator.password = make_password("pw-by-script")  # a script sets a new hash directly
+    operator.save()
+    assert not Token.objects.filter(pk=token.pk).exists()
 
 
 def test_admins_list_tokens_without_seeing_the_keys(operator, manager, admin_user):
