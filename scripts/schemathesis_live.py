@@ -41,24 +41,15 @@ SERVER_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 
-REFERENCE_DEFINITION: dict[str, Any] = {
-    "inputs": {"subject": {"type": "string", "required": True}, "reference": {"type": "image", "required": False}},
-    "steps": [
-        {
-            "id": "background",
-            "kind": "generate_image",
-            "model": "local/plasma",
-            "params": {"prompt": "{{inputs.subject}}, warm earthy palette", "width": 96, "height": 64, "steps": 12},
-        },
-        {
-            "id": "styled",
-            "kind": "img2img",
-            "model": "local/mosaic@2026-08-30",
-            "params": {"image": "{{inputs.reference}}", "strength": 0.4, "prompt": "{{inputs.subject}}"},
-        },
-    ],
-    "outputs": {"hero": "{{steps.styled.output}}", "plate": "{{steps.background.output}}"},
-}
+
+def reference_definition() -> dict[str, Any]:
+    """The suite's small two-step workflow, restyling the reference image input as well as the plate."""
+    from tests.helpers import small_definition
+
+    definition = small_definition()
+    definition["steps"][1]["params"].update({"image": "{{inputs.reference}}", "prompt": "{{inputs.subject}}"})
+    definition["outputs"]["plate"] = "{{steps.background.output}}"
+    return definition
 
 
 def build_world() -> dict[str, list[Any]]:
@@ -90,12 +81,12 @@ def build_world() -> dict[str, list[Any]]:
     reference = runs.upload_artifact(actor=operator, data=png.getvalue())
 
     workflow = templates.create_workflow(actor=operator, slug="campaign-a", name="Campaign A", description="Autumn")
-    draft = templates.save_draft(actor=manager, workflow=workflow, definition=REFERENCE_DEFINITION)
+    draft = templates.save_draft(actor=manager, workflow=workflow, definition=reference_definition())
     version = templates.publish_draft(actor=manager, draft=draft, visibility="public", channel="standard", bump=None)
     direction = templates.derive_direction(
         actor=operator, base=workflow, slug="campaign-a-cool", name="Cool", direction_label="Cool"
     )
-    open_draft = templates.save_draft(actor=operator, workflow=workflow, definition=REFERENCE_DEFINITION)
+    open_draft = templates.save_draft(actor=operator, workflow=workflow, definition=reference_definition())
 
     def executed(subject: str) -> Run:
         run = runs.start_run(actor=operator, workflow=workflow, inputs={"subject": subject, "reference": reference.pk})

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from core.ui import NO_ROLE_YET
 from runs_app import services
 from templates_app import services as templates
 from templates_app.models import Workflow
@@ -340,3 +341,22 @@ def test_interactive_parts_work_under_the_content_security_policy(
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Floniks API")
     expect(page.locator(".opblock").first).to_be_visible()
     shot(page, "16-api-docs")
+
+
+def test_an_account_without_a_role_lands_on_the_public_pages(page: Page, live_server: Any, outsider: Any) -> None:
+    """Told why, with nothing in the console; the sign-in page's own link does not grow."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{live_server.url}/records/")  # a team page: sign in first
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_role("link", name="Sign in").click()  # the sign-in page's own link, twice
+    assert page.url == f"{live_server.url}/accounts/login/?next=%2Frecords%2F"
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", outsider.username)
+    page.fill("#id_password", "pw-" + outsider.username)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/public/")
+    expect(page.get_by_role("status")).to_have_text(NO_ROLE_YET)
+    page.wait_for_load_state("networkidle")
+    assert problems == []

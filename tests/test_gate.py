@@ -10,7 +10,7 @@ import pytest
 from core.errors import ValidationFailed
 from templates_app import services
 from templates_app.models import Draft, ModelSnapshot, WorkflowVersion
-from tests.helpers import small_definition, valid_definition
+from tests.helpers import overlay_definition, small_definition, valid_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -132,21 +132,6 @@ def test_subworkflow_without_published_version_is_missing(make_workflow, operato
     make_workflow("brand-overlay", "Brand overlay")  # exists, but nothing published
     d = edit(lambda d: d["steps"].append({"id": "overlay", "kind": "subworkflow", "workflow": "brand-overlay"}))
     assert ("missing_subworkflow", "steps[2].workflow") in codes_for(make_workflow(), operator, d)
-
-
-def overlay_definition() -> dict[str, Any]:
-    return {
-        "inputs": {"image": {"type": "image", "required": True}},
-        "steps": [
-            {
-                "id": "stamp",
-                "kind": "img2img",
-                "model": "local/mosaic",
-                "params": {"image": "{{inputs.image}}", "prompt": "logo bottom right", "strength": 0.2},
-            }
-        ],
-        "outputs": {"image": "{{steps.stamp.output}}"},
-    }
 
 
 def with_overlay(version: str | None = None) -> dict[str, Any]:

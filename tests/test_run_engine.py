@@ -14,7 +14,14 @@ from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, RunStep
 from templates_app import services as templates
 from templates_app.models import ModelFamily
-from tests.helpers import overlay_definition, run_now, slow_workflow, small_definition, wait_for
+from tests.helpers import (
+    definition_with_overlay,
+    overlay_definition,
+    run_now,
+    slow_workflow,
+    small_definition,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +30,7 @@ def test_subworkflow_runs_its_pinned_version(make_workflow, publish, operator):
     overlay = make_workflow("brand-overlay", "Brand overlay")
     first = publish(overlay, overlay_definition())
     campaign = make_workflow()
-    d = small_definition()
-    d["steps"].append(
-        {
-            "id": "overlay",
-            "kind": "subworkflow",
-            "workflow": "brand-overlay",
-            "inputs": {"image": "{{steps.styled.output}}"},
-        }
-    )
-    d["outputs"] = {"hero": "{{steps.overlay.outputs.image}}"}
-    publish(campaign, d)
+    publish(campaign, definition_with_overlay())
     run = services.start_run(actor=operator, workflow=campaign, inputs={"subject": "a fox"})
     # A newer overlay published after the run started does not change what the run executes.
     publish(overlay, overlay_definition("logo top left"))
