@@ -8,6 +8,7 @@ import copy
 import io
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -16,7 +17,7 @@ from PIL import Image
 from runs_app import services as run_services
 from runs_app.models import Run, RunStep
 from runs_app.outputs import StepOutputs
-from templates_app import services
+from templates_app import limits, services
 from templates_app.models import Draft
 from tests.helpers import run_now, small_definition
 
@@ -68,9 +69,17 @@ def test_the_level_5_fan_out_draft_validates_quickly_with_a_clear_too_many_steps
 ):
     top = make_workflow("level-5", "Level 5")
     draft = services.save_draft(actor=operator, workflow=top, definition=fan_out("level-4"))
-    # Each sub-workflow version is visited once: a handful of queries, not one per path (10^5 today).
-    with django_assert_max_num_queries(40):
+    # Each sub-workflow version is counted once: a handful of queries and walks, not one per path (10^5).
+    counted = []
+    original = limits.SubworkflowWalk.step_counts
+
+    def counting(walk, definition):
+        counted.append(1)
+        return original(walk, definition)
+
+    with django_assert_max_num_queries(40), mock.patch.object(limits.SubworkflowWalk, "step_counts", counting):
         response = api(operator).get(f"/api/drafts/{draft.pk}/validate/")
+    assert len(counted) <= 12, f"{len(counted)} expansions: the per-version memo is not holding"
     assert response.status_code == 200
     problems = response.json()["errors"]
     too_many = [p for p in problems if p["code"] == "too_many_steps"]
