@@ -88,6 +88,13 @@ def test_the_admin_reason_page_with_nul_is_refused_and_changes_nothing(campaign,
     assert snapshot(campaign) == before
 
 
+def test_a_derived_direction_named_with_nul_is_refused_and_not_created(campaign, operator):
+    before = Workflow.objects.count()
+    form = {"slug": "campaign-cool", "name": "Cool\x00", "direction_label": "Cool"}
+    refused_page(signed_in(operator).post(f"/workflows/{campaign.slug}/derive/", form))
+    assert Workflow.objects.count() == before
+
+
 def test_a_search_with_nul_is_refused(campaign, operator):
     response = signed_in(operator).get("/workflows/?q=a%00b")
     refused_page(response)
