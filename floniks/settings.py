@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "floniks.browser_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body (session, CSRF, views); after the header middleware, so its
+    # 400 still carries the security headers and the CSP; after WhiteNoise, which reads no body.
+    "core.request_bounds.RequestBoundsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -370,6 +373,16 @@ FLONIKS_MAX_STEP_PIXELS = env_int("FLONIKS_MAX_STEP_PIXELS", 4096 * 4096, minimu
 FLONIKS_MAX_ANIMATION_PIXELS = env_int("FLONIKS_MAX_ANIMATION_PIXELS", 1024 * 1024 * 32, minimum=64 * 64 * 2)
 # Runs queued or running at once per user; one more start answers 429 quota_exceeded.
 FLONIKS_MAX_ACTIVE_RUNS_PER_USER = env_int("FLONIKS_MAX_ACTIVE_RUNS_PER_USER", 8, minimum=1)
+# An uploaded file's size limit (runs_app.storage reads it); a request's whole body may be this
+# plus 1 MiB of form fields. A larger declared Content-Length is refused before it is read.
+FLONIKS_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+FLONIKS_MAX_REQUEST_BYTES = env_int(
+    "FLONIKS_MAX_REQUEST_BYTES", FLONIKS_MAX_UPLOAD_BYTES + 1024 * 1024, minimum=1024 * 1024
+)
+# Explicit Django defaults: form fields (files aside) over 2.5 MiB are refused; a file over 2.5 MiB
+# is spooled to a temporary file instead of memory (bounded by FLONIKS_MAX_REQUEST_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs_app.tasks.sweep", "schedule": float(FLONIKS_SWEEP_SECONDS)},
 }

@@ -11,6 +11,7 @@ import io
 import logging
 import warnings
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
@@ -21,7 +22,7 @@ from core.errors import Problem, ValidationFailed
 from runs_app.generators import GeneratedFile
 from runs_app.models import Artifact
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES: int = settings.FLONIKS_MAX_UPLOAD_BYTES
 MAX_UPLOAD_PIXELS = 40_000_000
 MAX_UPLOAD_SIDE = 8192
 UPLOAD_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
