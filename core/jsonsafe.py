@@ -9,6 +9,7 @@ NUL-bearing document is a 400 with a clear problem wherever it comes from."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from rest_framework.parsers import JSONParser
@@ -91,3 +92,24 @@ class SafeJSONParser(JSONParser):
             ) from None
         check_json(value)
         return value
+
+
+class LegacyDepthDecoder(json.JSONDecoder):
+    """Reads JSON stored before depth caps existed (drafts nested hundreds deep) wherever it is read.
+
+    Python's decoder recurses once per level against the interpreter's recursion limit, so how
+    deep a document can be read depends on how deep the caller's stack already is: a draft that a
+    shell reads fine fails inside a request. On that failure only, read it again with the limit
+    raised by the document's possible depth; what can be written now is capped far lower."""
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().decode(s, *args, **kwargs)
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            # Bounded: each level costs C stack too, and a few thousand levels fit well within it.
+            sys.setrecursionlimit(limit + min(s.count("[") + s.count("{"), 3_000))
+            try:
+                return super().decode(s, *args, **kwargs)
+            finally:
+                sys.setrecursionlimit(limit)

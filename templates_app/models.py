@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.errors import Conflict
+from core.jsonsafe import LegacyDepthDecoder
 from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
 
@@ -234,7 +235,7 @@ class Draft(models.Model):
     """A mutable, possibly incomplete definition; publishing mints a version."""
 
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="drafts")
-    definition = models.JSONField(default=dict)
+    definition = models.JSONField(default=dict, decoder=LegacyDepthDecoder)
     based_on = models.ForeignKey(
         "WorkflowVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="drafts_based_on"
     )

@@ -120,11 +120,14 @@ def world(make_workflow, publish, operator, admin_user):
     base = make_workflow("campaign", "Campaign")
     internal = publish(base, small_definition())
     public = publish(base, small_definition(prompt="{{inputs.subject}}, cool"), visibility="public")
-    templates.derive_direction(actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool")
+    cool = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    publish(cool, small_definition(prompt="{{inputs.subject}}, cold blue"))  # approving needs a version
     archived = templates.derive_direction(
         actor=operator, base=base, slug="campaign-cold", name="Cold", direction_label="Cold"
     )
-    templates.archive_workflow(actor=admin_user, workflow=archived)
+    templates.archive_workflow(actor=admin_user, workflow=archived, reason="off brief")
     record = finished_record(operator, base)
     other = finished_record(operator, base, inputs={"subject": "hare"}, label="second")
     awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "o"}))
@@ -264,8 +267,9 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
         TEAM_CREATE,
     ),
     ("POST", "/api/workflows/{direction}/approve/", {}, MANAGER_UP),
-    ("POST", "/api/workflows/{slug}/archive/", {}, ADMIN_ONLY),
-    ("POST", "/api/workflows/{archived}/resurrect/", {}, ADMIN_ONLY),
+    ("GET", "/api/workflows/{direction}/approve/", None, TEAM_READ),
+    ("POST", "/api/workflows/{slug}/archive/", {"reason": "off brief"}, ADMIN_ONLY),
+    ("POST", "/api/workflows/{archived}/resurrect/", {"reason": "back on brief"}, ADMIN_ONLY),
     ("GET", "/api/workflows/{slug}/tree/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/history/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/drafts/", None, TEAM_READ),
