@@ -9,6 +9,7 @@ from django.core.management import call_command
 from runs_app import services
 from runs_app.models import ReproductionCheck, Run
 from templates_app import services as templates
+from templates_app.models import ModelSnapshot
 from tests.helpers import finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,10 @@ def test_audit_reports_drift_and_fails(make_workflow, publish, operator, manager
     publish(workflow, small_definition())
     services.approve_record(actor=manager, record=finished_record(operator, workflow))
     templates.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-12-01", make_default=True)
+    # A newer default alone is no reason to refuse (the recorded snapshot still runs); a retired one is.
+    templates.retire_model_snapshot(
+        actor=admin_user, snapshot=ModelSnapshot.objects.get(family__name="local/plasma", snapshot="2026-06-15")
+    )
     with pytest.raises(SystemExit) as exited:
         call_command("audit_reproducibility", "--as", operator.username)
     assert exited.value.code == 1 and not Run.objects.filter(reproduces__isnull=False).exists()

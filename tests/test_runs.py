@@ -325,7 +325,7 @@ def test_archived_workflows_cannot_be_reproduced(make_workflow, publish, operato
     workflow = make_workflow()
     publish(workflow, small_definition())
     record = finished_record(operator, workflow)
-    template_services.archive_workflow(actor=admin_user, workflow=workflow)
+    template_services.archive_workflow(actor=admin_user, workflow=workflow, reason="off brief")
     with pytest.raises(Conflict) as refused:
         services.reproduce_record(actor=operator, record=record)
     assert refused.value.code == "workflow_archived"

@@ -87,7 +87,7 @@ def test_throttled_and_unauthorised_answers_name_their_headers(schema):
 
 
 def test_cursor_pages_always_carry_next_previous_and_results(schema):
-    page = schema["components"]["schemas"]["PaginatedRunList"]
+    page = schema["components"]["schemas"]["PaginatedRunSummaryList"]
     assert set(page["required"]) == {"next", "previous", "results"}
     assert page["properties"]["next"]["nullable"] and page["properties"]["previous"]["nullable"]
     params = {p["name"] for p in operations(schema)["GET /api/runs/"]["parameters"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from runs_app.models import Artifact, ReproductionCheck, Run, RunStep, VersionRecord
@@ -99,6 +100,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
         return str(record.pk) if record else None
 
 
+@extend_schema_serializer(component_name="RunSummary")  # list answers: a run without its steps
 class RunListSerializer(RunSerializer):
     """A run in a list (issue 11): no step list and no specification — those are the detail's
     (GET /api/runs/<id>/), so a page of runs stays small whatever the runs expand to."""
@@ -147,6 +149,7 @@ class CheckSerializer(serializers.ModelSerializer[ReproductionCheck]):
         read_only_fields = fields
 
 
+@extend_schema_serializer(component_name="RecordSummary")
 class RecordListSerializer(serializers.ModelSerializer[VersionRecord]):
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)  # type: ignore[var-annotated]
     version = serializers.CharField(source="version.version", read_only=True)
