@@ -271,6 +271,7 @@ def set_workflow_mode(
         raise ValidationFailed([Problem("invalid_choice", "mode", "mode must be discovery or production.")])
     with transaction.atomic():
         workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        workflow.refuse_if_archived("switch its mode")
         if pin_record is not None:
             _pin(actor=actor, workflow=workflow, record=pin_record, reason=reason)
         elif mode == Mode.PRODUCTION:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -117,6 +118,13 @@ class Bump(models.TextChoices):
 BUMP_ORDER = {Bump.INITIAL: 0, Bump.PATCH: 1, Bump.MINOR: 2, Bump.MAJOR: 3}
 
 
+# What the forms promise: "lowercase letters, digits and dashes" (a slug is permanent, and appears in URLs).
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+SLUG_RULE = RegexValidator(
+    SLUG_PATTERN, "Use lowercase letters, digits and single dashes, e.g. campaign-a-warm-earthy.", code="invalid_slug"
+)
+
+
 class WorkflowQuerySet(models.QuerySet["Workflow"]):
     def visible_to(self, user: Any) -> WorkflowQuerySet:
         """Team members see every workflow; others only those with a public version."""
@@ -140,7 +148,7 @@ class WorkflowQuerySet(models.QuerySet["Workflow"]):
 
 
 class Workflow(models.Model):
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, validators=[SLUG_RULE])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     canonical_version = models.ForeignKey(
@@ -175,6 +183,7 @@ class Workflow(models.Model):
         ordering = ["slug"]
         constraints = [
             models.CheckConstraint(condition=Q(mode__in=Mode.values), name="workflow_mode_valid"),
+            models.CheckConstraint(condition=Q(slug__regex=SLUG_PATTERN), name="workflow_slug_format"),
             models.CheckConstraint(condition=Q(lifecycle__in=Lifecycle.values), name="workflow_lifecycle_valid"),
             models.CheckConstraint(
                 condition=Q(derived_from__isnull=True, derived_from_version__isnull=True, direction_label="")

@@ -326,6 +326,7 @@ def promote_version(*, actor: Actor, version: WorkflowVersion, reason: str = "")
     actor = require_role(actor, Role.MANAGER, action="move the canonical pointer")
     with transaction.atomic():
         workflow = _locked(version.workflow)
+        workflow.refuse_if_archived("move its canonical pointer")
         version = WorkflowVersion.objects.get(pk=version.pk)
         if workflow.canonical_version_id == version.pk:
             raise Conflict(f"{version.version} is already canonical.", code="already_canonical")
@@ -359,6 +360,7 @@ def raise_visibility(*, actor: Actor, version: WorkflowVersion, visibility: str,
             raise Conflict("Visibility only rises: a public version stays public.", code="visibility_lowering")
         if version.channel == Channel.SHADOW:
             raise Conflict("Shadow versions are never public.", code="shadow_not_public")
+        version.workflow.refuse_if_archived("make its versions public")
         guards.refuse_internal_subworkflows(version)  # issue 11: nothing internal behind a public version
         _move_version_pointer(version, Pointer.VISIBILITY, visibility, actor=actor, reason=reason)
     return version
@@ -372,6 +374,7 @@ def set_channel(*, actor: Actor, version: WorkflowVersion, channel: str, reason:
         )
     with transaction.atomic():
         workflow = _locked(version.workflow)
+        workflow.refuse_if_archived("change its channels")
         version = WorkflowVersion.objects.select_for_update().get(pk=version.pk)
         if version.channel == channel:
             raise Conflict(f"{version.version} is already on the {channel} channel.", code="already_on_channel")

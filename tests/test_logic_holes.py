@@ -129,3 +129,50 @@ def test_archive_and_resurrect_need_a_reason_kept_in_the_history(make_workflow, 
     assert sorted(reasons) == ["archive: client call", "resurrect: client call"]
     with pytest.raises(ValidationFailed):
         services.archive_workflow(actor=admin_user, workflow=workflow)
+
+
+def test_nothing_moves_on_an_archived_workflow_until_it_is_resurrected(
+    make_workflow, publish, operator, manager, admin_user, api
+):
+    """Archived stays readable only: no version made public (it would reach anonymous visitors), no channel
+    or canonical move, no mode switch; the page offers none of them."""
+    workflow = make_workflow()
+    first = publish(workflow, small_definition())
+    second = publish(workflow, small_definition(prompt="{{inputs.subject}}, later"))
+    record = finished_record(operator, workflow)
+    run_services.approve_record(actor=manager, record=record)
+    services.archive_workflow(actor=admin_user, workflow=workflow, reason="off brief")
+    moves = PointerMove.objects.count()
+    client = api(manager)
+    base = f"/api/workflows/{workflow.slug}/versions"
+    answers = [
+        client.post(f"{base}/{first.version}/visibility/", {"visibility": "public"}, format="json"),
+        client.post(f"{base}/{second.version}/promote/", {}, format="json"),
+        client.post(f"{base}/{second.version}/channel/", {"channel": "alternate"}, format="json"),
+        client.patch(
+            f"/api/workflows/{workflow.slug}/", {"mode": "production", "pin_record": str(record.pk)}, format="json"
+        ),
+    ]
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(409, "workflow_archived")] * 4
+    assert PointerMove.objects.count() == moves
+    first.refresh_from_db()
+    assert first.visibility == "internal" and Client().get(f"/manifests/{first.manifest_hash}/").status_code == 404
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(f"/workflows/{workflow.slug}/").content.decode()
+    assert "Make public" not in page and "Make canonical" not in page and "Switch to production" not in page
+
+
+@pytest.mark.parametrize("slug", ["Under_Score", "UPPER", "double--dash", "-leading", "trailing-"])
+def test_a_slug_is_lowercase_letters_digits_and_single_dashes(operator, api, slug):
+    answer = api(operator).post("/api/workflows/", {"slug": slug, "name": "A job"}, format="json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "slug"
+    assert not Workflow.objects.filter(slug=slug).exists()
+
+
+def test_the_database_refuses_a_slug_the_forms_would_refuse(make_workflow):
+    from django.db import IntegrityError, transaction
+
+    workflow = make_workflow()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Workflow.objects.create(slug="Bad_Slug", name="Bypass", created_by=workflow.created_by)
