@@ -58,7 +58,9 @@ class ErrorDocumentingSchema(AutoSchema):
 
     The codes are derived from what DRF and core.api do for the view, so a new view is
     documented without decorating it:
-    - 400 when the operation reads a body or filter parameters (the validation answer);
+    - 400 always: core.request_bounds refuses any request with a NUL character in its address or
+      query, or a declared body over the limit, before the view runs (and bodies and filters are
+      validated);
     - 401 whenever the view authenticates (missing or invalid credentials);
     - 403 when its permissions refuse an anonymous caller (a role-less account gets 403),
       or for an unsafe method under session authentication (CSRF);
@@ -110,13 +112,9 @@ class ErrorDocumentingSchema(AutoSchema):
         authenticators = self.view.get_authenticators()
         anonymous_allowed = self._anonymous_allowed()
         paginator = self._get_paginator() if self._is_list_view() else None
-        paging = {getattr(paginator, "cursor_query_param", None), getattr(paginator, "page_size_query_param", None)}
-        query = [p for p in operation.get("parameters", []) if p["in"] == "query" and p["name"] not in paging]
-        codes: set[int] = set()
+        codes: set[int] = {400}  # core.request_bounds may refuse any request (NUL characters, size)
         if "requestBody" in operation:
-            codes |= {400, 415}
-        if query:
-            codes.add(400)
+            codes.add(415)
         if authenticators:
             codes.add(401)
         if not anonymous_allowed or (unsafe and any(isinstance(a, SessionAuthentication) for a in authenticators)):

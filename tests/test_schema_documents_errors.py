@@ -50,21 +50,22 @@ def test_every_error_answer_has_the_one_error_shape(schema):
         ("POST /api/workflows/", {201, 400, 401, 403, 409, 415}, {404, 429}),
         ("PATCH /api/workflows/{slug}/", {200, 400, 401, 403, 404, 409, 415}, {429}),
         # A team read of one object; a cursor page with filters.
-        ("GET /api/runs/{id}/", {200, 401, 403, 404}, {400, 409}),
+        # 400 everywhere: any request with a NUL character in its address or query is refused first.
+        ("GET /api/runs/{id}/", {200, 400, 401, 403, 404}, {409}),
         ("GET /api/records/", {200, 400, 401, 403, 404}, {409}),
         # A body that names another object; query parameters that do.
         ("POST /api/runs/", {201, 400, 404, 409}, set()),
         ("GET /api/records/compare/", {200, 400, 401, 403, 404}, {409}),
         # Public reads: no 403, credentials optional.
-        ("GET /api/workflows/{slug}/versions/{version}/", {200, 401, 404}, {400, 403, 409}),
+        ("GET /api/workflows/{slug}/versions/{version}/", {200, 400, 401, 404}, {403, 409}),
         ("GET /api/manifests/{manifest_hash}/", {200, 401, 404}, {403}),
         # The throttled sign-in.
         ("POST /api/auth/token/", {200, 400, 401, 429}, {404, 409}),
         # Uploading the same bytes twice is no conflict.
         ("POST /api/artifacts/", {201, 400, 401, 403, 415}, {404, 409}),
         # Artifacts: 404 for outsiders (never 403), bytes or a bucket redirect.
-        ("GET /artifacts/{sha256}", {200, 302, 401, 404}, {403}),
-        ("GET /artifacts/{sha256}/thumb", {200, 302, 401, 404}, {403}),
+        ("GET /artifacts/{sha256}", {200, 302, 400, 401, 404}, {403}),
+        ("GET /artifacts/{sha256}/thumb", {200, 302, 400, 401, 404}, {403}),
     ],
 )
 def test_each_operation_lists_the_answers_it_can_give(schema, operation, expected, absent):

@@ -340,8 +340,9 @@ def test_the_compose_topology_from_scratch(stack, s3_server):
     # The output is in the bucket, under its content address, and its bytes hash to it.
     sha = record["outputs"]["hero"]["sha256"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-    stored = [key for key in keys if sha in key]
+    stored = [key for key in keys if sha in key and key.startswith("artifacts/")]
     assert len(stored) == 1, keys
+    assert any(key.startswith(f"thumbs/{sha[:2]}/{sha}") for key in keys), "its thumbnail was made when stored"
     assert hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=stored[0])["Body"].read()).hexdigest() == sha
 
     # The access log names the client the trusted proxy forwarded.

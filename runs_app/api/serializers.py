@@ -189,6 +189,7 @@ class RecordListSerializer(serializers.ModelSerializer[VersionRecord]):
         return obj.approved_by.username if obj.approved_by else None
 
 
+@extend_schema_serializer(component_name="Record")  # not its list parent's RecordSummary
 class RecordSerializer(RecordListSerializer):
     run_id = serializers.UUIDField(read_only=True)
     drift_warnings = serializers.SerializerMethodField()
