@@ -27,6 +27,11 @@ class Role(enum.IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    @property
+    def with_article(self) -> str:
+        """ "an operator", "a manager", "an admin": for messages people read."""
+        return f"{'an' if self.label[0] in 'aeiou' else 'a'} {self.label}"
+
 
 GROUP_NAMES = {Role.OPERATOR: "operator", Role.MANAGER: "manager", Role.ADMIN: "admin"}
 _BY_GROUP = {name: role for role, name in GROUP_NAMES.items()}
@@ -57,4 +62,4 @@ def require_role(user: Actor | None, minimum: Role, *, action: str) -> User:
         return user  # type: ignore[return-value]  # a role implies an authenticated user
     if user is None or not getattr(user, "is_authenticated", False):
         raise NotAuthenticated(f"Sign in to {action}.")
-    raise Forbidden(f"Only a {minimum.label} or above may {action}.")
+    raise Forbidden(f"Only {minimum.with_article} or above may {action}.")

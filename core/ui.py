@@ -47,7 +47,7 @@ def role_required(minimum: Role) -> Callable[[View], View]:
                 messages.info(request, NO_ROLE_YET)
                 return HttpResponseRedirect(reverse("public"))
             if role_of(request.user) < minimum:
-                raise PermissionDenied(f"This page is for a {minimum.label} or above.")
+                raise PermissionDenied(f"This page is for {minimum.with_article} or above.")
             return view(request, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
