@@ -173,6 +173,8 @@ def main() -> int:
         print("Run inside testing.run: python -m testing.run -- python scripts/schemathesis_live.py", file=sys.stderr)
         return 2
     os.environ.update(SERVER_ENV)
+    # Production settings want a shared cache (the sign-in limiter): the private Redis's second database.
+    os.environ.setdefault("CACHE_URL", os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "floniks.settings")
     sys.path.insert(0, str(ROOT))
     from testing.services import free_port
