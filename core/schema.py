@@ -90,6 +90,9 @@ class ErrorDocumentingSchema(AutoSchema):
                 responses[str(code)] = answer
             elif not existing.get("content"):  # documented by description only: give it the shape
                 responses[str(code)] = {**answer, "description": existing.get("description") or answer["description"]}
+        # Every address can be longer than the HTTP server reads (gunicorn's limit_request_line): it answers
+        # 414 itself, in HTML, before Floniks sees the request.
+        responses.setdefault("414", {"description": "The address is too long.", "content": {"text/html": {}}})
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

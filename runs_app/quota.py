@@ -20,7 +20,9 @@ def reserve_run_slot(actor: User) -> None:
     Call inside the transaction that creates the run: the lock on the actor's row makes
     concurrent starts by one user count one after another, so a burst cannot slip past."""
     limit = active_run_limit()
-    list(get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    # NO KEY UPDATE: concurrent starts by this user queue here, while rows that merely reference the user
+    # (a check's created_by, taking FOR KEY SHARE) are not blocked, which would deadlock with other locks.
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk", flat=True))
     active = Run.objects.generating().filter(created_by_id=actor.pk).count()
     if active >= limit:
         raise QuotaExceeded(

@@ -375,7 +375,8 @@ def flag_legacy(*, actor: Actor, record: VersionRecord, reason: str = "") -> Rep
     actor = require_role(actor, Role.OPERATOR, action="flag version records")
     catalogue = Catalogue.load()
     with transaction.atomic():
-        record = VersionRecord.objects.select_for_update().select_related("version").get(pk=record.pk)
+        # NO KEY UPDATE: a reproduction inserting a check for this record (FOR KEY SHARE) is not blocked.
+        record = VersionRecord.objects.select_for_update(no_key=True).select_related("version").get(pk=record.pk)
         warnings = record_drift(record, catalogue)
         check = ReproductionCheck.objects.create(
             record=record,

@@ -75,7 +75,10 @@ class RunListView(generics.ListAPIView[Run]):
             .prefetch_related(Prefetch("steps", queryset=steps.order_by("index")))
         )
 
-    @extend_schema(request=s.RunStartSerializer, responses={201: s.RunSerializer, 404: ErrorSerializer})
+    # 429 quota_exceeded: the starter already has FLONIKS_MAX_ACTIVE_RUNS_PER_USER runs queued or running.
+    @extend_schema(
+        request=s.RunStartSerializer, responses={201: s.RunSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.RunStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,7 +150,7 @@ class ApproveRecordView(APIView):
 
 
 class ReproduceView(APIView):
-    @extend_schema(request=s.ReproduceSerializer, responses={202: s.RunSerializer})
+    @extend_schema(request=s.ReproduceSerializer, responses={202: s.RunSerializer, 429: ErrorSerializer})
     def post(self, request: Request, pk: Any) -> Response:
         data = s.ReproduceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
