@@ -73,7 +73,9 @@ class RunQuerySet(models.QuerySet["Run"]):
         return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE))
 
     def with_detail(self) -> RunQuerySet:
-        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
+        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(
+            steps_in_order(), models.Prefetch("gates", queryset=RunGate.objects.select_related("continued_by"))
+        )
 
 
 def steps_in_order() -> models.Prefetch[Any]:
@@ -221,7 +223,10 @@ class RunStep(models.Model):
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     # Execution (DESIGN §4): the queue it is sent to, the lease of the worker generating it, live progress.
+    provider = models.CharField(max_length=50, default="builtin")
     queue = models.CharField(max_length=100, default="floniks")
+    timeout_seconds = models.PositiveIntegerField(default=600, help_text="Its policy's, else its provider's default.")
+    retries = models.PositiveSmallIntegerField(default=2, help_text="Tries again on transient provider errors.")
     sent_at = models.DateTimeField(null=True, blank=True, help_text="When it was last sent to its queue.")
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

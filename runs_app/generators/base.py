@@ -59,6 +59,10 @@ class StepHandle:
             self.reason = reason
             self._cancelled.set()
 
+    def wait_cancelled(self, seconds: float) -> bool:
+        """Sleep up to `seconds` (a retry's back-off); True as soon as the step is cancelled."""
+        return self._cancelled.wait(seconds)
+
     def raise_if_cancelled(self) -> None:
         if self._cancelled.is_set():
             raise StepCancelled(self.reason)

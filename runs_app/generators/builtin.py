@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 from PIL.PngImagePlugin import PngInfo
 
-from runs_app.generators.base import GeneratedFile, GeneratorError, StepRequest
+from runs_app.generators.base import GeneratedFile, GeneratorError, Progress, StepHandle, StepRequest, no_progress
 
 Field = NDArray[np.float32]
 F32 = np.float32
@@ -224,7 +224,15 @@ def _encode_png(pixels: NDArray[np.uint8], provenance: dict[str, Any]) -> Genera
 class BuiltinProvider:
     """Provider for every `local/*` family."""
 
-    def generate(self, request: StepRequest) -> GeneratedFile:
+    takes_seed = True
+
+    def cancel(self, handle: StepHandle) -> None:
+        handle.mark_cancelled("cancelled")
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, Any]:
+        return {"provider": "builtin", "family": family, "snapshot": snapshot}
+
+    def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
         handler = getattr(self, f"_{request.kind}", None)
         if handler is None:
             raise GeneratorError(f"The built-in provider cannot run '{request.kind}' steps.")

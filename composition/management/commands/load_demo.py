@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from runs_app import engine
+from runs_app import execution
 from runs_app import services as runs
 from templates_app import services
 from templates_app.models import Workflow
@@ -95,7 +95,7 @@ class Command(BaseCommand):
 
     def _record(self, operator: Any, workflow: Workflow, subject: str, label: str, annotation: str) -> Any:
         run = runs.start_run(actor=operator, workflow=workflow, inputs={"subject": subject})
-        engine.execute_run(run.pk, worker="load_demo")  # in-process: the demo needs no worker to load
+        execution.run_inline(run.pk, worker="load_demo")  # in-process: the demo needs no worker to load
         runs.finalize_run(actor=operator, run=run, label=label, annotation=annotation)
         return runs.write_record(run_id=run.pk)
 
