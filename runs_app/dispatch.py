@@ -102,6 +102,10 @@ def send_record_write(run_id: Any, *, on_commit: bool = True) -> None:
 
 def _send(task_name: str, args: list[Any], options: dict[str, Any]) -> None:
     # By name, through the current app (the project's, floniks.celery): this layer never imports the project.
+    # Sent by name, a message never gets the task's defaults (task_default_priority among them), and
+    # kombu's Redis transport files a message without a priority under 0, beside the urgent ones:
+    # every message names its priority, so a re-sent step really goes ahead of the backlog.
+    options = {"priority": settings.CELERY_TASK_DEFAULT_PRIORITY, **options}
     try:
         current_app.send_task(task_name, args=args, **options)
     except Exception:  # broker unreachable: the sweep will catch up
