@@ -343,6 +343,44 @@ def test_interactive_parts_work_under_the_content_security_policy(
     shot(page, "16-api-docs")
 
 
+def test_the_run_page_shows_a_long_step_s_progress_live(page, live_server, worker, operator, make_workflow, publish):
+    workflow = make_workflow("long-motion", "Long motion")
+    d = small_definition()
+    d["steps"] = [
+        {
+            "id": "motion",
+            "kind": "animate",
+            "model": "local/plasma",
+            "params": {"prompt": "{{inputs.subject}} at dusk", "frames": 60, "width": 320, "height": 320},
+        }
+    ]
+    d["outputs"] = {"loop": "{{steps.motion.output}}"}
+    publish(workflow, d)
+    sign_in(page, live_server, operator)
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+
+    # What the page shows now, read in one go: the polled block is replaced every second.
+    read = """() => [
+        document.querySelector('[data-testid="run-status"]')?.textContent.trim(),
+        document.querySelector('[data-testid="step-percent-motion"]')?.textContent ?? null,
+    ]"""
+    seen: list[int] = []
+    for _ in range(600):  # two minutes at most
+        status, shown = page.evaluate(read)
+        if shown is not None and (percent := int(shown.strip(" %"))) and (not seen or percent != seen[-1]):
+            seen.append(percent)
+        if status not in ("Queued", "Running"):
+            break
+        page.wait_for_timeout(200)
+    print(f"\nthe run page showed the step at {seen} %")
+    assert len(set(seen)) >= 3, f"the page showed the step at {seen} %"
+    assert seen == sorted(seen), f"the page showed the step at {seen} %"
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation")
+    expect(page.get_by_test_id("output-loop")).to_be_visible()
+    shot(page, "17-run-progress-finished")
+
+
 def test_an_account_without_a_role_lands_on_the_public_pages(page: Page, live_server: Any, outsider: Any) -> None:
     """Told why, with nothing in the console; the sign-in page's own link does not grow."""
     problems: list[str] = []

@@ -117,6 +117,9 @@ def test_a_worker_killed_in_one_branch_of_a_diamond_costs_only_that_branch(
     victim = holder(motion, [x, y])
     survivor = y if victim is x else x
     victim.kill()  # the machine generating `motion` goes away mid-step
+    killed_at = time.monotonic()
+    wait_for(lambda: step_of(run_id, "motion").attempts == 2, 60, interval=0.1, what="the slow branch taken over")
+    print(f"\nthe slow branch ran again on the other worker {time.monotonic() - killed_at:.1f}s after the kill")
 
     wait_for(
         lambda: Run.objects.get(pk=run_id).status in (RunStatus.AWAITING_ANNOTATION, RunStatus.FAILED),
@@ -201,3 +204,77 @@ def test_a_step_whose_worker_died_runs_again_ahead_of_a_backlog(start_worker, ma
         run = Run.objects.get(pk=run_id)
         if run.is_cancellable and run.status != RunStatus.AWAITING_ANNOTATION:
             services.cancel_run(actor=operator, run=run)
+
+
+def test_cancel_stops_a_long_step_within_two_seconds_and_nothing_after_it_starts(
+    start_worker, make_workflow, publish, operator, api
+):
+    workflow = make_workflow("long-then-still", "Long then still")
+    d = small_definition()
+    d["steps"] = [
+        animate("motion", frames=96, size=320),
+        {
+            "id": "still",
+            "kind": "img2img",
+            "model": "local/mosaic@2026-08-30",
+            "params": {"image": "{{steps.motion.output}}", "strength": 0.4, "prompt": "film grain"},
+        },
+    ]
+    d["outputs"] = {"still": "{{steps.still.output}}"}
+    publish(workflow, d)
+    quick = make_workflow("quick", "Quick")
+    publish(quick, small_definition())
+    start_worker(concurrency=1)  # one slot: the next run can start only once the long step has stopped
+    run_id = start(workflow, operator)
+    wait_for(lambda: step_of(run_id, "motion").progress > 0, 60, interval=0.1, what="the long step under way")
+    next_id = start(quick, operator)
+    client = api(operator)
+
+    cancelled_at = timezone.now()
+    assert client.post(f"/api/runs/{run_id}/cancel/").status_code == 200
+    first = wait_for(
+        lambda: RunStep.objects.filter(run_id=next_id, started_at__isnull=False).first(),
+        60,
+        interval=0.05,
+        what="the worker to take the next run",
+    )
+    stopped_in = (first.started_at - cancelled_at).total_seconds()
+    wait_for(
+        lambda: Run.objects.get(pk=next_id).status == RunStatus.AWAITING_ANNOTATION, 60, what="the next run to finish"
+    )
+    print(f"\nthe cancelled step freed its worker {stopped_in:.2f}s after the cancel (bound 2s)")
+
+    body = client.get(f"/api/runs/{run_id}/").json()
+    steps = {s["id"]: s for s in body["steps"]}
+    assert body["status"] == RunStatus.CANCELLED
+    assert steps["motion"]["status"] == StepStatus.CANCELLED
+    assert 0 < steps["motion"]["progress"] < 1  # stopped part way, not run to the end
+    time.sleep(2)
+    later = {s["id"]: s for s in client.get(f"/api/runs/{run_id}/").json()["steps"]}
+    assert later["motion"]["progress"] == steps["motion"]["progress"]
+    assert later["motion"]["attempts"] == 1
+    assert (later["still"]["status"], later["still"]["started_at"]) == (StepStatus.CANCELLED, None)
+    assert stopped_in <= 2
+
+
+def test_a_long_step_reports_increasing_progress_through_the_api(start_worker, make_workflow, publish, operator, api):
+    workflow = one_step_workflow(make_workflow, publish, "long", animate("motion", frames=60, size=320))
+    start_worker(concurrency=1)
+    run_id = start(workflow, operator)
+    client = api(operator)
+    seen: list[float] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/runs/{run_id}/").json()
+        step = body["steps"][0]
+        if step["status"] == StepStatus.RUNNING and (not seen or step["progress"] != seen[-1]):
+            seen.append(step["progress"])
+        if body["status"] not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            break
+        time.sleep(0.2)
+    print(f"\nprogress seen while the step ran: {seen}")
+    assert body["status"] == RunStatus.AWAITING_ANNOTATION, body["error"]
+    assert body["steps"][0]["progress"] == 1.0
+    distinct = [p for p in seen if p > 0]
+    assert len(set(distinct)) >= 3
+    assert distinct == sorted(distinct)  # it only ever goes forward
