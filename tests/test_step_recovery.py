@@ -136,7 +136,7 @@ def test_a_worker_killed_in_one_branch_of_a_diamond_costs_only_that_branch(
     recovered = step_of(run_id, "motion")
     assert recovered.attempts == 2
     assert recovered.status == StepStatus.SUCCEEDED
-    assert recovered.started_at > motion.started_at
+    assert recovered.started_at and motion.started_at and recovered.started_at > motion.started_at
     assert step_of(run_id, "joined").attempts == 1
 
     services.finalize_run(actor=operator, run=run, label="diamond", annotation="survived a dead worker")
