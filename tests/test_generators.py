@@ -120,7 +120,7 @@ def noise_png(width: int, height: int, seed: int = 0) -> bytes:
 
 def run_with_progress(request: StepRequest) -> tuple[bytes, list[tuple[float, str]]]:
     seen: list[tuple[float, str]] = []
-    out = provider.generate(request, lambda fraction, message="": seen.append((fraction, message)))
+    out = provider.generate(request, lambda fraction, message: seen.append((fraction, message)))
     return out.data, seen
 
 
@@ -208,7 +208,7 @@ LONG_ANIMATION = StepRequest(
             lambda f, m: m == "encoding frame 2 of 5",
         ),
         (
-            StepRequest("upscale", "local/plasma", "2026-06-15", None, {"factor": 4}, {"image": noise_png(1024, 1024)}),
+            StepRequest("upscale", "local/plasma", "2026-06-15", None, {"factor": 4}, {"image": noise_png(640, 640)}),
             lambda f, m: m.startswith("sharpening band 2"),
         ),
     ],
@@ -224,7 +224,7 @@ def test_a_step_cancelled_before_it_starts_does_no_work():
     handle.mark_cancelled("budget spent")
     seen: list[float] = []
     with pytest.raises(StepCancelled, match="budget spent"):
-        provider.generate(replace(BASE, handle=handle), lambda fraction, message="": seen.append(fraction))
+        provider.generate(replace(BASE, handle=handle), lambda fraction, message: seen.append(fraction))
     assert seen == []
     provider.cancel(handle)
     assert handle.reason == "budget spent"  # a second cancel keeps the first reason
