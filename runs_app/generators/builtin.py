@@ -471,7 +471,7 @@ class BuiltinProvider:
     def _img2img(self, request: StepRequest, tracker: _Tracker) -> GeneratedFile:
         source = _decode(request.images["image"], request.handle)
         strength = float(request.params.get("strength", 0.5))
-        # its temporaries are gone before `out` exists
+        # Generated first, so that its temporaries are gone before `out` exists.
         generated = _picture(request, source.width, source.height, tick=tracker.stage(0, 0.55))
         out = np.asarray(source, dtype=F32)
         del source
