@@ -73,9 +73,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE))
 
     def with_detail(self) -> RunQuerySet:
-        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(
-            steps_in_order(), models.Prefetch("gates", queryset=RunGate.objects.select_related("continued_by"))
-        )
+        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
 
 
 def steps_in_order() -> models.Prefetch[Any]:
@@ -158,6 +156,12 @@ class Run(models.Model):
                 made[name] = step.output
         return made
 
+    def gates_reached(self) -> list[RunGate]:
+        """The gates it paused at, with who continued; no query for a workflow without gates."""
+        if not (self.specification.get("policy") or {}).get("gates"):
+            return []
+        return list(self.gates.select_related("continued_by"))
+
     @property
     def progress(self) -> float:
         """Overall progress: finished steps count whole, a generating step by its own fraction."""
@@ -170,7 +174,7 @@ class Run(models.Model):
     @property
     def is_live(self) -> bool:
         """A worker may still change it: the run page keeps polling."""
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE, RunStatus.RECORDING)
 
     @property
     def is_cancellable(self) -> bool:
@@ -261,6 +265,11 @@ class RunStep(models.Model):
     @property
     def is_generating(self) -> bool:
         return self.status == StepStatus.RUNNING
+
+    @property
+    def waits_for_worker(self) -> bool:
+        """Ready and sent to its queue; no worker has taken it yet."""
+        return self.status == StepStatus.QUEUED
 
 
 class RunGate(models.Model):
