@@ -190,8 +190,11 @@ def step_failed(step: RunStep, worker: str, message: str, code: str) -> bool:
 
 
 def step_stopped(step: RunStep, worker: str) -> None:
-    """The step stopped because its run ended (cancelled, or failed on another branch): it is cancelled."""
-    RunStep.objects.filter(pk=step.pk, lease_owner=worker).exclude(status=StepStatus.SUCCEEDED).update(
+    """The step stopped because its run ended (cancelled, or failed on another branch): it is cancelled,
+    and finished when its generator really let go. The run's end has usually marked it cancelled and
+    released its lease already (end_run), so a step cancelled without a finish time counts as ours too."""
+    ours = Q(lease_owner=worker) | Q(status=StepStatus.CANCELLED, lease_owner="", finished_at__isnull=True)
+    RunStep.objects.filter(ours, pk=step.pk).exclude(status=StepStatus.SUCCEEDED).update(
         status=StepStatus.CANCELLED, lease_owner="", lease_expires_at=None, finished_at=timezone.now()
     )
 
