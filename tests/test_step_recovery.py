@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from runs_app import services
 from runs_app.models import Run, RunStatus, RunStep, StepStatus, VersionRecord
@@ -238,17 +239,23 @@ def test_cancel_stops_a_long_step_within_two_seconds_and_nothing_after_it_starts
         interval=0.05,
         what="the worker to take the next run",
     )
-    stopped_in = (first.started_at - cancelled_at).total_seconds()
     wait_for(
         lambda: Run.objects.get(pk=next_id).status == RunStatus.AWAITING_ANNOTATION, 60, what="the next run to finish"
     )
-    print(f"\nthe cancelled step freed its worker {stopped_in:.2f}s after the cancel (bound 2s)")
 
     body = client.get(f"/api/runs/{run_id}/").json()
     steps = {s["id"]: s for s in body["steps"]}
     assert body["status"] == RunStatus.CANCELLED
     assert steps["motion"]["status"] == StepStatus.CANCELLED
     assert 0 < steps["motion"]["progress"] < 1  # stopped part way, not run to the end
+    finished_at = parse_datetime(steps["motion"]["finished_at"] or "")
+    assert finished_at is not None, "a step that started and was stopped says when it stopped"
+    stopped_in = (finished_at - cancelled_at).total_seconds()
+    freed_in = (first.started_at - cancelled_at).total_seconds()
+    print(
+        f"\nthe cancelled step stopped {stopped_in:.2f}s after the cancel (bound 2s); "
+        f"its worker took the next run {freed_in:.2f}s after the cancel"
+    )
     time.sleep(2)
     later = {s["id"]: s for s in client.get(f"/api/runs/{run_id}/").json()["steps"]}
     assert later["motion"]["progress"] == steps["motion"]["progress"]
