@@ -138,7 +138,9 @@ def campaign(make_workflow, publish, operator, manager) -> dict[str, Any]:
     return {"base": base, "directions": directions, "records": (first, second), "public": public}
 
 
-def test_operator_runs_watches_and_annotates(page, live_server, worker, operator, campaign):
+# `campaign` before `worker`: its records are made in this process (run_now), and a worker already
+# running would take their steps from under it, leaving run_now with a run still generating.
+def test_operator_runs_watches_and_annotates(page, live_server, operator, campaign, worker):
     sign_in(page, live_server, operator)
     shot(page, "01-dashboard")
     page.goto(f"{live_server.url}/workflows/")
@@ -261,7 +263,7 @@ def _tiny_png(path: Path) -> Path:
 
 
 def test_interactive_parts_work_under_the_content_security_policy(
-    page, live_server, worker, operator, campaign, tmp_path
+    page, live_server, operator, campaign, worker, tmp_path
 ):
     """Live validation, the image preview, the version switch, polling, hx-confirm (dismissed,
     then accepted), the compare picker and the API docs, all with no inline script or style."""
