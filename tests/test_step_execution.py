@@ -77,26 +77,22 @@ def start(workflow: Any, operator: Any, subject: str = "a fox") -> Run:
     return services.start_run(actor=operator, workflow=workflow, inputs={"subject": subject})
 
 
-def with_slow_step(step_policy: dict[str, Any] | None = None, *, then: bool = False) -> dict[str, Any]:
-    """small_definition's first step, then a slow animation (with `step_policy`), then (if `then`) one more."""
-    d = small_definition()
-    d["steps"] = d["steps"][:1]
+def slow_definition(step_policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A slow animation (with `step_policy`), then a quick image that names it in its prompt."""
     slow: dict[str, Any] = {"id": "motion", "kind": "animate", "model": "local/plasma", "params": dict(SLOW_ANIMATION)}
     if step_policy:
         slow["policy"] = step_policy
-    d["steps"].append(slow)
-    d["outputs"] = {"hero": "{{steps.background.output}}", "loop": "{{steps.motion.output}}"}
-    if then:
-        d["steps"].append(
-            {
-                "id": "styled",
-                "kind": "img2img",
-                "model": "local/mosaic",
-                "params": {"image": "{{steps.background.output}}", "prompt": "after {{steps.motion.output}}"},
-            }
-        )
-        d["outputs"]["styled"] = "{{steps.styled.output}}"
-    return d
+    after = {
+        "id": "still",
+        "kind": "generate_image",
+        "model": "local/mosaic",
+        "params": {"prompt": "a still of {{steps.motion.output}}", "width": 96, "height": 64, "steps": 12},
+    }
+    return {
+        "inputs": {"subject": {"type": "string", "required": True}},
+        "steps": [slow, after],
+        "outputs": {"loop": "{{steps.motion.output}}", "still": "{{steps.still.output}}"},
+    }
 
 
 # --- 1. a diamond's branches run at the same time ---------------------------------------------------
@@ -148,7 +144,7 @@ def test_a_step_over_its_timeout_fails_in_about_a_second_and_the_worker_goes_on(
     start_worker, make_workflow, publish, operator, api
 ):
     slow = make_workflow("slow", "Slow")
-    publish(slow, with_slow_step({"timeout_seconds": 1}))
+    publish(slow, slow_definition({"timeout_seconds": 1}))
     quick = make_workflow("quick", "Quick")
     publish(quick, small_definition())
     worker = start_worker(concurrency=1)
@@ -172,7 +168,7 @@ def test_a_step_whose_policy_allows_more_than_the_global_task_limits_completes(
     start_worker, make_workflow, publish, operator, api
 ):
     workflow = make_workflow("long", "Long")
-    publish(workflow, with_slow_step({"timeout_seconds": 30}))
+    publish(workflow, slow_definition({"timeout_seconds": 30}))
     # The global limits a whole run used to live under, lowered far below the step's few seconds.
     start_worker(env={"CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2"})
     run = start(workflow, operator)
@@ -264,22 +260,22 @@ def test_a_transient_error_then_success_completes_within_the_retries(hosted, ope
 @on_workers
 def test_a_run_over_its_budget_fails_and_starts_nothing_more(start_worker, make_workflow, publish, operator, api):
     workflow = make_workflow("budgeted", "Budgeted")
-    d = with_slow_step(then=True)
+    d = slow_definition()
     d["policy"] = {"budget": {"max_seconds": 2}}
     publish(workflow, d)
     start_worker()
     run = start(workflow, operator)
-    assert [s["after"] for s in run.specification["steps"]] == [[], [], ["background", "motion"]]
+    assert [s["after"] for s in run.specification["steps"]] == [[], ["motion"]]
     assert reaches(run.pk, *FINAL).status == RunStatus.FAILED
     time.sleep(1)  # a step wrongly released after the failure would have started by now
     body = run_json(api(operator), run.pk)
     steps = steps_of(body)
     assert body["error_code"] == "budget_exceeded", body["error"]
-    assert steps["background"]["status"] == "succeeded"
-    # The step generating when the budget ran out ends with the run's reason...
+    # The step generating when the budget ran out (the run's first) ends with the run's reason...
     assert steps["motion"]["status"] in ("failed", "cancelled") and steps["motion"]["error_code"] == "budget_exceeded"
+    assert not steps["motion"]["outputs"]
     # ...and the step after it never started.
-    assert steps["styled"]["status"] == "cancelled" and steps["styled"]["started_at"] is None
+    assert steps["still"]["status"] == "cancelled" and steps["still"]["started_at"] is None
 
 
 # --- 5. gates ------------------------------------------------------------------------------------
