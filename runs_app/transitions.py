@@ -223,6 +223,14 @@ def continue_at_gate(run: Run, actor: Any) -> Advance | None:
     Run.objects.filter(pk=run.pk).update(**changes)
     for name, value in changes.items():
         setattr(run, name, value)
+    # A step queued on another branch when the gate was reached had its message refused by the claim
+    # while the run waited: send it again now, or it would wait for the sweep.
+    waiting = list(
+        RunStep.objects.filter(run=run, status=StepStatus.QUEUED).only("pk", "run_id", "queue", "timeout_seconds")
+    )
+    if waiting:
+        mark_resent([s.pk for s in waiting], now)
+        send_steps_on_commit(dispatch_of(s) for s in waiting)
     return _advance(run, now)
 
 
