@@ -98,10 +98,10 @@ def slow_definition(step_policy: dict[str, Any] | None = None) -> dict[str, Any]
 # --- 1. a diamond's branches run at the same time ---------------------------------------------------
 
 
-def diamond_definition() -> dict[str, Any]:
+def diamond_definition(size: int = 1024) -> dict[str, Any]:
     """A → B, A → C, (B + C) → D. No step kind takes two images, so D is an img2img of B whose prompt
     names C's output: a reference in text is a dependency too."""
-    large = {"width": 1024, "height": 1024, "steps": 60}
+    large = {"width": size, "height": size, "steps": 60}
     return {
         "inputs": {"subject": {"type": "string", "required": True}},
         "steps": [
@@ -360,6 +360,27 @@ def test_cancel_at_a_gate_ends_the_run_and_nothing_after_it_starts(at_the_gate, 
         assert steps[later]["status"] == "cancelled" and steps[later]["started_at"] is None
     again = client.post(f"/api/runs/{at_the_gate['id']}/continue/")
     assert again.status_code == 409 and again.json()["code"] == "not_at_gate"
+
+
+@on_workers
+def test_a_branch_queued_beside_the_gate_runs_once_the_run_continues(
+    start_worker, make_workflow, publish, operator, api
+):
+    """Gate after B of a diamond on one worker process: C, queued beside B, does not start while the run
+    waits (its message arrives then), yet runs as soon as the operator continues — not a sweep later."""
+    workflow = make_workflow("gated-diamond", "Gated diamond")
+    d = diamond_definition(size=128)
+    d["policy"] = {"gates": [{"after": "b"}]}
+    publish(workflow, d)
+    start_worker(concurrency=1)
+    run = start(workflow, operator)
+    reaches(run.pk, RunStatus.AWAITING_GATE, *FINAL)
+    time.sleep(1)
+    client = api(operator)
+    steps = steps_of(run_json(client, run.pk))
+    assert steps["b"]["status"] == "succeeded" and steps["d"]["started_at"] is None
+    assert client.post(f"/api/runs/{run.pk}/continue/").status_code == 200
+    assert reaches(run.pk, *FINAL, timeout=15).status == RunStatus.AWAITING_ANNOTATION
 
 
 def test_continue_on_a_run_not_at_a_gate_is_refused(make_workflow, publish, operator, outsider, api):
