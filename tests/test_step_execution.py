@@ -168,7 +168,9 @@ def test_a_step_whose_policy_allows_more_than_the_global_task_limits_completes(
     start_worker, make_workflow, publish, operator, api
 ):
     workflow = make_workflow("long", "Long")
-    publish(workflow, slow_definition({"timeout_seconds": 30}))
+    d = slow_definition({"timeout_seconds": 30})
+    d["steps"][0]["params"]["frames"] = 10  # about three seconds here: longer than both lowered limits
+    publish(workflow, d)
     # The global limits a whole run used to live under, lowered far below the step's few seconds.
     start_worker(env={"CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2"})
     run = start(workflow, operator)
@@ -305,7 +307,7 @@ def at_the_gate(start_worker, make_workflow, publish, operator, api) -> dict[str
     start_worker()
     run = start(workflow, operator)
     reaches(run.pk, RunStatus.AWAITING_GATE, *FINAL)
-    time.sleep(2)  # nothing after the gate may start meanwhile
+    time.sleep(1.5)  # nothing after the gate may start meanwhile
     return run_json(api(operator), run.pk)
 
 
@@ -407,7 +409,7 @@ def test_a_step_on_another_queue_waits_for_a_worker_of_that_queue(
     publish(workflow, small_definition())
     start_worker(env=workers_env, extra_args=("-Q", "floniks"))
     run = start(workflow, operator)
-    time.sleep(3)  # the `floniks` worker had every chance to take it
+    time.sleep(2.5)  # the `floniks` worker had every chance to take it
     body = run_json(api(operator), run.pk)
     assert body["status"] == "queued"
     assert [(s["queue"], s["status"], s["started_at"]) for s in body["steps"]] == [
