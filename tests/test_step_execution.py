@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -30,7 +30,8 @@ from runs_app.generators.base import (
 from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
-from tests.helpers import run_now, small_definition, wait_for
+from testing.worker import CeleryWorker
+from tests.helpers import purge_broker, run_now, small_definition, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,17 @@ def slow_definition(step_policy: dict[str, Any] | None = None) -> dict[str, Any]
     }
 
 
+@pytest.fixture(scope="module")
+def shared_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[CeleryWorker]:
+    """One worker of two pool processes for the tests below that only need workers to be there and
+    wait for every run they start to end: starting a worker takes seconds, and the module must stay
+    quick. (Tests about a worker itself, its limits or its queues start their own with start_worker.)"""
+    purge_broker()
+    worker = CeleryWorker(worker_env(), concurrency=2).start()
+    yield worker
+    worker.stop()
+
+
 # --- 1. a diamond's branches run at the same time ---------------------------------------------------
 
 
@@ -115,10 +127,9 @@ def diamond_definition(size: int = 1024) -> dict[str, Any]:
 
 
 @on_workers
-def test_a_diamonds_branches_run_at_the_same_time(start_worker, make_workflow, publish, operator, api):
+def test_a_diamonds_branches_run_at_the_same_time(shared_worker, make_workflow, publish, operator, api):
     workflow = make_workflow("diamond", "Diamond")
     publish(workflow, diamond_definition())
-    start_worker(concurrency=2)  # two pool processes
     run = start(workflow, operator)
     assert [(s["id"], s["after"]) for s in run.specification["steps"]] == [
         ("a", []),
@@ -136,136 +147,15 @@ def test_a_diamonds_branches_run_at_the_same_time(start_worker, make_workflow, p
     assert at(d["started_at"]) >= max(at(b["finished_at"]), at(c["finished_at"]))
 
 
-# --- 2. a step's timeout, and a policy longer than the old global limits ------------------------
+# --- 2. the run's budget -------------------------------------------------------------------------
 
 
 @on_workers
-def test_a_step_over_its_timeout_fails_in_about_a_second_and_the_worker_goes_on(
-    start_worker, make_workflow, publish, operator, api
-):
-    slow = make_workflow("slow", "Slow")
-    publish(slow, slow_definition({"timeout_seconds": 1}))
-    quick = make_workflow("quick", "Quick")
-    publish(quick, small_definition())
-    worker = start_worker(concurrency=1)
-    run = start(slow, operator)
-    assert reaches(run.pk, *FINAL).status == RunStatus.FAILED
-    body = run_json(api(operator), run.pk)
-    motion = steps_of(body)["motion"]
-    assert body["error_code"] == "step_timeout" and motion["status"] == "failed"
-    assert motion["error_code"] == "step_timeout" and "timeout" in motion["error"]
-    # "In about a second" (issue 12): the generator was stopped, not left to finish its several seconds.
-    took = at(motion["finished_at"]) - at(motion["started_at"])
-    assert took < dt.timedelta(seconds=3), took
-    # The same single worker process is free for the next run.
-    nxt = start(quick, operator, "the next one")
-    assert reaches(nxt.pk, *FINAL, timeout=30).status == RunStatus.AWAITING_ANNOTATION
-    assert worker.process.poll() is None
-
-
-@on_workers
-def test_a_step_whose_policy_allows_more_than_the_global_task_limits_completes(
-    start_worker, make_workflow, publish, operator, api
-):
-    workflow = make_workflow("long", "Long")
-    d = slow_definition({"timeout_seconds": 30})
-    d["steps"][0]["params"]["frames"] = 10  # about three seconds here: longer than both lowered limits
-    publish(workflow, d)
-    # The global limits a whole run used to live under, lowered far below the step's few seconds.
-    start_worker(env={"CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2"})
-    run = start(workflow, operator)
-    assert reaches(run.pk, *FINAL).status == RunStatus.AWAITING_ANNOTATION
-    motion = steps_of(run_json(api(operator), run.pk))["motion"]
-    assert motion["status"] == "succeeded" and motion["attempts"] == 1
-    assert motion["duration_ms"] > 2000, "the step must outlive the lowered hard limit for this test to show anything"
-
-
-# --- 3. retries: transient provider errors only, as many as the policy says -------------------
-
-
-class FailingHostedProvider:
-    """Stands in for a hosted image API that fails `failures_left` times, transiently or not."""
-
-    failures_left: ClassVar[int] = 0
-    transient: ClassVar[bool] = True
-    calls: ClassVar[int] = 0
-    takes_seed = True
-
-    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
-        return {"provider": "acme", "model": f"{family}@{snapshot}"}
-
-    def cancel(self, handle: StepHandle) -> None:
-        handle.mark_cancelled("cancelled")
-
-    def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
-        type(self).calls += 1
-        if type(self).failures_left > 0:
-            type(self).failures_left -= 1
-            if type(self).transient:
-                raise TransientGeneratorError("503 from the hosted API")
-            raise GeneratorError("the hosted API refused the prompt (content policy)")
-        builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params)
-        return BuiltinProvider().generate(builtin, progress)
-
-
-@pytest.fixture
-def hosted(settings, make_workflow, publish, admin_user) -> Callable[[dict[str, Any]], Any]:
-    """A workflow whose one step runs on the fake hosted provider with the given step policy."""
-    settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FailingHostedProvider"}
-    settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
-    _load.cache_clear()
-    templates.add_model_snapshot(
-        actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
-    )
-    FailingHostedProvider.calls = 0
-
-    def make(step_policy: dict[str, Any]) -> Any:
-        workflow = make_workflow(f"hosted-{len(step_policy)}-{step_policy.get('retries', 'd')}", "Hosted")
-        d = small_definition()
-        d["steps"] = d["steps"][:1]
-        d["steps"][0]["model"] = "acme/painter"
-        d["steps"][0]["policy"] = step_policy
-        d["outputs"] = {"hero": "{{steps.background.output}}"}
-        publish(workflow, d)
-        return workflow
-
-    yield make
-    _load.cache_clear()
-
-
-@pytest.mark.parametrize(
-    ("retries", "transient", "attempts"),
-    [(0, True, 1), (3, True, 4), (3, False, 1)],
-    ids=["retries-0-transient", "retries-3-transient", "retries-3-not-transient"],
-)
-def test_retries_follow_the_step_policy_for_transient_errors_only(hosted, operator, retries, transient, attempts):
-    workflow = hosted({"retries": retries})
-    FailingHostedProvider.failures_left, FailingHostedProvider.transient = 100, transient
-    run = run_now(start(workflow, operator))
-    step = run.steps.get()
-    assert FailingHostedProvider.calls == attempts
-    assert run.status == RunStatus.FAILED and run.error_code == "provider_error"
-    assert step.status == "failed" and step.error_code == "provider_error"
-    assert ("503" if transient else "content policy") in step.error
-
-
-def test_a_transient_error_then_success_completes_within_the_retries(hosted, operator):
-    workflow = hosted({"retries": 3})
-    FailingHostedProvider.failures_left, FailingHostedProvider.transient = 3, True
-    run = run_now(start(workflow, operator))
-    assert run.status == RunStatus.AWAITING_ANNOTATION and FailingHostedProvider.calls == 4
-
-
-# --- 4. the run's budget -------------------------------------------------------------------------
-
-
-@on_workers
-def test_a_run_over_its_budget_fails_and_starts_nothing_more(start_worker, make_workflow, publish, operator, api):
+def test_a_run_over_its_budget_fails_and_starts_nothing_more(shared_worker, make_workflow, publish, operator, api):
     workflow = make_workflow("budgeted", "Budgeted")
     d = slow_definition()
     d["policy"] = {"budget": {"max_seconds": 2}}
     publish(workflow, d)
-    start_worker()
     run = start(workflow, operator)
     assert [s["after"] for s in run.specification["steps"]] == [[], ["motion"]]
     assert reaches(run.pk, *FINAL).status == RunStatus.FAILED
@@ -280,7 +170,7 @@ def test_a_run_over_its_budget_fails_and_starts_nothing_more(start_worker, make_
     assert steps["still"]["status"] == "cancelled" and steps["still"]["started_at"] is None
 
 
-# --- 5. gates ------------------------------------------------------------------------------------
+# --- 3. gates ------------------------------------------------------------------------------------
 
 
 def gated_definition() -> dict[str, Any]:
@@ -300,11 +190,10 @@ def gated_definition() -> dict[str, Any]:
 
 
 @pytest.fixture
-def at_the_gate(start_worker, make_workflow, publish, operator, api) -> dict[str, Any]:
+def at_the_gate(shared_worker, make_workflow, publish, operator, api) -> dict[str, Any]:
     """A run paused at its gate after its first step, seen through the API a couple of seconds later."""
     workflow = make_workflow("gated", "Gated")
     publish(workflow, gated_definition())
-    start_worker()
     run = start(workflow, operator)
     reaches(run.pk, RunStatus.AWAITING_GATE, *FINAL)
     time.sleep(1.5)  # nothing after the gate may start meanwhile
@@ -394,6 +283,126 @@ def test_continue_on_a_run_not_at_a_gate_is_refused(make_workflow, publish, oper
     assert api(outsider).post(f"/api/runs/{run.pk}/continue/").status_code in (403, 404)
     assert api(None).post(f"/api/runs/{run.pk}/continue/").status_code in (401, 403)
     assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED
+
+
+# --- 4. a step's timeout, and a policy longer than the old global limits ------------------------
+
+
+@on_workers
+def test_a_step_over_its_timeout_fails_in_about_a_second_and_the_worker_goes_on(
+    start_worker, make_workflow, publish, operator, api
+):
+    slow = make_workflow("slow", "Slow")
+    publish(slow, slow_definition({"timeout_seconds": 1}))
+    quick = make_workflow("quick", "Quick")
+    publish(quick, small_definition())
+    worker = start_worker(concurrency=1)
+    run = start(slow, operator)
+    assert reaches(run.pk, *FINAL).status == RunStatus.FAILED
+    body = run_json(api(operator), run.pk)
+    motion = steps_of(body)["motion"]
+    assert body["error_code"] == "step_timeout" and motion["status"] == "failed"
+    assert motion["error_code"] == "step_timeout" and "timeout" in motion["error"]
+    # "In about a second" (issue 12): the generator was stopped, not left to finish its several seconds.
+    took = at(motion["finished_at"]) - at(motion["started_at"])
+    assert took < dt.timedelta(seconds=3), took
+    # The same single worker process is free for the next run.
+    nxt = start(quick, operator, "the next one")
+    assert reaches(nxt.pk, *FINAL, timeout=30).status == RunStatus.AWAITING_ANNOTATION
+    assert worker.process.poll() is None
+
+
+@on_workers
+def test_a_step_whose_policy_allows_more_than_the_global_task_limits_completes(
+    start_worker, make_workflow, publish, operator, api
+):
+    workflow = make_workflow("long", "Long")
+    d = slow_definition({"timeout_seconds": 30})
+    d["steps"][0]["params"]["frames"] = 10  # about three seconds here: longer than both lowered limits
+    publish(workflow, d)
+    # The global limits a whole run used to live under, lowered far below the step's few seconds.
+    start_worker(env={"CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "2"})
+    run = start(workflow, operator)
+    assert reaches(run.pk, *FINAL).status == RunStatus.AWAITING_ANNOTATION
+    motion = steps_of(run_json(api(operator), run.pk))["motion"]
+    assert motion["status"] == "succeeded" and motion["attempts"] == 1
+    assert motion["duration_ms"] > 2000, "the step must outlive the lowered hard limit for this test to show anything"
+
+
+# --- 5. retries: transient provider errors only, as many as the policy says -------------------
+
+
+class FailingHostedProvider:
+    """Stands in for a hosted image API that fails `failures_left` times, transiently or not."""
+
+    failures_left: ClassVar[int] = 0
+    transient: ClassVar[bool] = True
+    calls: ClassVar[int] = 0
+    takes_seed = True
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
+        return {"provider": "acme", "model": f"{family}@{snapshot}"}
+
+    def cancel(self, handle: StepHandle) -> None:
+        handle.mark_cancelled("cancelled")
+
+    def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
+        type(self).calls += 1
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            if type(self).transient:
+                raise TransientGeneratorError("503 from the hosted API")
+            raise GeneratorError("the hosted API refused the prompt (content policy)")
+        builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params)
+        return BuiltinProvider().generate(builtin, progress)
+
+
+@pytest.fixture
+def hosted(settings, make_workflow, publish, admin_user) -> Callable[[dict[str, Any]], Any]:
+    """A workflow whose one step runs on the fake hosted provider with the given step policy."""
+    settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FailingHostedProvider"}
+    settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
+    _load.cache_clear()
+    templates.add_model_snapshot(
+        actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
+    )
+    FailingHostedProvider.calls = 0
+
+    def make(step_policy: dict[str, Any]) -> Any:
+        workflow = make_workflow(f"hosted-{len(step_policy)}-{step_policy.get('retries', 'd')}", "Hosted")
+        d = small_definition()
+        d["steps"] = d["steps"][:1]
+        d["steps"][0]["model"] = "acme/painter"
+        d["steps"][0]["policy"] = step_policy
+        d["outputs"] = {"hero": "{{steps.background.output}}"}
+        publish(workflow, d)
+        return workflow
+
+    yield make
+    _load.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("retries", "transient", "attempts"),
+    [(0, True, 1), (3, True, 4), (3, False, 1)],
+    ids=["retries-0-transient", "retries-3-transient", "retries-3-not-transient"],
+)
+def test_retries_follow_the_step_policy_for_transient_errors_only(hosted, operator, retries, transient, attempts):
+    workflow = hosted({"retries": retries})
+    FailingHostedProvider.failures_left, FailingHostedProvider.transient = 100, transient
+    run = run_now(start(workflow, operator))
+    step = run.steps.get()
+    assert FailingHostedProvider.calls == attempts
+    assert run.status == RunStatus.FAILED and run.error_code == "provider_error"
+    assert step.status == "failed" and step.error_code == "provider_error"
+    assert ("503" if transient else "content policy") in step.error
+
+
+def test_a_transient_error_then_success_completes_within_the_retries(hosted, operator):
+    workflow = hosted({"retries": 3})
+    FailingHostedProvider.failures_left, FailingHostedProvider.transient = 3, True
+    run = run_now(start(workflow, operator))
+    assert run.status == RunStatus.AWAITING_ANNOTATION and FailingHostedProvider.calls == 4
 
 
 # --- 6. per-provider queues ----------------------------------------------------------------------
