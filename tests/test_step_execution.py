@@ -358,7 +358,7 @@ class FailingHostedProvider:
 
 
 @pytest.fixture
-def hosted(settings, make_workflow, publish, admin_user) -> Callable[[dict[str, Any]], Any]:
+def hosted(settings, make_workflow, publish, admin_user) -> Iterator[Callable[[dict[str, Any]], Any]]:
     """A workflow whose one step runs on the fake hosted provider with the given step policy."""
     settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FailingHostedProvider"}
     settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
