@@ -338,6 +338,7 @@ class FailingHostedProvider:
     failures_left: ClassVar[int] = 0
     transient: ClassVar[bool] = True
     calls: ClassVar[int] = 0
+    stopped_for: ClassVar[str] = ""  # stopped by the watch for this reason while generating, and ignores it
     takes_seed = True
 
     def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
@@ -353,6 +354,8 @@ class FailingHostedProvider:
             if type(self).transient:
                 raise TransientGeneratorError("503 from the hosted API")
             raise GeneratorError("the hosted API refused the prompt (content policy)")
+        if type(self).stopped_for:
+            request.handle.mark_cancelled(type(self).stopped_for)
         builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params)
         return BuiltinProvider().generate(builtin, progress)
 
@@ -366,7 +369,7 @@ def hosted(settings, make_workflow, publish, admin_user) -> Iterator[Callable[[d
     templates.add_model_snapshot(
         actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
     )
-    FailingHostedProvider.calls = 0
+    FailingHostedProvider.calls, FailingHostedProvider.failures_left, FailingHostedProvider.stopped_for = 0, 0, ""
 
     def make(step_policy: dict[str, Any]) -> Any:
         workflow = make_workflow(f"hosted-{len(step_policy)}-{step_policy.get('retries', 'd')}", "Hosted")
@@ -403,6 +406,19 @@ def test_a_transient_error_then_success_completes_within_the_retries(hosted, ope
     FailingHostedProvider.failures_left, FailingHostedProvider.transient = 3, True
     run = run_now(start(workflow, operator))
     assert run.status == RunStatus.AWAITING_ANNOTATION and FailingHostedProvider.calls == 4
+
+
+@pytest.mark.parametrize("reason", ["step_timeout", "budget_exceeded"])
+def test_a_provider_that_ignores_the_stop_does_not_succeed_late(hosted, operator, reason):
+    """A provider past the step's timeout or the run's budget is told to stop; one that carries on and
+    returns an image anyway has its output refused: the step fails for the reason it was stopped."""
+    workflow = hosted({"retries": 0})
+    FailingHostedProvider.stopped_for = reason
+    run = run_now(start(workflow, operator))
+    step = run.steps.get()
+    assert FailingHostedProvider.calls == 1
+    assert run.status == RunStatus.FAILED and run.error_code == reason
+    assert step.status == "failed" and step.error_code == reason and step.output is None
 
 
 # --- 6. per-provider queues ----------------------------------------------------------------------
