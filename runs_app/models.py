@@ -170,7 +170,7 @@ class Run(models.Model):
     @property
     def is_live(self) -> bool:
         """A worker may still change it: the run page keeps polling."""
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE, RunStatus.RECORDING)
 
     @property
     def is_cancellable(self) -> bool:

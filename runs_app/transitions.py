@@ -83,9 +83,9 @@ def claim_step(run: Run, step: RunStep, worker: str) -> bool:
         Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING, started_at=Coalesce("started_at", now), deadline_at=deadline
         )
-        # The caller watches this step against the run's budget: give it the deadline just set
-        # (by this claim or a first step's claim on another worker), not the one read before.
-        run.status, run.deadline_at = Run.objects.values_list("status", "deadline_at").get(pk=run.pk)
+        # Whoever started the run first set its budget's deadline: this step is bound by it too.
+        run.status = RunStatus.RUNNING
+        run.deadline_at = Run.objects.values_list("deadline_at", flat=True).get(pk=run.pk)
     return True
 
 
