@@ -73,9 +73,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE))
 
     def with_detail(self) -> RunQuerySet:
-        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(
-            steps_in_order(), models.Prefetch("gates", queryset=RunGate.objects.select_related("continued_by"))
-        )
+        return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
 
 
 def steps_in_order() -> models.Prefetch[Any]:
@@ -157,6 +155,12 @@ class Run(models.Model):
             if step is not None and step.output is not None:
                 made[name] = step.output
         return made
+
+    def gates_reached(self) -> list[RunGate]:
+        """The gates it paused at, with who continued; no query for a workflow without gates."""
+        if not (self.specification.get("policy") or {}).get("gates"):
+            return []
+        return list(self.gates.select_related("continued_by"))
 
     @property
     def progress(self) -> float:
@@ -261,6 +265,11 @@ class RunStep(models.Model):
     @property
     def is_generating(self) -> bool:
         return self.status == StepStatus.RUNNING
+
+    @property
+    def waits_for_worker(self) -> bool:
+        """Ready and sent to its queue; no worker has taken it yet."""
+        return self.status == StepStatus.QUEUED
 
 
 class RunGate(models.Model):

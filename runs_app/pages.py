@@ -136,7 +136,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
     return {
         "run": run,
         "steps": list(run.steps.all()),
-        "gates": list(run.gates.all()),
+        "gates": run.gates_reached(),
         "outputs": run.outputs_by_name(),
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,

@@ -23,6 +23,7 @@ from runs_app.models import (
     Run,
     RunStatus,
     RunStep,
+    StepStatus,
     Verdict,
     VersionRecord,
     steps_in_order,
@@ -117,10 +118,10 @@ def _create_run(
             created_by=actor,
             reproduces=reproduces,
         )
-        RunStep.objects.bulk_create(
+        steps = RunStep.objects.bulk_create(
             _step_row(run, i, s, catalogue) for i, s in enumerate(resolution.specification["steps"])
         )
-        transitions.release_first_steps(run)  # sent to their queues on commit
+        transitions.send_first_steps(steps)  # the steps that read no other step are queued at once
     return run
 
 
@@ -130,9 +131,12 @@ def _step_row(run: Run, index: int, frozen: dict[str, Any], catalogue: Catalogue
     info = catalogue.families.get(family)
     provider = info.provider if info is not None else "builtin"
     policy = StepPolicy.of(frozen.get("policy"), provider)
+    first = not graph.after(run.specification, index)
     return RunStep(
         run=run,
         index=index,
+        status=StepStatus.QUEUED if first else StepStatus.PENDING,
+        sent_at=run.created_at if first else None,
         step_id=frozen["id"],
         kind=frozen["kind"],
         model=frozen["model"],

@@ -132,7 +132,7 @@ def _release_stalled(now: dt.datetime) -> int:
             run = Run.objects.select_for_update().get(pk=run_id)
             statuses = dict(run.steps.values_list("step_id", "status"))
             if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) and graph.ready_steps(run.specification, statuses):
-                released += len(transitions.release_first_steps(run))
+                released += len(transitions.release_ready_steps(run))
     return released
 
 

@@ -42,9 +42,15 @@ def dispatch_of(step: RunStep) -> Dispatch:
 # --- starting --------------------------------------------------------------------------------
 
 
-def release_first_steps(run: Run) -> list[RunStep]:
-    """A new run (in the caller's transaction): its steps that read no other step are sent on commit."""
-    return _release(run, {s.step_id: s.status for s in run.steps.all()}, timezone.now())
+def send_first_steps(steps: list[RunStep]) -> None:
+    """A new run's steps were created (in the caller's transaction) with those that read no other
+    step already queued: send those on commit."""
+    send_steps_on_commit(dispatch_of(s) for s in steps if s.status == StepStatus.QUEUED)
+
+
+def release_ready_steps(run: Run) -> list[RunStep]:
+    """Queue and send the steps whose inputs have all succeeded (the caller holds the run's row lock)."""
+    return _release(run, dict(run.steps.values_list("step_id", "status")), timezone.now())
 
 
 def claim_step(run: Run, step: RunStep, worker: str) -> bool:

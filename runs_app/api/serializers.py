@@ -79,7 +79,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     reproduces = serializers.UUIDField(source="reproduces_id", read_only=True, allow_null=True)
     gate = serializers.SerializerMethodField(help_text="Where a run in awaiting_gate paused: {after}; else null.")
-    gates = GateSerializer(many=True, read_only=True)
+    gates = GateSerializer(source="gates_reached", many=True, read_only=True)
 
     class Meta:
         model = Run
