@@ -18,9 +18,19 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app import graph
+from runs_app import graph, recording
 from runs_app.dispatch import Dispatch, send_finish, send_steps_on_commit
-from runs_app.models import Artifact, ReproductionCheck, Run, RunGate, RunStatus, RunStep, StepStatus, Verdict
+from runs_app.models import (
+    Artifact,
+    ReproductionCheck,
+    Run,
+    RunGate,
+    RunStatus,
+    RunStep,
+    StepStatus,
+    Verdict,
+    VersionRecord,
+)
 
 UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 # A step is generated while its run is running; one already generating may finish while the run waits at a gate.
@@ -277,6 +287,28 @@ def cancel_run(run: Run) -> bool:
     """Cancel now (the caller holds the row lock): steps not started never start, a generating step's
     watch sees it within FLONIKS_STEP_WATCH_SECONDS and stops its provider."""
     return end_run(run, RunStatus.CANCELLED)
+
+
+# --- annotation and the version record -------------------------------------------------------
+
+
+def start_recording(run: Run, annotation: dict[str, Any]) -> bool:
+    """Store the annotation and move the run to `recording`, if it awaits its annotation. One
+    conditional UPDATE is the check and the write: its row lock serialises it against a concurrent
+    cancel or a second submission."""
+    changes = {**annotation, "status": RunStatus.RECORDING}
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    if not waiting.update(**changes):
+        return False
+    for name, value in changes.items():
+        setattr(run, name, value)
+    return True
+
+
+def finalize_with_record(record: VersionRecord, *, label_suffix: str) -> bool:
+    """`recording` → `finalized` together with the numbered record (one statement on PostgreSQL,
+    see runs_app.recording); False when another writer got there first."""
+    return recording.insert_numbered(record, label_suffix=label_suffix)
 
 
 # --- finishing a reproduction ----------------------------------------------------------------
