@@ -155,7 +155,7 @@ def step_succeeded(
         return _advance(run, now)
 
 
-def _advance(run: Run, now: dt.datetime) -> Advance:
+def _advance(run: Run, now: dt.datetime, *, resend_queued: bool = False) -> Advance:
     statuses = dict(RunStep.objects.filter(run=run).values_list("step_id", "status"))
     reached = set(run.gates.values_list("after", flat=True)) if graph.gates(run.specification) else set()
     gate = graph.gate_reached(run.specification, statuses, reached)
@@ -169,14 +169,18 @@ def _advance(run: Run, now: dt.datetime) -> Advance:
         else:
             send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
         return Advance(complete=True)
-    return Advance(sent=_release(run, statuses, now))
+    return Advance(sent=_release(run, statuses, now, resend_queued=resend_queued))
 
 
-def _release(run: Run, statuses: dict[str, str], now: dt.datetime) -> list[RunStep]:
+def _release(run: Run, statuses: dict[str, str], now: dt.datetime, *, resend_queued: bool = False) -> list[RunStep]:
     ready = graph.ready_steps(run.specification, statuses)
+    if resend_queued:
+        # Past a gate: a step queued on another branch when the gate was reached had its message
+        # refused by the claim while the run waited, so it is sent again now, not a sweep later.
+        ready += [step_id for step_id, status in statuses.items() if status == StepStatus.QUEUED]
     if not ready:
         return []
-    RunStep.objects.filter(run=run, step_id__in=ready, status=StepStatus.PENDING).update(
+    RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
         status=StepStatus.QUEUED, sent_at=now
     )
     steps = list(RunStep.objects.filter(run=run, step_id__in=ready).only("pk", "run_id", "queue", "timeout_seconds"))
@@ -239,7 +243,7 @@ def continue_at_gate(run: Run, actor: Any) -> Advance | None:
     Run.objects.filter(pk=run.pk).update(**changes)
     for name, value in changes.items():
         setattr(run, name, value)
-    return _advance(run, now)
+    return _advance(run, now, resend_queued=True)
 
 
 # --- ending ----------------------------------------------------------------------------------
