@@ -130,7 +130,17 @@ def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: 
         budget_at=budget_at,
     )
     with watch:
-        return _with_retries(step, provider, request, watch)
+        try:
+            generated = _with_retries(step, provider, request, watch)
+        except GeneratorError:
+            if handle.cancelled:  # the provider failed because it was stopped: say why it was stopped
+                raise _why_stopped(step, handle) from None
+            raise
+    if handle.cancelled:
+        # A provider that ignored the stop and finished late: its output does not count, the step
+        # ends for the reason it was stopped (its timeout, the budget, the run's end).
+        raise _why_stopped(step, handle)
+    return generated
 
 
 def _with_retries(step: RunStep, provider: Provider, request: StepRequest, watch: leasing.StepWatch) -> GeneratedFile:

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import dispatch, graph, quota, recording, transitions
+from runs_app import dispatch, graph, quota, transitions
 from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
@@ -191,15 +191,9 @@ def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm
         "saved_without_annotation": not annotation,
         "annotated_by": actor,
         "annotated_at": timezone.now(),
-        "status": RunStatus.RECORDING,
     }
-    # One conditional UPDATE is the state check and the write: the row lock it takes
-    # serialises it against a concurrent cancel or a second submission.
-    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
-    if not waiting.update(**changes):
+    if not transitions.start_recording(run, changes):
         raise _not_awaiting(Run.objects.filter(pk=run.pk).values_list("status", flat=True).get())
-    for field, value in changes.items():
-        setattr(run, field, value)
     dispatch.send_record_write(run.pk)
     return run
 
@@ -251,7 +245,7 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
             annotated_by_id=run.annotated_by_id or run.created_by_id,
             **_snapshot_of(run),
         )
-        if recording.insert_numbered(record, label_suffix=f"-{slugify(run.label)[:100]}"):
+        if transitions.finalize_with_record(record, label_suffix=f"-{slugify(run.label)[:100]}"):
             return record
     # Recorded already (a retry, or another writer got there first), or not ready to record.
     return VersionRecord.objects.filter(run_id=run_id).first()

@@ -18,9 +18,19 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app import graph
+from runs_app import graph, recording
 from runs_app.dispatch import Dispatch, send_finish, send_steps_on_commit
-from runs_app.models import Artifact, ReproductionCheck, Run, RunGate, RunStatus, RunStep, StepStatus, Verdict
+from runs_app.models import (
+    Artifact,
+    ReproductionCheck,
+    Run,
+    RunGate,
+    RunStatus,
+    RunStep,
+    StepStatus,
+    Verdict,
+    VersionRecord,
+)
 
 UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 # A step is generated while its run is running; one already generating may finish while the run waits at a gate.
@@ -145,7 +155,7 @@ def step_succeeded(
         return _advance(run, now)
 
 
-def _advance(run: Run, now: dt.datetime) -> Advance:
+def _advance(run: Run, now: dt.datetime, *, resend_queued: bool = False) -> Advance:
     statuses = dict(RunStep.objects.filter(run=run).values_list("step_id", "status"))
     reached = set(run.gates.values_list("after", flat=True)) if graph.gates(run.specification) else set()
     gate = graph.gate_reached(run.specification, statuses, reached)
@@ -159,14 +169,18 @@ def _advance(run: Run, now: dt.datetime) -> Advance:
         else:
             send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
         return Advance(complete=True)
-    return Advance(sent=_release(run, statuses, now))
+    return Advance(sent=_release(run, statuses, now, resend_queued=resend_queued))
 
 
-def _release(run: Run, statuses: dict[str, str], now: dt.datetime) -> list[RunStep]:
+def _release(run: Run, statuses: dict[str, str], now: dt.datetime, *, resend_queued: bool = False) -> list[RunStep]:
     ready = graph.ready_steps(run.specification, statuses)
+    if resend_queued:
+        # Past a gate: a step queued on another branch when the gate was reached had its message
+        # refused by the claim while the run waited, so it is sent again now, not a sweep later.
+        ready += [step_id for step_id, status in statuses.items() if status == StepStatus.QUEUED]
     if not ready:
         return []
-    RunStep.objects.filter(run=run, step_id__in=ready, status=StepStatus.PENDING).update(
+    RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
         status=StepStatus.QUEUED, sent_at=now
     )
     steps = list(RunStep.objects.filter(run=run, step_id__in=ready).only("pk", "run_id", "queue", "timeout_seconds"))
@@ -232,7 +246,7 @@ def continue_at_gate(run: Run, actor: Any) -> Advance | None:
     Run.objects.filter(pk=run.pk).update(**changes)
     for name, value in changes.items():
         setattr(run, name, value)
-    return _advance(run, now)
+    return _advance(run, now, resend_queued=True)
 
 
 # --- ending ----------------------------------------------------------------------------------
@@ -276,6 +290,28 @@ def cancel_run(run: Run) -> bool:
     """Cancel now (the caller holds the row lock): steps not started never start, a generating step's
     watch sees it within FLONIKS_STEP_WATCH_SECONDS and stops its provider."""
     return end_run(run, RunStatus.CANCELLED)
+
+
+# --- annotation and the version record -------------------------------------------------------
+
+
+def start_recording(run: Run, annotation: dict[str, Any]) -> bool:
+    """Store the annotation and move the run to `recording`, if it awaits its annotation. One
+    conditional UPDATE is the check and the write: its row lock serialises it against a concurrent
+    cancel or a second submission."""
+    changes = {**annotation, "status": RunStatus.RECORDING}
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    if not waiting.update(**changes):
+        return False
+    for name, value in changes.items():
+        setattr(run, name, value)
+    return True
+
+
+def finalize_with_record(record: VersionRecord, *, label_suffix: str) -> bool:
+    """`recording` → `finalized` together with the numbered record (one statement on PostgreSQL,
+    see runs_app.recording); False when another writer got there first."""
+    return recording.insert_numbered(record, label_suffix=label_suffix)
 
 
 # --- finishing a reproduction ----------------------------------------------------------------
