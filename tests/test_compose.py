@@ -55,6 +55,21 @@ def test_every_long_running_service_has_a_health_check():
         assert service["healthcheck"]["test"], name
 
 
+def test_a_service_that_dies_is_started_again_and_one_shot_set_up_is_not():
+    """A worker killed by a broker outage or a crash comes back on its own (restart policy, through the
+    x-app anchor for the app services); the runs it left are finished by the sweep."""
+    services = compose()["services"]
+    for name, service in services.items():
+        if name in ("migrate", "bucket"):
+            assert service["restart"] == "no", name
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it dies"
+    for name in APP:
+        # The process itself is the container's main process (no shell in between that would outlive it).
+        command = services[name]["command"]
+        assert not str(command).startswith(("sh ", "bash ")), name
+
+
 def test_workers_are_recycled_and_throttling_counts_in_redis():
     services = compose()["services"]
     assert "--max-memory-per-child" in services["worker"]["command"]
