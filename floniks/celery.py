@@ -19,3 +19,42 @@ def _check_database_connections(**kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def _retrack_untracked_pool_processes() -> None:
+    """Keep a worker alive when a pool process died shortly before the broker connection came back.
+
+    When a pool process exits, Celery's prefork pool stops watching its sentinel (``_sentinel_poll``
+    becomes None) and removes it from the pool at its next upkeep, up to 5 s later. If the broker
+    connection is re-established in between (Redis restarted while a step's process was killed,
+    recycled by --max-memory-per-child or cut by a time limit), the pool registers every process with
+    the new event loop again, passes that None on as a file descriptor, and the worker dies:
+    ``CRITICAL Unrecoverable error: ValueError('file descriptor is None')`` (kombu 5.7 raises ValueError
+    for it, Celery 5.7 only tolerates OSError and AttributeError there; with Celery 5.6/kombu 5.6 it is
+    the AttributeError of celery/celery#9250, tolerated by neither). No released pair avoids it, so watch
+    such a process afresh: if it has exited, its sentinel is readable at once and the pool's usual upkeep
+    removes it and starts a replacement. Reproduced by tests/test_faults.py (Redis outages while pool
+    processes die); remove once Celery's ``iterate_file_descriptors_safely`` also catches ValueError.
+    """
+    from celery.concurrency import asynpool
+
+    track = asynpool.AsynPool._track_child_process
+    if getattr(track, "_floniks_retrack", False):
+        return
+
+    def track_child_process(self: Any, proc: Any, hub: Any) -> None:
+        if getattr(proc, "_sentinel_poll", 0) is None:
+            del proc._sentinel_poll  # so Celery duplicates the sentinel again
+            popen = getattr(proc, "_popen", None)
+            if popen is None or getattr(popen, "sentinel", None) is None:
+                return  # already reaped: the next upkeep removes it from the pool
+        try:
+            track(self, proc, hub)
+        except OSError:  # its sentinel is closed already: the same
+            return
+
+    track_child_process._floniks_retrack = True  # type: ignore[attr-defined]
+    asynpool.AsynPool._track_child_process = track_child_process
+
+
+_retrack_untracked_pool_processes()

@@ -7,6 +7,7 @@ fault, every finalised run has exactly one record, and no annotation is lost."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -139,9 +140,17 @@ def test_random_kills_of_pool_children_and_whole_workers(start_worker, make_work
     finalise_all(runs, operator)
 
 
+def still_serving(workers: list[Any]) -> None:
+    """Every worker process outlived the fault: none exited, none logged the crash that ends a worker."""
+    for worker in workers:
+        assert worker.process.poll() is None, f"a worker died (exit {worker.process.poll()}):\n{worker.output()}"
+        log = worker.log.read_text(errors="replace")
+        assert "Unrecoverable error" not in log, f"a worker crashed:\n{worker.output()}"
+
+
 def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    start_worker(env=FAST, concurrency=2, beat=True)
+    worker = start_worker(env=FAST, concurrency=2, beat=True)
     runs = start_batch(workflow, operator, 8)
     wait_for(lambda: Run.objects.filter(pk__in=runs, status__in=DONE).count() >= 1, 90, what="a first run")
     redis = RedisServer.from_env()
@@ -153,6 +162,46 @@ def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operato
         redis.start()
     settled(runs + more)
     finalise_all(runs + more, operator)
+    still_serving([worker])
+
+
+def test_workers_outlive_redis_outages_while_pool_processes_die(start_worker, make_workflow, publish, operator):
+    """Redis goes away again and again while steps run, and each time a pool process dies just before
+    (killed, recycled by --max-memory-per-child, cut by a time limit). Every worker reconnects and keeps
+    serving; every run finishes. Before the fix in floniks/celery.py a worker died here within a few
+    outages: `Unrecoverable error: ValueError('file descriptor is None')` as it reconnected."""
+    workflow = batch_workflow(make_workflow, publish)
+    beat = start_worker(env=FAST, concurrency=1, beat=True)  # the sweep keeps running; its process is spared
+    busy = [start_worker(env=FAST, concurrency=2) for _ in range(2)]
+    runs = start_batch(workflow, operator, 10)
+    rng = random.Random(20261130)
+    redis = RedisServer.from_env()
+    for _ in range(5):
+        wait_for(
+            lambda: (
+                Run.objects.filter(pk__in=runs, status=RunStatus.RUNNING).exists()
+                or Run.objects.filter(pk__in=runs, status__in=DONE).count() == len(runs)
+            ),
+            60,
+            interval=0.1,
+            what="runs in flight",
+        )
+        for worker in busy:
+            children = worker.children()
+            if children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(rng.choice(children), signal.SIGKILL)
+        time.sleep(0.3)
+        redis.stop()
+        try:
+            time.sleep(1.5)
+        finally:
+            redis.start()
+        time.sleep(3)  # the workers reconnect while the dead pool processes are still being replaced
+        still_serving([beat, *busy])
+    settled(runs)
+    finalise_all(runs, operator)
+    still_serving([beat, *busy])
 
 
 def test_postgresql_restarted_mid_batch(start_worker, make_workflow, publish, operator):
