@@ -168,8 +168,9 @@ def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operato
 def test_workers_outlive_redis_outages_while_pool_processes_die(start_worker, make_workflow, publish, operator):
     """Redis goes away again and again while steps run, and each time a pool process dies just before
     (killed, recycled by --max-memory-per-child, cut by a time limit). Every worker reconnects and keeps
-    serving; every run finishes. Before the fix in floniks/celery.py a worker died here within a few
-    outages: `Unrecoverable error: ValueError('file descriptor is None')` as it reconnected."""
+    serving; every run finishes. Without the fix in floniks/celery.py a worker occasionally died here as
+    it reconnected (`Unrecoverable error: ValueError('file descriptor is None')`, about once in 100
+    outages); tests/test_worker_reconnect.py covers that race deterministically."""
     workflow = batch_workflow(make_workflow, publish)
     beat = start_worker(env=FAST, concurrency=1, beat=True)  # the sweep keeps running; its process is spared
     busy = [start_worker(env=FAST, concurrency=2) for _ in range(2)]
