@@ -41,7 +41,8 @@ def _retrack_untracked_pool_processes() -> None:
     """
     from celery.concurrency import asynpool
 
-    track = asynpool.AsynPool._track_child_process
+    pool_class: Any = asynpool.AsynPool  # the method is private: not in the type stubs
+    track = pool_class._track_child_process
     if getattr(track, "_floniks_retrack", False):
         return
 
@@ -61,7 +62,7 @@ def _retrack_untracked_pool_processes() -> None:
             return
 
     track_child_process._floniks_retrack = True  # type: ignore[attr-defined]
-    asynpool.AsynPool._track_child_process = track_child_process
+    pool_class._track_child_process = track_child_process
 
 
 _retrack_untracked_pool_processes()
