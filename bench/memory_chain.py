@@ -98,7 +98,7 @@ def child_chain(side: int) -> dict[str, Any]:
     _django()
     from _env import user
 
-    from runs_app import engine
+    from runs_app import execution
     from runs_app import services as run_services
     from runs_app.models import Run
     from templates_app import services
@@ -110,8 +110,7 @@ def child_chain(side: int) -> dict[str, Any]:
     run = run_services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
     idle = current_rss_mb()
     reset_peak()
-    engine.execute_run(run.pk, worker="bench")
-    engine.stop_persisting()
+    execution.run_inline(run.pk, worker="bench")
     run = Run.objects.get(pk=run.pk)
     assert run.status == "awaiting_annotation", (run.status, run.error)
     out = run.steps.get(step_id="styled").output

@@ -84,7 +84,7 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     from composition.management.commands.load_demo import DEMO_DEFINITION
-    from runs_app import engine, services
+    from runs_app import execution, services
     from templates_app import services as templates
     from testing.services import free_port, wait_for_port
 
@@ -94,7 +94,7 @@ def main() -> None:
         actor=operator, draft=templates.save_draft(actor=operator, workflow=workflow, definition=DEMO_DEFINITION)
     )
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"})
-    engine.execute_run(run.pk, worker="bench")
+    execution.run_inline(run.pk, worker="bench")
     services.finalize_run(actor=operator, run=run, label="bench", annotation="serving benchmark")
     record = services.write_record(run_id=run.pk)
     assert record is not None

@@ -91,6 +91,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_map(name: str, default: dict[str, str]) -> dict[str, str]:
+    """`key=value` pairs, comma-separated (e.g. `builtin=floniks,comfyui=gpu`), over the defaults."""
+    found = dict(default)
+    for item in env_list(name, []):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key or not value:
+            raise ImproperlyConfigured(f"Environment variable {name} item {item!r} must look like key=value.")
+        found[key] = value
+    return found
+
+
 def env_url(name: str, default: str | None = None, *, schemes: set[str]) -> str:
     """A URL with one of `schemes`. URLs may carry a password, so `NAME_FILE` works too (see env_secret)."""
     value = env_secret(name, default)

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from core.net import trusted_networks
-from floniks.env import env_bool, env_int, env_list, env_secret, env_str, env_url
+from floniks.env import env_bool, env_int, env_list, env_map, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLONIKS_VAR_DIR", str(BASE_DIR / "var")))
@@ -232,6 +233,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Limits for tasks that do not set their own (record writes). A step's task carries limits derived
+# from the step's own policy (runs_app.dispatch), so these never cut a long step short.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -358,6 +361,32 @@ for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
         raise ImproperlyConfigured(f"FLONIKS_EXTRA_PROVIDERS item {_item!r} must look like name=package.module.Class.")
     FLONIKS_PROVIDERS[_name] = _path
 
+# --- Queues (DESIGN §4) --------------------------------------------------------------
+# Each step is a task on its provider's queue. `make run`'s worker (no -Q) listens to every queue
+# named here; a GPU or ComfyUI worker is started with `celery -A floniks worker -Q <its queue>`.
+FLONIKS_DEFAULT_QUEUE = env_str("FLONIKS_DEFAULT_QUEUE", "floniks")
+# provider → queue, e.g. FLONIKS_PROVIDER_QUEUES="comfyui=gpu,openai=hosted"; unnamed ones use the default.
+FLONIKS_PROVIDER_QUEUES = env_map("FLONIKS_PROVIDER_QUEUES", {})
+# provider → default step timeout in seconds, when a step's policy names none: short for built-in
+# generators, long for servers and hosted APIs (a step may take an hour).
+FLONIKS_PROVIDER_TIMEOUTS = {
+    name: int(value) for name, value in env_map("FLONIKS_PROVIDER_TIMEOUTS", {"builtin": "600"}).items()
+}
+FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS = env_int("FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS", 3600, minimum=1)
+FLONIKS_DEFAULT_STEP_RETRIES = env_int("FLONIKS_DEFAULT_STEP_RETRIES", 2, minimum=0)
+# Back-off between retries of a transient provider error: 1 s, 2 s, 4 s … at most this.
+FLONIKS_RETRY_BACKOFF_MAX_SECONDS = env_int("FLONIKS_RETRY_BACKOFF_MAX_SECONDS", 30, minimum=1)
+# A running step's progress is written at most this often; a cancel is noticed within this too.
+FLONIKS_STEP_WATCH_SECONDS = float(env_str("FLONIKS_STEP_WATCH_SECONDS", "0.5"))
+CELERY_TASK_DEFAULT_QUEUE = FLONIKS_DEFAULT_QUEUE
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys([FLONIKS_DEFAULT_QUEUE, *FLONIKS_PROVIDER_QUEUES.values()])
+]
+# On Redis a lower number is served first: steps the sweep re-sends after a worker died go ahead
+# of a backlog (priority 0); everything else is sent at the default.
+CELERY_TASK_DEFAULT_PRIORITY = 6
+
 # --- Runs -------------------------------------------------------------------------
 # A worker renews its lease on a run every third of this; a lease left to expire
 # means the worker died and the sweep hands the run to another worker.
@@ -383,9 +412,9 @@ FLONIKS_MAX_REQUEST_BYTES = env_int(
 # is spooled to a temporary file instead of memory (bounded by FLONIKS_MAX_REQUEST_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-CELERY_BEAT_SCHEDULE = {
-    "sweep-runs": {"task": "runs_app.tasks.sweep", "schedule": float(FLONIKS_SWEEP_SECONDS)},
-}
+# The sweep is no task in a queue: it runs on a thread of every worker's main process
+# (runs_app.sweep.SweepThread), so it never waits behind the work; a lock lets one run at a time.
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
 # A request that finalises a run must not hang when the broker is down: try briefly, the sweep does the rest.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2, minimum=1)

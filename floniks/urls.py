@@ -38,6 +38,7 @@ urlpatterns = [
     path("runs/<uuid:pk>/", pages.run_page, name="run"),
     path("runs/<uuid:pk>/finalize/", pages.run_finalize, name="run-finalize"),
     path("runs/<uuid:pk>/cancel/", pages.run_cancel, name="run-cancel"),
+    path("runs/<uuid:pk>/continue/", pages.run_continue, name="run-continue"),
     path("records/", pages.history, name="history"),
     path("records/compare/", pages.compare, name="compare"),
     path("records/compare/diff.png", pages.compare_image, name="compare-image"),

@@ -15,6 +15,7 @@ from runs_app.models import (
     RecordSequence,
     ReproductionCheck,
     Run,
+    RunGate,
     RunStep,
     VersionRecord,
 )
@@ -25,7 +26,10 @@ class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow", "version", "mode", "status", "created_by", "created_at"]
     list_filter = ["status", "mode"]
     search_fields = ["id", "workflow__slug", "label"]
-    actions = [service_action("cancel", "Cancel the selected runs", services.cancel_run, "run")]
+    actions = [
+        service_action("cancel", "Cancel the selected runs", services.cancel_run, "run"),
+        service_action("continue", "Continue the selected runs past their gate", services.continue_run, "run"),
+    ]
 
 
 @admin.register(VersionRecord)
@@ -47,7 +51,8 @@ class VersionRecordAdmin(ReadOnlyAdmin):
 
 for model, columns in [
     (Artifact, ["sha256", "kind", "media_type", "width", "height", "size", "created_at"]),
-    (RunStep, ["run", "index", "step_id", "kind", "model", "seed", "status", "attempts"]),
+    (RunStep, ["run", "index", "step_id", "kind", "model", "seed", "status", "queue", "attempts", "progress"]),
+    (RunGate, ["run", "after", "reached_at", "continued_by", "continued_at"]),
     (ReproductionCheck, ["record", "verdict", "drift_accepted", "created_by", "created_at"]),
     (ProductionPin, ["workflow", "record", "pinned_by", "pinned_at"]),
     (RecordSequence, ["workflow", "last_number"]),

@@ -56,6 +56,7 @@ class Artifact(models.Model):
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
+    AWAITING_GATE = "awaiting_gate", "Paused at a gate"
     AWAITING_ANNOTATION = "awaiting_annotation", "Awaiting annotation"
     RECORDING = "recording", "Writing the record"
     FINALIZED = "finalized", "Finalised"
@@ -69,7 +70,7 @@ class RunQuerySet(models.QuerySet["Run"]):
 
     def generating(self) -> RunQuerySet:
         """Runs that hold, or wait for, a worker: what the per-user quota counts."""
-        return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))
+        return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE))
 
     def with_detail(self) -> RunQuerySet:
         return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
@@ -100,6 +101,11 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     last_enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last re-sent the run.")
+    error_code = models.CharField(max_length=40, blank=True, help_text="Why it failed, for machines: step_timeout …")
+    gate_after = models.CharField(max_length=200, blank=True, help_text="The step after which it waits at a gate.")
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="When policy.budget.max_seconds runs out (moved on by time spent at gates)."
+    )
     # Finalisation, stored durably in the request that submits the annotation form.
     label = models.CharField(max_length=80, blank=True)
     annotation = models.TextField(blank=True)
@@ -150,24 +156,40 @@ class Run(models.Model):
                 made[name] = step.output
         return made
 
+    def gates_reached(self) -> list[RunGate]:
+        """The gates it paused at, with who continued; no query for a workflow without gates."""
+        if not (self.specification.get("policy") or {}).get("gates"):
+            return []
+        return list(self.gates.select_related("continued_by"))
+
     @property
     def progress(self) -> float:
+        """Overall progress: finished steps count whole, a generating step by its own fraction."""
         steps = list(self.steps.all())
         if not steps:
             return 0.0
-        done = sum(1 for s in steps if s.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED))
-        return round(done / len(steps), 4)
+        return round(sum(s.fraction_done for s in steps) / len(steps), 4)
 
     # Predicates for the pages: templates ask these instead of comparing status strings.
     @property
     def is_live(self) -> bool:
         """A worker may still change it: the run page keeps polling."""
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING)
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE, RunStatus.RECORDING)
 
     @property
     def is_cancellable(self) -> bool:
-        """What services.cancel_run accepts: queued and idle runs stop now, a running one at its next step."""
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_ANNOTATION)
+        """What services.cancel_run accepts: queued, paused and idle runs stop now, a running step within a second."""
+        return self.status in (
+            RunStatus.QUEUED,
+            RunStatus.RUNNING,
+            RunStatus.AWAITING_GATE,
+            RunStatus.AWAITING_ANNOTATION,
+        )
+
+    @property
+    def awaits_gate(self) -> bool:
+        """Paused after a gate's step: an operator continues or cancels it."""
+        return self.status == RunStatus.AWAITING_GATE
 
     @property
     def awaits_annotation(self) -> bool:
@@ -179,7 +201,8 @@ class Run(models.Model):
 
 
 class StepStatus(models.TextChoices):
-    PENDING = "pending"
+    PENDING = "pending"  # waiting for the steps it reads
+    QUEUED = "queued"  # ready, sent to its queue, waiting for a worker
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -202,6 +225,19 @@ class RunStep(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     output = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    # Execution (DESIGN §4): the queue it is sent to, the lease of the worker generating it, live progress.
+    provider = models.CharField(max_length=50, default="builtin")
+    queue = models.CharField(max_length=100, default="floniks")
+    timeout_seconds = models.PositiveIntegerField(default=600, help_text="Its policy's, else its provider's default.")
+    retries = models.PositiveSmallIntegerField(default=2, help_text="Tries again on transient provider errors.")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When it was last sent to its queue.")
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField(default=0.0)
+    progress_message = models.CharField(max_length=200, blank=True)
+    fingerprint = models.JSONField(default=dict, blank=True, help_text="The environment that generated it.")
+    submitted = models.JSONField(null=True, blank=True, help_text="What was sent to an external provider.")
 
     class Meta:
         ordering = ["run", "index"]
@@ -209,10 +245,57 @@ class RunStep(models.Model):
             models.UniqueConstraint(fields=["run", "index"], name="unique_run_step_index"),
             models.UniqueConstraint(fields=["run", "step_id"], name="unique_run_step_id"),
             models.CheckConstraint(condition=Q(status__in=StepStatus.values), name="step_status_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="step_progress_fraction"),
         ]
 
     def __str__(self) -> str:
         return f"{self.step_id} ({self.status})"
+
+    @property
+    def fraction_done(self) -> float:
+        """How far along it is, 0..1: finished steps count whole, a generating one by its reported progress."""
+        if self.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+            return 1.0
+        return self.progress if self.status == StepStatus.RUNNING else 0.0
+
+    @property
+    def percent(self) -> int:
+        return round(self.fraction_done * 100)
+
+    @property
+    def is_generating(self) -> bool:
+        return self.status == StepStatus.RUNNING
+
+    @property
+    def waits_for_worker(self) -> bool:
+        """Ready and sent to its queue; no worker has taken it yet."""
+        return self.status == StepStatus.QUEUED
+
+
+class RunGate(models.Model):
+    """A gate a run reached (policy.gates): where it paused, and who let it go on, when."""
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="gates")
+    after = models.CharField(max_length=200, help_text="The step after which the run paused.")
+    reached_at = models.DateTimeField()
+    continued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    continued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reached_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "after"], name="unique_run_gate"),
+            models.CheckConstraint(
+                condition=Q(continued_by__isnull=True, continued_at__isnull=True)
+                | Q(continued_by__isnull=False, continued_at__isnull=False),
+                name="gate_continued_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"gate after {self.after} of run {self.run_id}"
 
 
 class RecordSequence(models.Model):
@@ -242,6 +325,7 @@ FROZEN_RECORD_FIELDS = [
     "subworkflows",
     "reference_images",
     "outputs",
+    "gates",
     "annotation",
     "saved_without_annotation",
     "annotated_by",
@@ -303,6 +387,7 @@ class VersionRecord(models.Model):
     subworkflows = models.JSONField(default=dict, help_text="sub-workflow step → {workflow, version, manifest_hash}")
     reference_images = models.JSONField()
     outputs = models.JSONField()
+    gates = models.JSONField(default=list, blank=True, help_text="[{after, continued_by, continued_at}]")
     annotation = models.TextField(blank=True)
     saved_without_annotation = models.BooleanField(default=False)
     annotated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -136,6 +136,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
     return {
         "run": run,
         "steps": list(run.steps.all()),
+        "gates": run.gates_reached(),
         "outputs": run.outputs_by_name(),
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,
@@ -187,6 +188,18 @@ def run_cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         request,
         lambda: services.cancel_run(actor=request.user, run=run),
         success="Run cancelled.",
+        then=reverse("run", args=[pk]),
+    )
+
+
+@require_POST
+@team_only
+def run_continue(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _run(request, pk)
+    return perform(
+        request,
+        lambda: services.continue_run(actor=request.user, run=run),
+        success="Continuing: the next steps are on their way.",
         then=reverse("run", args=[pk]),
     )
 

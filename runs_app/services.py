@@ -13,7 +13,8 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import queue, quota, recording, transitions
+from runs_app import dispatch, graph, quota, transitions
+from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
     Artifact,
@@ -22,6 +23,7 @@ from runs_app.models import (
     Run,
     RunStatus,
     RunStep,
+    StepStatus,
     Verdict,
     VersionRecord,
     steps_in_order,
@@ -71,6 +73,7 @@ def start_run(
         inputs=values,
         resolution=resolution,
         warnings=warnings + resolution.drift_warnings,
+        catalogue=catalogue,
     )
 
 
@@ -99,6 +102,7 @@ def _create_run(
     inputs: dict[str, Any],
     resolution: Resolution,
     warnings: list[dict[str, str]],
+    catalogue: Catalogue,
     reproduces: VersionRecord | None = None,
 ) -> Run:
     with transaction.atomic():
@@ -114,27 +118,55 @@ def _create_run(
             created_by=actor,
             reproduces=reproduces,
         )
-        RunStep.objects.bulk_create(
-            RunStep(
-                run=run, index=i, step_id=s["id"], kind=s["kind"], model=s["model"], seed=s["seed"], params=s["params"]
-            )
-            for i, s in enumerate(resolution.specification["steps"])
+        steps = RunStep.objects.bulk_create(
+            _step_row(run, i, s, catalogue) for i, s in enumerate(resolution.specification["steps"])
         )
-        queue.enqueue_on_commit(queue.EXECUTE_RUN, str(run.pk))
+        transitions.send_first_steps(steps)  # the steps that read no other step are queued at once
     return run
+
+
+def _step_row(run: Run, index: int, frozen: dict[str, Any], catalogue: Catalogue) -> RunStep:
+    """A step as it will execute: its provider, the queue that serves it and its effective policy."""
+    family = (frozen.get("model") or "").split("@", 1)[0]
+    info = catalogue.families.get(family)
+    provider = info.provider if info is not None else "builtin"
+    policy = StepPolicy.of(frozen.get("policy"), provider)
+    first = not graph.after(run.specification, index)
+    return RunStep(
+        run=run,
+        index=index,
+        status=StepStatus.QUEUED if first else StepStatus.PENDING,
+        sent_at=run.created_at if first else None,
+        step_id=frozen["id"],
+        kind=frozen["kind"],
+        model=frozen["model"],
+        seed=frozen["seed"],
+        params=frozen["params"],
+        provider=provider,
+        queue=dispatch.queue_for(provider),
+        timeout_seconds=policy.timeout_seconds,
+        retries=policy.retries,
+    )
 
 
 def cancel_run(*, actor: Actor, run: Run) -> Run:
     actor = require_role(actor, Role.OPERATOR, action="cancel runs")
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run.pk)
-        if run.status in (RunStatus.QUEUED, RunStatus.AWAITING_ANNOTATION):
-            # No worker holds it (queued) or it is idle (awaiting): cancel now.
-            transitions.end_run(run, RunStatus.CANCELLED)
-        elif run.status == RunStatus.RUNNING:
-            transitions.request_cancel(run)
-        else:
+        if not run.is_cancellable:
             raise Conflict(f"A {run.status.replace('_', ' ')} run cannot be cancelled.", code="not_cancellable")
+        # Now, whatever it is doing: no later step starts, and a generating step's watch stops its provider.
+        transitions.cancel_run(run)
+    return run
+
+
+def continue_run(*, actor: Actor, run: Run) -> Run:
+    """Go on past the gate a run waits at: the steps after it are sent to their queues."""
+    actor = require_role(actor, Role.OPERATOR, action="continue runs")
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if transitions.continue_at_gate(run, actor) is None:
+            raise Conflict(f"This run is {run.get_status_display().lower()}, not paused at a gate.", code="not_at_gate")
     return run
 
 
@@ -159,16 +191,10 @@ def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm
         "saved_without_annotation": not annotation,
         "annotated_by": actor,
         "annotated_at": timezone.now(),
-        "status": RunStatus.RECORDING,
     }
-    # One conditional UPDATE is the state check and the write: the row lock it takes
-    # serialises it against a concurrent cancel or a second submission.
-    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
-    if not waiting.update(**changes):
+    if not transitions.start_recording(run, changes):
         raise _not_awaiting(Run.objects.filter(pk=run.pk).values_list("status", flat=True).get())
-    for field, value in changes.items():
-        setattr(run, field, value)
-    queue.enqueue_on_commit(queue.WRITE_RECORD, str(run.pk))
+    dispatch.send_record_write(run.pk)
     return run
 
 
@@ -219,7 +245,7 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
             annotated_by_id=run.annotated_by_id or run.created_by_id,
             **_snapshot_of(run),
         )
-        if recording.insert_numbered(record, label_suffix=f"-{slugify(run.label)[:100]}"):
+        if transitions.finalize_with_record(record, label_suffix=f"-{slugify(run.label)[:100]}"):
             return record
     # Recorded already (a retry, or another writer got there first), or not ready to record.
     return VersionRecord.objects.filter(run_id=run_id).first()
@@ -245,6 +271,14 @@ def _snapshot_of(run: Run) -> dict[str, Any]:
         "subworkflows": run.specification.get("subworkflows", {}),
         "reference_images": [{"sha256": sha, "url": f"/artifacts/{sha}"} for sha in references],
         "outputs": outputs,
+        "gates": [
+            {
+                "after": gate.after,
+                "continued_by": gate.continued_by.get_username() if gate.continued_by else None,
+                "continued_at": gate.continued_at.isoformat() if gate.continued_at else None,
+            }
+            for gate in (run.gates.select_related("continued_by") if graph.gates(run.specification) else [])
+        ],
     }
 
 
@@ -354,6 +388,7 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
             resolution=resolution,
             warnings=warnings,
             reproduces=record,
+            catalogue=catalogue,
         )
         ReproductionCheck.objects.create(
             record=record,

@@ -97,6 +97,7 @@ class _Expander:
         self.problems: list[Problem] = []
         self.warnings: list[dict[str, str]] = []
         self.walk = SubworkflowWalk()  # issue 11: sub-workflows resolved once per version
+        self.reads: set[str] = set()  # the steps the step being expanded reads
         self.cap = max_run_steps()
 
     def expand(self, definition: dict[str, Any], prefix: str, bindings: dict[str, Binding]) -> dict[str, Binding]:
@@ -164,6 +165,12 @@ class _Expander:
         return REFERENCE.sub(lambda m: _as_text(self._lookup(m.group(1), bindings, scope)), expr)
 
     def _lookup(self, expression: str, bindings: dict[str, Binding], scope: dict[str, Binding]) -> Binding:
+        found = self._resolve(expression, bindings, scope)
+        if isinstance(found, dict) and isinstance(found.get("step"), str):
+            self.reads.add(found["step"])  # the step being expanded depends on that one (DESIGN §4)
+        return found
+
+    def _resolve(self, expression: str, bindings: dict[str, Binding], scope: dict[str, Binding]) -> Binding:
         ref = Reference.parse(expression)
         if ref is None:
             return None
@@ -178,6 +185,7 @@ class _Expander:
         self, step: dict[str, Any], full_id: str, bindings: dict[str, Binding], scope: dict[str, Binding]
     ) -> dict[str, Any]:
         kind = STEP_KINDS[step["kind"]]
+        self.reads = set()
         params: dict[str, Any] = {}
         given = step.get("params") or {}
         for name, param in kind.params.items():
@@ -195,7 +203,12 @@ class _Expander:
                 params[name] = param.default
         model = self._model(step["model"], full_id) if kind.takes_model else ""
         seed = self._seed(full_id) if kind.takes_seed else None
-        return {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
+        frozen: dict[str, Any] = {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
+        # The steps it reads, so it runs as soon as they have succeeded, and its own policy, enforced at run time.
+        frozen["after"] = sorted(self.reads)
+        if step.get("policy"):
+            frozen["policy"] = dict(step["policy"])
+        return frozen
 
     def _model(self, declared: str, step_id: str) -> str:
         today = self.today(declared)
@@ -305,10 +318,23 @@ def resolve_specification(
         "subworkflows": expander.subworkflows,
         "steps": expander.steps,
         "outputs": {name: (b or {}).get("step") if isinstance(b, dict) else None for name, b in outputs.items()},
+        "policy": _run_policy(version.definition, expander.steps),
     }
     run_limits.check_specification(specification)  # issue 11: archived sub-workflows, pixels per step
     _text, spec_hash = manifest_of(specification)
     return Resolution(specification, spec_hash, expander.warnings)
+
+
+def _run_policy(definition: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workflow's budget and gates, frozen with the run. A gate after a sub-workflow step waits for
+    every step that sub-workflow expanded into."""
+    policy = definition.get("policy") or {}
+    gates = []
+    for gate in policy.get("gates") or []:
+        after = gate["after"]
+        covered = [s["id"] for s in steps if s["id"] == after or s["id"].startswith(after + ".")]
+        gates.append({"after": after, "steps": covered})
+    return {"budget": dict(policy.get("budget") or {}), "gates": gates}
 
 
 def models_today(version: WorkflowVersion, catalogue: Catalogue) -> dict[str, str | None]:

@@ -1,8 +1,8 @@
-"""Celery tasks: thin, idempotent wrappers that pass ids to the engine and services.
+"""Celery tasks: thin, idempotent wrappers that pass ids to the step executor and services.
 
-acks_late + reject_on_worker_lost: a message is acknowledged only after its
-work is done, so a killed worker's run is delivered again; the claim makes a
-second delivery harmless, and the sweep covers whatever the broker loses."""
+acks_late + reject_on_worker_lost: a message is acknowledged only after its work is done, so a
+killed worker's step is delivered again; the claim makes a second delivery harmless, and the sweep
+covers whatever the broker loses. A step's message carries its own time limits (runs_app.dispatch)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,32 @@ import socket
 
 from celery import Task, shared_task
 
-from runs_app import engine, services
+from runs_app import execution, services
+from runs_app import sweep as sweeping
+
+
+def _worker(task: Task) -> str:
+    # The lease owner names this very delivery, so a redelivered message never shares a stale lease.
+    return f"{socket.gethostname()}:{os.getpid()}:{task.request.id}"
 
 
 @shared_task(
-    bind=True, name="runs_app.tasks.execute_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    bind=True, name="runs_app.tasks.execute_step", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
-def execute_run(self: Task, run_id: str) -> None:
-    # The lease owner names this very delivery, so a redelivered message never shares a stale lease.
-    engine.execute_run(run_id, worker=f"{socket.gethostname()}:{os.getpid()}:{self.request.id}")
+def execute_step(self: Task, run_id: str, step_pk: int) -> None:
+    execution.execute_step(run_id, step_pk, worker=_worker(self))
+
+
+@shared_task(
+    bind=True, name="runs_app.tasks.finish_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def finish_run(self: Task, run_id: str) -> None:
+    execution.finish_run(run_id, worker=_worker(self))
+
+
+@shared_task(name="runs_app.tasks.execute_run", ignore_result=True)
+def execute_run(run_id: str) -> None:
+    """Messages queued before steps became the unit of execution: the sweep releases their steps."""
 
 
 @shared_task(
@@ -37,4 +54,5 @@ def write_version_record(run_id: str) -> None:
 
 @shared_task(name="runs_app.tasks.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
-    return engine.sweep()
+    """By hand (`celery -A floniks call runs_app.tasks.sweep`); workers sweep on their own thread."""
+    return sweeping.sweep()

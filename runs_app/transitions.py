@@ -1,90 +1,281 @@
-"""Every change of state of a run, its steps and its reproduction check, each written once.
+"""Every change of state of a run, its steps, its gates and its reproduction check, each written once.
 
-The engine and runs_app.services call these; nothing else writes those statuses. Each write is
-a conditional UPDATE, so it is also the check: a transition that no longer applies (another
-worker took the run over, a cancel came first) changes nothing and returns False."""
+Services, tasks, the step executor and the sweep call these; nothing else writes those statuses.
+Each write is a conditional UPDATE, so it is also the check: a transition that no longer applies
+(another worker took the step over, the run was cancelled or failed meanwhile) changes nothing and
+says so. Deciding what runs next (the step graph, gates, completion) happens under the run's row
+lock, so two branches finishing at once release a join step exactly once."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, RunStep, StepStatus, Verdict
+from runs_app import graph, recording
+from runs_app.dispatch import Dispatch, send_finish, send_steps_on_commit
+from runs_app.models import (
+    Artifact,
+    ReproductionCheck,
+    Run,
+    RunGate,
+    RunStatus,
+    RunStep,
+    StepStatus,
+    Verdict,
+    VersionRecord,
+)
 
-# --- the run and its lease ---------------------------------------------------------------
+UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
+# A step is generated while its run is running; one already generating may finish while the run waits at a gate.
+GENERATING_RUN = (RunStatus.RUNNING, RunStatus.AWAITING_GATE)
 
 
 def lease_seconds() -> int:
     return int(settings.FLONIKS_RUN_LEASE_SECONDS)
 
 
-def claim_run(run_id: Any, worker: str) -> bool:
-    """Take a queued run, or one whose worker's lease expired. Exactly one worker wins."""
+def _lease_end(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=lease_seconds())
+
+
+def dispatch_of(step: RunStep) -> Dispatch:
+    return Dispatch(str(step.run_id), step.pk, step.queue, step.timeout_seconds)
+
+
+# --- starting --------------------------------------------------------------------------------
+
+
+def send_first_steps(steps: list[RunStep]) -> None:
+    """A new run's steps were created (in the caller's transaction) with those that read no other
+    step already queued: send those on commit."""
+    send_steps_on_commit(dispatch_of(s) for s in steps if s.status == StepStatus.QUEUED)
+
+
+def release_ready_steps(run: Run) -> list[RunStep]:
+    """Queue and send the steps whose inputs have all succeeded (the caller holds the run's row lock)."""
+    return _release(run, dict(run.steps.values_list("step_id", "status")), timezone.now())
+
+
+def claim_step(run: Run, step: RunStep, worker: str) -> bool:
+    """Take a queued step, or one whose worker's lease expired. Exactly one worker wins; a run that
+    was cancelled or failed meanwhile gives nothing."""
     now = timezone.now()
+    run_is = Run.objects.filter(pk=OuterRef("run_id"))
+    # A queued step starts only while its run goes on; one whose worker died may finish at a gate too.
+    queued = Q(Q(status=StepStatus.QUEUED), Exists(run_is.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))))
+    orphaned = Q(
+        Q(status=StepStatus.RUNNING, lease_expires_at__lt=now), Exists(run_is.filter(status__in=GENERATING_RUN))
+    )
+    claimable = queued | orphaned
     taken = (
-        Run.objects.filter(pk=run_id)
-        .filter(Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now))
+        RunStep.objects.filter(pk=step.pk)
+        .filter(claimable)
         .update(
-            status=RunStatus.RUNNING,
+            status=StepStatus.RUNNING,
             lease_owner=worker,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds()),
-            started_at=Coalesce("started_at", now),
+            lease_expires_at=_lease_end(now),
+            attempts=F("attempts") + 1,
+            started_at=now,
+            progress=0.0,
+            progress_message="",
+            error="",
+            error_code="",
         )
     )
-    return taken == 1
+    if not taken:
+        return False
+    step.attempts += 1
+    step.status, step.lease_owner, step.started_at = StepStatus.RUNNING, worker, now
+    if run.status == RunStatus.QUEUED:
+        budget = (run.specification.get("policy") or {}).get("budget") or {}
+        deadline = now + dt.timedelta(seconds=budget["max_seconds"]) if budget.get("max_seconds") else None
+        Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=Coalesce("started_at", now), deadline_at=deadline
+        )
+        # Whoever started the run first set its budget's deadline: this step is bound by it too.
+        run.status = RunStatus.RUNNING
+        run.deadline_at = Run.objects.values_list("deadline_at", flat=True).get(pk=run.pk)
+    return True
 
 
-def renew_lease(run_id: Any, worker: str, *, unless_cancelled: bool = False) -> bool:
-    """Extend the lease; False when the worker no longer holds it (or, if asked, when a cancel was requested)."""
-    expires = timezone.now() + dt.timedelta(seconds=lease_seconds())
-    held = Run.objects.filter(pk=run_id, lease_owner=worker, status=RunStatus.RUNNING)
-    if unless_cancelled:
-        held = held.filter(cancel_requested=False)
-    return held.update(lease_expires_at=expires) == 1
+def watch_step(step_pk: int, worker: str, progress: float | None, message: str) -> bool:
+    """Renew a generating step's lease and store its progress; False when it must stop (the run was
+    cancelled or failed, or the step is no longer this worker's)."""
+    fields: dict[str, Any] = {"lease_expires_at": _lease_end(timezone.now())}
+    if progress is not None:
+        fields.update(progress=min(max(progress, 0.0), 1.0), progress_message=message[:200])
+    live = Run.objects.filter(pk=OuterRef("run_id"), status__in=GENERATING_RUN)
+    held = RunStep.objects.filter(pk=step_pk, lease_owner=worker, status=StepStatus.RUNNING).filter(Exists(live))
+    return held.update(**fields) == 1
 
 
-def request_cancel(run: Run) -> None:
-    """A worker holds the run: it stops before its next step and ends the run as cancelled."""
-    run.cancel_requested = True
-    run.save(update_fields=["cancel_requested"])
+@dataclass
+class Advance:
+    """What a step's success set in motion: steps sent to their queues, a gate reached, the run complete."""
+
+    sent: list[RunStep] = field(default_factory=list)
+    gate: str = ""
+    complete: bool = False
 
 
-def end_run(run: Run, status: RunStatus, *, worker: str | None = None, unless_cancelled: bool = False) -> bool:
-    """The one write that ends a run: its final status and `run.error`, and the lease released.
+def step_succeeded(
+    step: RunStep,
+    worker: str,
+    *,
+    output: Artifact,
+    duration_ms: int,
+    fingerprint: dict[str, Any],
+    submitted: dict[str, Any] | None,
+) -> Advance:
+    """A step counts as done only once its output is stored; then the steps it made ready are sent,
+    a gate after it pauses the run, or the run's generation is complete."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=step.run_id)
+        done = RunStep.objects.filter(pk=step.pk, lease_owner=worker, status=StepStatus.RUNNING).update(
+            status=StepStatus.SUCCEEDED,
+            output=output,
+            finished_at=now,
+            duration_ms=duration_ms,
+            progress=1.0,
+            lease_owner="",
+            lease_expires_at=None,
+            fingerprint=fingerprint,
+            submitted=submitted,
+        )
+        if not done or run.status != RunStatus.RUNNING:
+            return Advance()  # not ours any more, or the run paused, failed or was cancelled meanwhile
+        return _advance(run, now)
 
-    A cancelled run's unfinished steps are cancelled, and a reproduction that did not finish
-    fails its check. With `worker`, only while that worker holds the run (and, if asked, while
-    nobody asked to cancel it); without, the caller holds the run's row lock."""
+
+def _advance(run: Run, now: dt.datetime, *, resend_queued: bool = False) -> Advance:
+    statuses = dict(RunStep.objects.filter(run=run).values_list("step_id", "status"))
+    reached = set(run.gates.values_list("after", flat=True)) if graph.gates(run.specification) else set()
+    gate = graph.gate_reached(run.specification, statuses, reached)
+    if gate is not None:
+        Run.objects.filter(pk=run.pk).update(status=RunStatus.AWAITING_GATE, gate_after=gate)
+        RunGate.objects.create(run=run, after=gate, reached_at=now)
+        return Advance(gate=gate)
+    if graph.all_succeeded(statuses):
+        if run.reproduces_id is None:
+            end_run(run, RunStatus.AWAITING_ANNOTATION)
+        else:
+            send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
+        return Advance(complete=True)
+    return Advance(sent=_release(run, statuses, now, resend_queued=resend_queued))
+
+
+def _release(run: Run, statuses: dict[str, str], now: dt.datetime, *, resend_queued: bool = False) -> list[RunStep]:
+    ready = graph.ready_steps(run.specification, statuses)
+    if resend_queued:
+        # Past a gate: a step queued on another branch when the gate was reached had its message
+        # refused by the claim while the run waited, so it is sent again now, not a sweep later.
+        ready += [step_id for step_id, status in statuses.items() if status == StepStatus.QUEUED]
+    if not ready:
+        return []
+    RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
+        status=StepStatus.QUEUED, sent_at=now
+    )
+    steps = list(RunStep.objects.filter(run=run, step_id__in=ready).only("pk", "run_id", "queue", "timeout_seconds"))
+    send_steps_on_commit(dispatch_of(s) for s in steps)
+    return steps
+
+
+def step_failed(step: RunStep, worker: str, message: str, code: str) -> bool:
+    """A step failed for good: the run fails with its error; steps not started are cancelled and steps
+    generating on other branches are told to stop (their watch sees the run has ended)."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=step.run_id)
+        failing = RunStep.objects.filter(pk=step.pk, lease_owner=worker, status=StepStatus.RUNNING)
+        if run.status not in GENERATING_RUN or not failing.update(
+            status=StepStatus.FAILED, error=message, error_code=code, finished_at=timezone.now(), lease_owner=""
+        ):
+            return False
+        run.error, run.error_code = f"Step '{step.step_id}' failed: {message}", code
+        end_run(run, RunStatus.FAILED)
+    return True
+
+
+def step_stopped(step: RunStep, worker: str) -> None:
+    """The step stopped because its run ended (cancelled, or failed on another branch): it is cancelled."""
+    RunStep.objects.filter(pk=step.pk, lease_owner=worker).exclude(status=StepStatus.SUCCEEDED).update(
+        status=StepStatus.CANCELLED, lease_owner="", lease_expires_at=None, finished_at=timezone.now()
+    )
+
+
+def fail_run(run: Run, message: str, code: str) -> bool:
+    """End a generating run as failed for a reason of its own (budget_exceeded), under its row lock."""
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.status not in (RunStatus.QUEUED, *GENERATING_RUN):
+            return False
+        locked.error, locked.error_code = message, code
+        RunStep.objects.filter(run=locked, status=StepStatus.RUNNING).update(error_code=code, error=message)
+        return end_run(locked, RunStatus.FAILED)
+
+
+def mark_resent(step_pks: list[int], now: dt.datetime) -> None:
+    """The sweep sent these steps again (it re-sends a step at most once per interval)."""
+    RunStep.objects.filter(pk__in=step_pks).update(sent_at=now)
+
+
+# --- gates -----------------------------------------------------------------------------------
+
+
+def continue_at_gate(run: Run, actor: Any) -> Advance | None:
+    """Go on past the gate the run waits at (the caller holds the run's row lock); None if not at one.
+    Time spent waiting does not count against the run's budget."""
+    if run.status != RunStatus.AWAITING_GATE:
+        return None
+    now = timezone.now()
+    gate = run.gates.get(after=run.gate_after)
+    RunGate.objects.filter(pk=gate.pk, continued_at__isnull=True).update(continued_by=actor, continued_at=now)
+    changes: dict[str, Any] = {"status": RunStatus.RUNNING, "gate_after": ""}
+    if run.deadline_at is not None:
+        changes["deadline_at"] = run.deadline_at + (now - gate.reached_at)
+    Run.objects.filter(pk=run.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(run, name, value)
+    return _advance(run, now, resend_queued=True)
+
+
+# --- ending ----------------------------------------------------------------------------------
+
+
+def end_run(run: Run, status: RunStatus, *, worker: str | None = None) -> bool:
+    """The one write that ends a run's generation: its status, `run.error`/`error_code`, leases released.
+
+    A failed or cancelled run's unfinished steps are cancelled (any generating step's watch notices and
+    stops its provider), and a reproduction that did not finish fails its check. With `worker`, only
+    while that worker holds the run's finishing lease; without, the caller holds the run's row lock."""
     held = Run.objects.filter(pk=run.pk)
     if worker is not None:
         held = held.filter(lease_owner=worker)
-    if unless_cancelled:
-        held = held.filter(cancel_requested=False)
     fields: dict[str, Any] = {
         "status": status,
         "finished_at": timezone.now(),
         "lease_owner": "",
         "lease_expires_at": None,
+        "gate_after": "",
         "error": run.error,
+        "error_code": run.error_code,
     }
     if status == RunStatus.CANCELLED:
         fields["cancel_requested"] = True
-    if status == RunStatus.AWAITING_ANNOTATION:
-        ended = held.update(**fields) == 1  # the common case is one statement: no transaction round trips
-    else:
-        with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint round trips
-            ended = held.update(**fields) == 1
-            if ended and status == RunStatus.CANCELLED:
-                RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
-                    status=StepStatus.CANCELLED
-                )
-            if ended and status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.reproduces_id:
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint round trips
+        ended = held.update(**fields) == 1
+        if ended and status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            RunStep.objects.filter(run=run, status__in=UNFINISHED_STEPS).update(
+                status=StepStatus.CANCELLED, lease_owner="", lease_expires_at=None
+            )
+            if run.reproduces_id:
                 fail_check(run, run.error or "cancelled")
     if ended:
         for name, value in fields.items():
@@ -92,46 +283,48 @@ def end_run(run: Run, status: RunStatus, *, worker: str | None = None, unless_ca
     return ended
 
 
-def fail_at_step(run: Run, step: RunStep, worker: str, message: str) -> bool:
-    """A step failed for good: the run fails with it, if this worker still holds the run."""
-    run.error = f"Step '{step.step_id}' failed: {message}"
-    with transaction.atomic():
-        failed = end_run(run, RunStatus.FAILED, worker=worker)
-        if failed:
-            RunStep.objects.filter(pk=step.pk).update(
-                status=StepStatus.FAILED, error=message, finished_at=timezone.now()
-            )
-    return failed
+def cancel_run(run: Run) -> bool:
+    """Cancel now (the caller holds the row lock): steps not started never start, a generating step's
+    watch sees it within FLONIKS_STEP_WATCH_SECONDS and stops its provider."""
+    return end_run(run, RunStatus.CANCELLED)
 
 
-def mark_resent(run_ids: list[Any], now: dt.datetime) -> None:
-    """The sweep sent these runs to the queue again (it re-sends a run at most once per interval)."""
-    Run.objects.filter(pk__in=run_ids).update(last_enqueued_at=now)
+# --- annotation and the version record -------------------------------------------------------
 
 
-# --- steps ---------------------------------------------------------------------------------
-
-
-def start_step(run: Run, step: RunStep, worker: str) -> bool:
-    """Count an attempt and mark the step running, only while the run is still this worker's
-    and nobody asked to cancel it (the heartbeat keeps the lease itself fresh)."""
-    attempts = step.attempts + 1
-    ours = Run.objects.filter(pk=run.pk, lease_owner=worker, status=RunStatus.RUNNING, cancel_requested=False)
-    started = RunStep.objects.filter(pk=step.pk).filter(Exists(ours))
-    if not started.update(status=StepStatus.RUNNING, started_at=timezone.now(), error="", attempts=attempts):
+def start_recording(run: Run, annotation: dict[str, Any]) -> bool:
+    """Store the annotation and move the run to `recording`, if it awaits its annotation. One
+    conditional UPDATE is the check and the write: its row lock serialises it against a concurrent
+    cancel or a second submission."""
+    changes = {**annotation, "status": RunStatus.RECORDING}
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    if not waiting.update(**changes):
         return False
-    step.attempts = attempts
+    for name, value in changes.items():
+        setattr(run, name, value)
     return True
 
 
-def step_succeeded(step_pk: int, output: Artifact, duration_ms: int) -> None:
-    """A step counts as done only once its output is stored."""
-    RunStep.objects.filter(pk=step_pk).update(
-        status=StepStatus.SUCCEEDED, output=output, finished_at=timezone.now(), duration_ms=duration_ms
+def finalize_with_record(record: VersionRecord, *, label_suffix: str) -> bool:
+    """`recording` → `finalized` together with the numbered record (one statement on PostgreSQL,
+    see runs_app.recording); False when another writer got there first."""
+    return recording.insert_numbered(record, label_suffix=label_suffix)
+
+
+# --- finishing a reproduction ----------------------------------------------------------------
+
+
+def claim_finish(run_id: Any, worker: str) -> Run | None:
+    """Take a run whose steps have all succeeded, to compute its verdict; None if another worker has it."""
+    now = timezone.now()
+    unfinished = RunStep.objects.filter(run=OuterRef("pk"), status__in=UNFINISHED_STEPS)
+    taken = (
+        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, reproduces__isnull=False)
+        .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
+        .filter(~Exists(unfinished))
+        .update(lease_owner=worker, lease_expires_at=_lease_end(now))
     )
-
-
-# --- reproduction checks --------------------------------------------------------------------
+    return Run.objects.select_related("reproduces").get(pk=run_id) if taken else None
 
 
 def fail_check(run: Run, note: str) -> None:

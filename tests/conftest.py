@@ -100,16 +100,6 @@ def _fresh_catalogue_snapshot() -> None:
     Catalogue.forget()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _persisting_thread_lets_go(django_db_setup: Any) -> Any:
-    """Runs executed in this process persist outputs on a long-lived thread with its own
-    connection; it must let go before the test database is dropped."""
-    yield
-    from runs_app import engine
-
-    engine.stop_persisting()
-
-
 @pytest.fixture(autouse=True)
 def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table; put back what migrations seeded."""

@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image
 
-from runs_app import engine, services
+from runs_app import execution, services
 from runs_app.models import Run
 
 VALID_DEFINITION: dict[str, Any] = {
@@ -79,7 +79,7 @@ def small_definition(**param_changes: Any) -> dict[str, Any]:
 
 def run_now(run: Run) -> Run:
     """Execute a run in this process, exactly as a worker would."""
-    engine.execute_run(run.pk, worker="test-process")
+    execution.run_inline(run.pk, worker="test-process")
     return Run.objects.get(pk=run.pk)
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from runs_app import engine, services
+from runs_app import execution, services
 from runs_app.storage import THUMB_SIDE, artifact_storage, store_file, thumb_key
 from tests.helpers import finished_record, small_definition
 
@@ -78,7 +78,7 @@ def test_a_token_client_downloads_every_output_and_reference_the_api_gave_it(mak
     )
     assert started.status_code == 201, started.content
     run_id = started.json()["id"]
-    engine.execute_run(run_id, worker="test-process")  # what the worker would do
+    execution.run_inline(run_id, worker="test-process")  # what the worker would do
     finalized = client.post(f"/api/runs/{run_id}/finalize/", {"label": "fox", "annotation": "for the client"})
     assert finalized.status_code == 202, finalized.content
     services.write_record(run_id=run_id)

@@ -70,6 +70,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-run": {"GET": TEAM},
     "api-run-finalize": {"POST": TEAM},
     "api-run-cancel": {"POST": TEAM},
+    "api-run-continue": {"POST": TEAM},
     "api-records": {"GET": TEAM},
     "api-records-compare": {"GET": TEAM},
     "api-record": {"GET": TEAM},
@@ -104,6 +105,7 @@ POLICY: dict[str, dict[str, str]] = {
     "run": {"GET": TEAM},
     "run-finalize": {"POST": TEAM},
     "run-cancel": {"POST": TEAM},
+    "run-continue": {"POST": TEAM},
     "history": {"GET": TEAM},
     "compare": {"GET": TEAM},
     "compare-image": {"GET": TEAM},
@@ -297,6 +299,7 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/runs/{run}/", None, TEAM_READ),
     ("POST", "/api/runs/{awaiting}/finalize/", {"label": "x", "annotation": "y"}, TEAM_ACCEPT),
     ("POST", "/api/runs/{queued}/cancel/", None, TEAM_READ),
+    ("POST", "/api/runs/{awaiting}/continue/", None, statuses(401, 403, 409, 409, 409)),  # not at a gate
     ("GET", "/api/records/", None, TEAM_READ),
     ("GET", "/api/records/{record}/", None, TEAM_READ),
     ("POST", "/api/records/{record}/approve/", None, MANAGER_UP),

@@ -4,7 +4,6 @@ released as soon as no later step reads them."""
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 from typing import Any
@@ -16,7 +15,7 @@ from PIL import Image
 
 from runs_app import services as run_services
 from runs_app.models import Run, RunStep
-from runs_app.outputs import StepOutputs
+from runs_app.persistence import RecentOutputs
 from templates_app import limits, services
 from templates_app.models import Draft
 from tests.helpers import run_now, small_definition
@@ -296,25 +295,13 @@ def test_run_lists_do_not_embed_step_lists(make_workflow, publish, operator, api
     assert [s["id"] for s in detail["steps"]] == ["background", "styled"] and detail["specification"]
 
 
-def test_outputs_are_released_once_no_later_step_reads_them():
-    spec = {
-        "steps": [
-            {"id": "a", "params": {}},
-            {"id": "b", "params": {"image": {"step": "a"}}},
-            {"id": "c", "params": {"image": {"step": "b"}}},
-            {"id": "d", "params": {"image": {"step": "b"}}},
-        ]
-    }
-    made = StepOutputs(copy.deepcopy(spec))
-    made["a"] = b"A"
-    made.step_done(0)
-    assert set(made) == {"a"}
-    made["b"] = b"B"
-    made.step_done(1)
-    assert set(made) == {"b"}  # a's only reader is done
-    made["c"] = b"C"  # nobody reads c: never kept
-    made.step_done(2)
-    assert set(made) == {"b"}
-    made["d"] = b"D"
-    made.step_done(3)
-    assert made == {}
+def test_a_worker_keeps_recent_outputs_within_a_byte_bound():
+    """Outputs handed to later steps in memory are bounded in bytes, least recently used dropped first."""
+    recent = RecentOutputs(capacity=10)
+    recent.put("a" * 64, b"AAAA")
+    recent.put("b" * 64, b"BBBB")
+    assert recent.get("a" * 64) == b"AAAA"  # a is now the most recently used
+    recent.put("c" * 64, b"CCCC")  # 12 bytes > 10: b goes, not a
+    assert recent.get("b" * 64) is None and recent.get("a" * 64) == b"AAAA" and recent.get("c" * 64) == b"CCCC"
+    recent.put("d" * 64, b"D" * 11)  # larger than the whole bound: never kept
+    assert recent.get("d" * 64) is None

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from runs_app import queue, services
-from runs_app.models import Run, RunStatus, VersionRecord
+from runs_app import dispatch, services
+from runs_app.models import Run, RunStatus, RunStep, VersionRecord
 from testing.services import PostgresServer, RedisServer
 from tests.helpers import small_definition, wait_for
 
@@ -116,11 +116,13 @@ def test_random_kills_of_pool_children_and_whole_workers(start_worker, make_work
         if children:
             os.kill(rng.choice(children), signal.SIGKILL)
         time.sleep(rng.uniform(0.3, 1.2))
-    held_by_b = [
-        r.pk
-        for r in Run.objects.filter(pk__in=runs, status=RunStatus.RUNNING)
-        if f":{b.process.pid}" in r.lease_owner or any(f":{c}:" in r.lease_owner for c in b.children())
-    ]
+    held_by_b = list(
+        {
+            s.run_id
+            for s in RunStep.objects.filter(run__in=runs, status="running")
+            if f":{b.process.pid}:" in s.lease_owner or any(f":{c}:" in s.lease_owner for c in b.children())
+        }
+    )
     b.kill()  # a whole machine goes away mid-step
     killed_at = time.monotonic()
     start_worker(env=FAST, concurrency=2)
@@ -225,12 +227,12 @@ def test_crash_between_commit_and_enqueue_is_finished_by_the_sweep(
 ):
     workflow = batch_workflow(make_workflow, publish)
     # The process dies right after COMMIT: the run row exists, no message was ever sent.
-    monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     runs = start_batch(workflow, operator, 3)
     monkeypatch.undo()
     start_worker(env=FAST, beat=True)
     settled(runs)
-    monkeypatch.setattr(queue, "send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     waiting = list(Run.objects.filter(pk__in=runs).values_list("pk", flat=True))
     for run_id in waiting:  # and again between the annotation's COMMIT and the record's enqueue
         services.finalize_run(actor=operator, run=Run(pk=run_id), label="lost send", annotation=f"kept {run_id}")

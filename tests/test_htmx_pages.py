@@ -130,7 +130,10 @@ def test_run_predicates_agree_with_the_cancel_service(operator, campaign, status
     run = run_now(runs.start_run(actor=operator, workflow=campaign, inputs={"subject": "owl"}))
     Run.objects.filter(pk=run.pk).update(status=status, annotation="ok")
     run = Run.objects.get(pk=run.pk)
-    assert run.is_live == (status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RECORDING))
+    # A run paused at a gate is live too: a step on another branch may still be generating.
+    live = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE, RunStatus.RECORDING)
+    assert run.is_live == (status in live)
+    assert run.awaits_gate == (status == RunStatus.AWAITING_GATE)
     assert run.awaits_annotation == (status == RunStatus.AWAITING_ANNOTATION)
     assert run.is_recording == (status == RunStatus.RECORDING)
     try:

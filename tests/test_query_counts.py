@@ -79,6 +79,8 @@ QUERY_COUNTS: dict[str, int] = {
     "GET run": 5,
     "POST run-finalize": 6,
     "POST run-cancel": 10,
+    "GET run gated": 6,
+    "POST run-continue": 15,
     "GET history": 6,
     "GET history filtered": 6,
     "GET compare": 7,
@@ -128,6 +130,8 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-run": 4,
     "POST api-run-finalize": 7,
     "POST api-run-cancel": 11,
+    "GET api-run gated": 5,
+    "POST api-run-continue": 17,
     "GET api-records": 3,
     "GET api-records filtered": 3,
     "GET api-records-compare": 6,
@@ -231,6 +235,8 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/drafts/{w['draft'].pk}/spawn/", {"slug": "campaign-sibling", "name": "Sibling"}, expect=REDIRECT
     ),
     "GET run": lambda w: Req(f"/runs/{w['awaiting'].pk}/"),
+    "GET run gated": lambda w: Req(f"/runs/{w['gated'].pk}/"),
+    "POST run-continue": lambda w: Req(f"/runs/{w['gated'].pk}/continue/", {}, expect=REDIRECT),
     "POST run-finalize": lambda w: Req(
         f"/runs/{w['awaiting'].pk}/finalize/", {"label": "Owl", "annotation": "client loves owls"}, expect=REDIRECT
     ),
@@ -305,6 +311,8 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/api/runs/{w['awaiting'].pk}/finalize/", {"label": "x", "annotation": "y"}, ACCEPTED
     ),
     "POST api-run-cancel": lambda w: Req(f"/api/runs/{w['queued'].pk}/cancel/", {}),
+    "GET api-run gated": lambda w: Req(f"/api/runs/{w['gated'].pk}/"),
+    "POST api-run-continue": lambda w: Req(f"/api/runs/{w['gated'].pk}/continue/", {}),
     "GET api-records": lambda w: Req("/api/records/"),
     "GET api-records filtered": lambda w: Req("/api/records/?model=local/plasma&q=look&approved=false"),
     "GET api-records-compare": lambda w: Req(f"/api/records/compare/?a={w['records'][0].pk}&b={w['records'][1].pk}"),
@@ -389,6 +397,10 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     templates.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True)
     awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "lynx"}))
     queued = runs.start_run(actor=operator, workflow=base, inputs={"subject": "stoat"})
+    gated_workflow = make_workflow("storyboard", "Storyboard")
+    publish(gated_workflow, {**small_definition(), "policy": {"gates": [{"after": "background"}]}})
+    gated = run_now(runs.start_run(actor=operator, workflow=gated_workflow, inputs={"subject": "ibis"}))
+    assert gated.awaits_gate
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(steps=16))
     return {
         "internal": internal,
@@ -397,6 +409,7 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
         "approved": records[2],
         "awaiting": awaiting,
         "queued": queued,
+        "gated": gated,
         "draft": draft,
         "sha": records[0].outputs["hero"]["sha256"],
         "users": {"operator": operator, "manager": manager, "admin": admin_user, "outsider": outsider},

@@ -9,7 +9,16 @@ from typing import ClassVar
 import pytest
 
 from runs_app import services
-from runs_app.generators.base import GeneratedFile, GeneratorError, StepRequest, TransientGeneratorError, _load
+from runs_app.generators.base import (
+    GeneratedFile,
+    GeneratorError,
+    Progress,
+    StepHandle,
+    StepRequest,
+    TransientGeneratorError,
+    _load,
+    no_progress,
+)
 from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, RunStep
 from templates_app import services as templates
@@ -54,7 +63,15 @@ class FlakyHostedProvider:
     failures_left: ClassVar[int] = 0
     calls: ClassVar[int] = 0
 
-    def generate(self, request: StepRequest) -> GeneratedFile:
+    takes_seed = True
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
+        return {"provider": "acme", "model": f"{family}@{snapshot}"}
+
+    def cancel(self, handle: StepHandle) -> None:
+        handle.mark_cancelled("cancelled")
+
+    def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
         type(self).calls += 1
         if type(self).failures_left > 0:
             type(self).failures_left -= 1
@@ -78,7 +95,7 @@ class FlakyHostedProvider:
 def hosted(settings, make_workflow, publish, admin_user, monkeypatch):
     settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FlakyHostedProvider"}
     _load.cache_clear()
-    monkeypatch.setattr("runs_app.engine.time.sleep", lambda s: None)
+    settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
     templates.add_model_snapshot(
         actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
     )
@@ -154,18 +171,17 @@ def test_a_step_whose_worker_keeps_dying_is_failed(dying_run):
     assert run.status == RunStatus.FAILED and "keeps dying" in run.error
 
 
-def test_a_cancel_wins_over_a_worker_that_keeps_dying(dying_run):
+def test_a_cancel_wins_over_a_worker_that_keeps_dying(dying_run, operator):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    # Its last worker died mid-step after the operator asked to cancel; the lease has run out.
-    Run.objects.filter(pk=dying_run.pk).update(
-        status=RunStatus.RUNNING,
-        lease_owner="dead-worker",
-        lease_expires_at=timezone.now() - timedelta(seconds=1),
-        cancel_requested=True,
+    # Its last worker died mid-step; the lease has run out; then the operator cancels.
+    dying_run.steps.filter(step_id="background").update(
+        status="running", lease_owner="dead-worker", lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
+    Run.objects.filter(pk=dying_run.pk).update(status=RunStatus.RUNNING)
+    services.cancel_run(actor=operator, run=dying_run)
     run = run_now(dying_run)
     assert run.status == RunStatus.CANCELLED and run.error == ""
-    assert run.steps.get(step_id="background").status != "failed"
+    assert run.steps.get(step_id="background").status == "cancelled"

@@ -1,7 +1,7 @@
 """The production topology of docker-compose.yml, started as processes (containers cannot be pulled here):
 a fresh database migrated by the one-shot step, the bucket made by `ensure_bucket` on a real S3 server
 (moto's, on loopback), static files collected as the image build does, gunicorn with gunicorn.conf.py,
-a Celery worker with --max-memory-per-child and a separate beat. DEBUG=0, HTTPS redirects on behind a
+a Celery worker with --max-memory-per-child (which sweeps on a thread of its own: no beat). DEBUG=0, HTTPS redirects on behind a
 trusted proxy, every secret read from a file. Then: /healthz, one workflow run end to end through the
 API, the output in the bucket, the container health-check commands, and /healthz naming the storage
 once the S3 server is gone."""
@@ -274,20 +274,6 @@ def test_the_compose_topology_from_scratch(stack, s3_server):
         extra_args=("--max-memory-per-child", "1048576"),  # compose's value, in KiB
     )
     stack.worker.start(timeout=90)  # kept on the stack first, so a worker that never gets ready is stopped too
-    schedule = stack.tmp / "celerybeat-schedule"
-    beat = stack.start(
-        "beat",
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "floniks",
-        "beat",
-        "--loglevel",
-        "info",
-        "--schedule",
-        str(schedule),
-    )
     wait_for_port(stack.web_port, 60)
 
     # A load balancer's probe: plain HTTP, no credentials, not redirected although HTTPS is enforced.
@@ -350,10 +336,8 @@ def test_the_compose_topology_from_scratch(stack, s3_server):
     web.wait_for_output(r'forwarded-for="203\.0\.113\.7".*"GET /healthz HTTP/1\.1" 200', 10)
 
     # The compose health-check commands, against these processes.
-    beat.wait_for_output(r"Sending due task sweep-runs", 30)
     checks = {
         "web": [sys.executable, "scripts/healthcheck.py", "web", "--port", str(stack.web_port)],
-        "beat": [sys.executable, "scripts/healthcheck.py", "beat", "--schedule", str(schedule)],
         "worker": [
             sys.executable,
             "-m",

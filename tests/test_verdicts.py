@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runs_app import engine, services
+from runs_app import persistence, services, verification
 from runs_app.compare import NEAR_THRESHOLD, pixels_identical, similarity
 from runs_app.models import RunStep, Verdict
 from runs_app.storage import store_file
@@ -78,8 +78,8 @@ def reproduction(make_workflow, publish, operator, monkeypatch):
     publish(workflow, small_definition())
     record = finished_record(operator, workflow)
     stored_sha = record.outputs["hero"]["sha256"]
-    real_read = engine.read_artifact
-    monkeypatch.setattr(engine, "read_artifact", lambda a: ORIGINAL if a.sha256 == stored_sha else real_read(a))
+    real_read = persistence.read_bytes
+    monkeypatch.setattr(verification, "read_bytes", lambda a: ORIGINAL if a.sha256 == stored_sha else real_read(a))
     return services.reproduce_record(actor=operator, record=record)
 
 
@@ -89,5 +89,5 @@ def test_the_verdict_of_a_reproduction_that_produced_the_pair(reproduction, name
     artifact = store_file(produced, media_type="image/png", extension="png", width=96, height=64)
     hero_step = reproduction.specification["outputs"]["hero"]
     assert RunStep.objects.filter(run=reproduction, step_id=hero_step).update(output=artifact) == 1
-    got, scores = engine._verify(reproduction)
+    got, scores = verification.verify(reproduction)
     assert got == verdict and scores == {"hero": pytest.approx(score, abs=1e-4)}

@@ -104,7 +104,7 @@ def test_worker_killed_mid_step_recovers_with_exactly_one_record(start_worker, m
 def test_broker_down_while_finalising_keeps_the_annotation(start_worker, make_workflow, publish, operator, api):
     workflow = make_workflow()
     publish(workflow, small_definition())
-    start_worker(env=FAST_RECOVERY, beat=True)
+    start_worker(env=FAST_RECOVERY)
     run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a heron"})
     wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION, 60, what="the run")
     redis = RedisServer.from_env()
@@ -118,14 +118,14 @@ def test_broker_down_while_finalising_keeps_the_annotation(start_worker, make_wo
         )
         assert response.status_code == 202 and time.monotonic() - began < 15
         stored = Run.objects.get(pk=run.pk)
-        assert stored.status == RunStatus.RECORDING and stored.annotation == "kept while Redis was down"
-        time.sleep(3)
-        assert not VersionRecord.objects.filter(run=run).exists()
+        assert stored.annotation == "kept while Redis was down"
+        # The record-write message was lost, but the sweep runs beside the worker's pool, not through
+        # the broker: the record is written while Redis is still down.
+        record = wait_for(
+            lambda: VersionRecord.objects.filter(run=run).first(), 60, what="the record, written by the sweep"
+        )
     finally:
         redis.start()
-    record = wait_for(
-        lambda: VersionRecord.objects.filter(run=run).first(), 120, what="the record after Redis returned"
-    )
     assert record.annotation == "kept while Redis was down" and record.number == 1
     assert VersionRecord.objects.filter(run=run).count() == 1
 

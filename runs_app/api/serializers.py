@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from runs_app.models import Artifact, ReproductionCheck, Run, RunStep, VersionRecord
+from runs_app.models import Artifact, ReproductionCheck, Run, RunGate, RunStep, VersionRecord
 from templates_app.models import Mode
 
 
@@ -43,15 +43,30 @@ class RunStepSerializer(serializers.ModelSerializer[RunStep]):
             "params",
             "outputs",
             "error",
+            "error_code",
             "attempts",
+            "progress",
+            "progress_message",
+            "queue",
             "started_at",
             "finished_at",
             "duration_ms",
+            "fingerprint",
+            "submitted",
         ]
         read_only_fields = fields
 
     def get_outputs(self, obj: RunStep) -> list[dict[str, Any]]:
         return [_artifact(obj.output)] if obj.output else []  # type: ignore[list-item]
+
+
+class GateSerializer(serializers.ModelSerializer[RunGate]):
+    continued_by = serializers.CharField(source="continued_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RunGate
+        fields = ["after", "reached_at", "continued_by", "continued_at"]
+        read_only_fields = fields
 
 
 class RunSerializer(serializers.ModelSerializer[Run]):
@@ -63,6 +78,8 @@ class RunSerializer(serializers.ModelSerializer[Run]):
     record_id = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     reproduces = serializers.UUIDField(source="reproduces_id", read_only=True, allow_null=True)
+    gate = serializers.SerializerMethodField(help_text="Where a run in awaiting_gate paused: {after}; else null.")
+    gates = GateSerializer(source="gates_reached", many=True, read_only=True)
 
     class Meta:
         model = Run
@@ -81,6 +98,9 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "record_id",
             "drift_warnings",
             "error",
+            "error_code",
+            "gate",
+            "gates",
             "label",
             "annotation",
             "saved_without_annotation",
@@ -95,6 +115,10 @@ class RunSerializer(serializers.ModelSerializer[Run]):
     def get_outputs(self, obj: Run) -> dict[str, Any]:
         return {name: _artifact(artifact) for name, artifact in obj.outputs_by_name().items()}
 
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {"after": {"type": "string"}}})
+    def get_gate(self, obj: Run) -> dict[str, str] | None:
+        return {"after": obj.gate_after} if obj.awaits_gate else None
+
     def get_record_id(self, obj: Run) -> str | None:
         record = getattr(obj, "record", None) if hasattr(obj, "record") else None
         return str(record.pk) if record else None
@@ -106,7 +130,7 @@ class RunListSerializer(RunSerializer):
     (GET /api/runs/<id>/), so a page of runs stays small whatever the runs expand to."""
 
     class Meta(RunSerializer.Meta):
-        fields = [f for f in RunSerializer.Meta.fields if f not in ("specification", "steps")]
+        fields = [f for f in RunSerializer.Meta.fields if f not in ("specification", "steps", "gates")]
         read_only_fields = fields
 
     def get_outputs(self, obj: Run) -> dict[str, Any]:
@@ -196,7 +220,7 @@ class RecordSerializer(RecordListSerializer):
     checks = CheckSerializer(source="checks_shown", many=True, read_only=True)
 
     class Meta(RecordListSerializer.Meta):
-        fields = [*RecordListSerializer.Meta.fields, "run_id", "drift_warnings", "checks"]
+        fields = [*RecordListSerializer.Meta.fields, "gates", "run_id", "drift_warnings", "checks"]
         read_only_fields = fields
 
     def get_drift_warnings(self, obj: VersionRecord) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("runs/<uuid:pk>/", v.RunDetailView.as_view(), name="api-run"),
     path("runs/<uuid:pk>/finalize/", v.FinalizeView.as_view(), name="api-run-finalize"),
     path("runs/<uuid:pk>/cancel/", v.CancelView.as_view(), name="api-run-cancel"),
+    path("runs/<uuid:pk>/continue/", v.ContinueView.as_view(), name="api-run-continue"),
     path("records/", v.RecordListView.as_view(), name="api-records"),
     path("records/compare/", v.CompareView.as_view(), name="api-records-compare"),
     path("records/<uuid:pk>/", v.RecordDetailView.as_view(), name="api-record"),

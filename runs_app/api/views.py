@@ -120,6 +120,13 @@ class CancelView(APIView):
         return run_response(request, pk)
 
 
+class ContinueView(APIView):
+    @extend_schema(request=None, responses=s.RunSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        services.continue_run(actor=request.user, run=visible_run(request, pk))
+        return run_response(request, pk)
+
+
 # --- records ---------------------------------------------------------------------------
 
 

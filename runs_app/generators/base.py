@@ -1,8 +1,28 @@
-"""The provider interface every generator implements."""
+"""The provider interface every generator implements (DESIGN §8).
+
+A provider turns one step into one file. The engine calls, on a worker:
+
+- `generate(request, progress)` → GeneratedFile. Call `progress(fraction, message)` as the work
+  advances (0..1; the engine stores it at a bounded rate and shows it live). Check
+  `request.handle.cancelled` at every convenient point (between frames, bands, polls) and raise
+  `StepCancelled` when it is set: that is how a cancel, a step timeout or a spent budget stops a step.
+- `cancel(handle)` — called from another thread while `generate` runs, when the step must stop:
+  tell the generator (ComfyUI's interrupt, a hosted API's cancel). The handle is already marked
+  cancelled when this is called; a provider with nothing remote to tell may do nothing more.
+- `fingerprint(family, snapshot)` → a JSON-able dict describing the environment that generates
+  (package versions, server versions, model files): stored on the step, compared for drift.
+- `takes_seed` — whether the same seed gives the same output; a provider that cannot take one can at
+  best reproduce `near`.
+
+Errors: raise `TransientGeneratorError` for what a retry may cure (a timeout, a 5xx, a dropped
+connection; retried per the step's policy with back-off), `GeneratorError` for everything else
+(bad input, a refusal; never retried)."""
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +38,43 @@ class TransientGeneratorError(GeneratorError):
     """A provider hiccup (timeout, 5xx): worth retrying the step."""
 
 
+class StepCancelled(Exception):
+    """Raised by a provider that noticed `request.handle.cancelled`: the step stops here."""
+
+
+class StepHandle:
+    """One attempt of one step in flight: what `cancel` is given, and what `generate` watches."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key  # unique per run, step and attempt: usable as a remote job id
+        self._cancelled = threading.Event()
+        self.reason = ""
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def mark_cancelled(self, reason: str) -> None:
+        if not self._cancelled.is_set():
+            self.reason = reason
+            self._cancelled.set()
+
+    def wait_cancelled(self, seconds: float) -> bool:
+        """Sleep up to `seconds` (a retry's back-off); True as soon as the step is cancelled."""
+        return self._cancelled.wait(seconds)
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise StepCancelled(self.reason)
+
+
+Progress = Callable[[float, str], None]  # fraction 0..1, an optional message ("frame 3 of 12")
+
+
+def no_progress(fraction: float, message: str = "") -> None:
+    """For callers that do not follow progress (benchmarks, one-off generation)."""
+
+
 @dataclass(frozen=True)
 class StepRequest:
     kind: str
@@ -27,6 +84,7 @@ class StepRequest:
     params: dict[str, Any]
     images: dict[str, bytes] = field(default_factory=dict)  # param name → encoded input image
     provenance: dict[str, Any] = field(default_factory=dict)  # embedded in the output where the format allows
+    handle: StepHandle = field(default_factory=lambda: StepHandle("standalone"))
 
 
 @dataclass(frozen=True)
@@ -37,10 +95,17 @@ class GeneratedFile:
     width: int
     height: int
     frames: int = 1
+    submitted: dict[str, Any] | None = None  # what was sent to an external provider, recorded on the step
 
 
 class Provider(Protocol):
-    def generate(self, request: StepRequest) -> GeneratedFile: ...
+    takes_seed: bool
+
+    def generate(self, request: StepRequest, progress: Progress) -> GeneratedFile: ...
+
+    def cancel(self, handle: StepHandle) -> None: ...
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, Any]: ...
 
 
 @functools.cache

@@ -4,8 +4,11 @@ Accounts (admin, manager, operator) get passwords generated on first run, kept
 in var/demo-accounts.txt (never in the repository) and printed every time. The
 workspace: a base campaign with three creative directions, published versions,
 finalised and annotated records made by the real generators, one direction
-approved (its siblings archived, never deleted), a production pin, and a
-public brand-overlay workflow whose manifest anyone can read.
+approved (its siblings archived, never deleted), a production pin, a
+public brand-overlay workflow whose manifest anyone can read, and a storyboard
+workflow with a gate: a cheap draft frame first, then (once someone presses
+Continue) an upscale and a loop made side by side — one of its runs waits at
+the gate.
 """
 
 from __future__ import annotations
@@ -20,10 +23,38 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from runs_app import engine
+from runs_app import execution
 from runs_app import services as runs
 from templates_app import services
 from templates_app.models import Workflow
+
+STORYBOARD: dict[str, Any] = {
+    "inputs": {"subject": {"type": "string", "required": True}},
+    "steps": [
+        {
+            "id": "draft",
+            "kind": "generate_image",
+            "model": "local/plasma",
+            "params": {"prompt": "{{inputs.subject}}, sunset palette", "width": 320, "height": 320, "steps": 12},
+        },
+        {
+            "id": "hero",
+            "kind": "upscale",
+            "model": "local/plasma",
+            "params": {"image": "{{steps.draft.output}}", "factor": 3},
+            "policy": {"timeout_seconds": 120, "retries": 1},
+        },
+        {
+            "id": "loop",
+            "kind": "animate",
+            "model": "local/aurora",
+            "params": {"image": "{{steps.draft.output}}", "prompt": "{{inputs.subject}}, sunset", "frames": 16},
+            "policy": {"timeout_seconds": 300},
+        },
+    ],
+    "outputs": {"hero": "{{steps.hero.output}}", "loop": "{{steps.loop.output}}"},
+    "policy": {"budget": {"max_seconds": 900}, "gates": [{"after": "draft"}]},
+}
 
 ACCOUNTS = [("admin", "admin"), ("manager", "manager"), ("operator", "operator")]
 
@@ -95,7 +126,7 @@ class Command(BaseCommand):
 
     def _record(self, operator: Any, workflow: Workflow, subject: str, label: str, annotation: str) -> Any:
         run = runs.start_run(actor=operator, workflow=workflow, inputs={"subject": subject})
-        engine.execute_run(run.pk, worker="load_demo")  # in-process: the demo needs no worker to load
+        execution.run_inline(run.pk, worker="load_demo")  # in-process: the demo needs no worker to load
         runs.finalize_run(actor=operator, run=run, label=label, annotation=annotation)
         return runs.write_record(run_id=run.pk)
 
@@ -164,6 +195,18 @@ class Command(BaseCommand):
                 f"{label}: client asked to try a dusk scene after the review call.",
             )
             made[slug] = (direction, first)
+
+        storyboard = services.create_workflow(
+            actor=operator,
+            slug="storyboard",
+            name="Storyboard",
+            description="A cheap draft frame first; the hero upscale and the loop run only once it looks right.",
+        )
+        services.publish_draft(
+            actor=operator, draft=services.save_draft(actor=operator, workflow=storyboard, definition=STORYBOARD)
+        )
+        paused = runs.start_run(actor=operator, workflow=storyboard, inputs={"subject": "a lighthouse"})
+        execution.run_inline(paused.pk, worker="load_demo")  # stops at the gate: Continue is the visitor's to press
 
         warm, warm_first = made["campaign-a-warm-earthy"]
         runs.approve_record(actor=manager, record=warm_first)

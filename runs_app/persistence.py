@@ -1,0 +1,85 @@
+"""A step's output stored, and the outputs later steps read.
+
+Storage is content addressed, so re-storing a step's output after a crash stores nothing twice.
+Outputs a worker process made recently are kept in memory by their sha256, bounded in bytes: the
+next step of a run usually runs in the same process and reads its input without a storage round
+trip. The cache can never be stale (a sha256 names one content), so nothing needs resetting."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from runs_app.generators import GeneratedFile, GeneratorError
+from runs_app.models import Artifact, RunStep
+from runs_app.storage import read_artifact, store_generated
+
+CACHE_BYTES = 128 * 1024 * 1024
+
+
+class RecentOutputs:
+    """sha256 → bytes of recently made outputs, least recently used dropped first."""
+
+    def __init__(self, capacity: int = CACHE_BYTES) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def put(self, sha256: str, data: bytes) -> None:
+        if len(data) > self.capacity:
+            return
+        with self._lock:
+            if sha256 in self._items:
+                self._items.move_to_end(sha256)
+                return
+            self._items[sha256] = data
+            self._size += len(data)
+            while self._size > self.capacity:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def get(self, sha256: str) -> bytes | None:
+        with self._lock:
+            data = self._items.get(sha256)
+            if data is not None:
+                self._items.move_to_end(sha256)
+            return data
+
+
+RECENT = RecentOutputs()
+
+
+def store_output(generated: GeneratedFile) -> Artifact:
+    artifact = store_generated(generated)
+    RECENT.put(artifact.sha256, generated.data)
+    return artifact
+
+
+def read_bytes(artifact: Artifact) -> bytes:
+    data = RECENT.get(artifact.sha256)
+    if data is None:
+        data = read_artifact(artifact)
+        RECENT.put(artifact.sha256, data)
+    return data
+
+
+def input_images(step: RunStep) -> dict[str, bytes]:
+    """The images a step reads, by parameter: uploaded references and the outputs of earlier steps."""
+    wanted = {name: b for name, b in step.params.items() if isinstance(b, dict)}
+    if not wanted:
+        return {}
+    from_steps = {b["step"] for b in wanted.values() if "step" in b}
+    made = {
+        s.step_id: s.output
+        for s in RunStep.objects.filter(run_id=step.run_id, step_id__in=from_steps).select_related("output")
+    }
+    shas = {b["artifact"] for b in wanted.values() if "artifact" in b}
+    uploaded = {a.sha256: a for a in Artifact.objects.filter(sha256__in=shas)} if shas else {}
+    images = {}
+    for name, binding in wanted.items():
+        artifact = made.get(binding["step"]) if "step" in binding else uploaded.get(binding.get("artifact", ""))
+        if artifact is None:
+            raise GeneratorError(f"The image for '{name}' is missing.")
+        images[name] = read_bytes(artifact)
+    return images
