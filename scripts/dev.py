@@ -1,4 +1,4 @@
-"""Start the web server and a Celery worker (with embedded beat) together.
+"""Start the web server and a Celery worker (listening to every queue, sweeping on its own thread) together.
 
 Used by `make run`. Once the web server answers and the worker has said it is
 ready, a banner with the URL and the demo logins is printed, so it is the last
@@ -131,14 +131,11 @@ def worker_command() -> list[str]:
         "celery",
         "-A",
         "floniks",
-        "worker",
-        "--beat",
+        "worker",  # no -Q: it listens to every queue settings name; its own thread sweeps (no beat)
         "--loglevel",
         "info",
         "--concurrency",
         "2",
-        "--schedule",
-        str(var_dir() / "celerybeat-schedule"),
     ]
 
 

@@ -99,8 +99,8 @@ def finalise_all(run_ids: list[Any], operator: Any, timeout: float = 120) -> Non
 
 def test_random_kills_of_pool_children_and_whole_workers(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    # Beat is its own supervised service in production; here too, so the chaos below hits pool processes only.
-    start_worker(env=FAST, concurrency=1, beat=True)
+    # One worker the chaos spares, so some worker is always there to sweep (every worker sweeps).
+    start_worker(env=FAST, concurrency=1)
     a = start_worker(env=FAST, concurrency=2)
     b = start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 14)
@@ -152,7 +152,7 @@ def still_serving(workers: list[Any]) -> None:
 
 def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    worker = start_worker(env=FAST, concurrency=2, beat=True)
+    worker = start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 8)
     wait_for(lambda: Run.objects.filter(pk__in=runs, status__in=DONE).count() >= 1, 90, what="a first run")
     redis = RedisServer.from_env()
@@ -174,7 +174,7 @@ def test_workers_outlive_redis_outages_while_pool_processes_die(start_worker, ma
     it reconnected (`Unrecoverable error: ValueError('file descriptor is None')`, about once in 100
     outages); tests/test_worker_reconnect.py covers that race deterministically."""
     workflow = batch_workflow(make_workflow, publish)
-    beat = start_worker(env=FAST, concurrency=1, beat=True)  # the sweep keeps running; its process is spared
+    spared = start_worker(env=FAST, concurrency=1)  # its pool is spared: some worker always sweeps
     busy = [start_worker(env=FAST, concurrency=2) for _ in range(2)]
     runs = start_batch(workflow, operator, 10)
     rng = random.Random(20261130)
@@ -201,15 +201,15 @@ def test_workers_outlive_redis_outages_while_pool_processes_die(start_worker, ma
         finally:
             redis.start()
         time.sleep(3)  # the workers reconnect while the dead pool processes are still being replaced
-        still_serving([beat, *busy])
+        still_serving([spared, *busy])
     settled(runs)
     finalise_all(runs, operator)
-    still_serving([beat, *busy])
+    still_serving([spared, *busy])
 
 
 def test_postgresql_restarted_mid_batch(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    start_worker(env=FAST, concurrency=2, beat=True)
+    start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 8)
     wait_for(lambda: Run.objects.filter(pk__in=runs, status__in=DONE).count() >= 1, 90, what="a first run")
     connection.close()
@@ -230,7 +230,7 @@ def test_crash_between_commit_and_enqueue_is_finished_by_the_sweep(
     monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     runs = start_batch(workflow, operator, 3)
     monkeypatch.undo()
-    start_worker(env=FAST, beat=True)
+    start_worker(env=FAST)
     settled(runs)
     monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     waiting = list(Run.objects.filter(pk__in=runs).values_list("pk", flat=True))
