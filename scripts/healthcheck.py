@@ -7,11 +7,9 @@ Exit status 0 means healthy."""
 from __future__ import annotations
 
 import argparse
-import glob
 import http.client
 import os
 import sys
-import time
 
 
 def host_header(allowed_hosts: str) -> str:
