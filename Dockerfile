@@ -1,4 +1,4 @@
-# The one image for web, worker, beat and the one-shot set-up steps (see docker-compose.yml).
+# The one image for web, the workers and the one-shot set-up steps (see docker-compose.yml).
 FROM python:3.11.13-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     STATIC_ROOT=/app/staticfiles

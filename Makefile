@@ -29,7 +29,7 @@ migrate: $(VENV)/.deps
 demo: migrate
 	$(DEV_ENV) $(PY) manage.py load_demo
 
-## Web server + Celery worker (with beat) on SQLite, local files and a file-system broker.
+## Web server + Celery worker (every queue; it sweeps on its own thread) on SQLite, local files and a file-system broker.
 run: demo
 	$(DEV_ENV) PORT=$(PORT) $(PY) scripts/dev.py
 

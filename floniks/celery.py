@@ -1,5 +1,6 @@
 """The Celery application; configuration comes from Django settings (CELERY_*)."""
 
+import logging
 import os
 from typing import Any
 
@@ -42,3 +43,49 @@ class SweepBesideThePool(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(SweepBesideThePool)
+
+
+def _retrack_untracked_pool_processes() -> None:
+    """Keep a worker alive when a pool process died shortly before the broker connection came back.
+
+    When a pool process exits, Celery's prefork pool stops watching its sentinel (``_sentinel_poll``
+    becomes None), and it can stay in the pool until a later upkeep. If the broker connection is
+    re-established in between (seen when Redis went away again during the reconnect's start-up, just
+    as a step's process was killed, recycled by --max-memory-per-child or cut by a time limit), the pool
+    registers every process with the new event loop again, passes that None on as a file descriptor,
+    and the worker dies:
+    ``CRITICAL Unrecoverable error: ValueError('file descriptor is None')`` (kombu 5.7 raises ValueError
+    for it, Celery 5.7 only tolerates OSError and AttributeError there; with Celery 5.6/kombu 5.6 it is
+    the AttributeError of celery/celery#9250, tolerated by neither). No released pair avoids it, so watch
+    such a process afresh: if it has exited, its sentinel is readable at once and the pool's usual upkeep
+    removes it and starts a replacement. The race is rare (one crash in about 100 Redis outages with pool
+    processes being killed); tests/test_worker_reconnect.py builds the state it leaves. Remove this once
+    Celery's ``iterate_file_descriptors_safely`` also catches ValueError.
+    """
+    from celery.concurrency import asynpool
+
+    pool_class: Any = asynpool.AsynPool  # the method is private: not in the type stubs
+    track = pool_class._track_child_process
+    if getattr(track, "_floniks_retrack", False):
+        return
+
+    def track_child_process(self: Any, proc: Any, hub: Any) -> None:
+        if getattr(proc, "_sentinel_poll", 0) is None:
+            logging.getLogger(__name__).warning(
+                "Pool process %s exited just before the broker connection came back; watching it again",
+                getattr(proc, "pid", "?"),
+            )
+            del proc._sentinel_poll  # so Celery duplicates the sentinel again
+            popen = getattr(proc, "_popen", None)
+            if popen is None or getattr(popen, "sentinel", None) is None:
+                return  # already reaped: the next upkeep removes it from the pool
+        try:
+            track(self, proc, hub)
+        except OSError:  # its sentinel is closed already: the same
+            return
+
+    track_child_process._floniks_retrack = True  # type: ignore[attr-defined]
+    pool_class._track_child_process = track_child_process
+
+
+_retrack_untracked_pool_processes()

@@ -1,9 +1,12 @@
-"""Start the web server and a Celery worker (with embedded beat) together.
+"""Start the web server and a Celery worker (listening to every queue, sweeping on its own thread) together.
 
 Used by `make run`. Once the web server answers and the worker has said it is
 ready, a banner with the URL and the demo logins is printed, so it is the last
 thing on the screen rather than lost above the worker's start-up log.
-Ctrl-C stops both; if either dies, the other is stopped too.
+Ctrl-C stops both. A worker that dies (the broker went away under it, a crash,
+an out-of-memory kill) is started again after a short back-off, as a supervisor
+would in production (docker compose's `restart: unless-stopped`); runs it left
+half done are finished by the sweep. If the web server dies, everything stops.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +33,12 @@ READY_TIMEOUT_SECONDS = 120
 # been quiet this long (at most SETTLE_MAX_SECONDS) so the banner is not buried at once.
 QUIET_SECONDS = 1.5
 SETTLE_MAX_SECONDS = 10
+# A dead worker is started again after this many seconds, doubling per quick death up to the maximum,
+# so a worker that cannot start (broker unreachable, broken settings) does not spin; a worker that
+# stayed up for RESTART_RESET_SECONDS starts the count again.
+RESTART_BACKOFF_SECONDS = 1.0
+RESTART_BACKOFF_MAX_SECONDS = 30.0
+RESTART_RESET_SECONDS = 60.0
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -105,41 +115,81 @@ class WorkerLog:
         return now - self.last_line_at >= QUIET_SECONDS or now - self.ready_at >= SETTLE_MAX_SECONDS
 
 
-def main() -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
-    port = os.environ.get("PORT", "8000")
-    url = f"http://127.0.0.1:{port}/"
-    web = subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT)
-    worker = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "floniks",
-            "worker",
-            "--beat",
-            "--loglevel",
-            "info",
-            "--concurrency",
-            "2",
-            "--schedule",
-            str(var_dir() / "celerybeat-schedule"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    procs: list[subprocess.Popen[Any]] = [web, worker]
+def say(text: str) -> None:
+    """A line of our own among the children's output, marked so it is not taken for theirs."""
+    print(f"[make run] {text}", flush=True)
+
+
+def web_command(port: str) -> list[str]:
+    return [PY, "manage.py", "runserver", f"127.0.0.1:{port}"]
+
+
+def worker_command() -> list[str]:
+    return [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "floniks",
+        "worker",  # no -Q: it listens to every queue settings name; its own thread sweeps (no beat)
+        "--loglevel",
+        "info",
+        "--concurrency",
+        "2",
+    ]
+
+
+class Restarted:
+    """One child process that is started again, after a back-off, whenever it dies."""
+
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen[Any]]) -> None:
+        self.name = name
+        self._start = start
+        self.restarts = 0
+        self._backoff = RESTART_BACKOFF_SECONDS
+        self._due: float | None = None  # when a dead process is to be started again
+        self.process = start()
+        self.started_at = time.monotonic()
+
+    def check(self, now: float) -> None:
+        """Notice a death (say so, schedule the restart) or carry out a restart that is due."""
+        if self._due is None:
+            code = self.process.poll()
+            if code is None:
+                return
+            if now - self.started_at >= RESTART_RESET_SECONDS:
+                self._backoff = RESTART_BACKOFF_SECONDS
+            say(f"the {self.name} exited (code {code}); starting it again in {self._backoff:g} s")
+            self._due = now + self._backoff
+            self._backoff = min(self._backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+        elif now >= self._due:
+            self._due = None
+            self.process = self._start()
+            self.started_at = now
+            self.restarts += 1
+            say(f"the {self.name} was started again (pid {self.process.pid}, restart {self.restarts})")
+
+
+def run(url: str, web_cmd: list[str], worker_cmd: list[str]) -> int:
+    """Start the web server and a worker; restart the worker when it dies; stop both on Ctrl-C or SIGTERM."""
+    web = subprocess.Popen(web_cmd, cwd=ROOT)
     log = WorkerLog()
-    assert worker.stdout is not None
-    threading.Thread(target=log.relay, args=(worker.stdout,), daemon=True).start()
+
+    def start_worker() -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            worker_cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert process.stdout is not None
+        threading.Thread(target=log.relay, args=(process.stdout,), daemon=True).start()
+        return process
+
+    worker = Restarted("worker", start_worker)
     print(f"\nFloniks is starting on {url} … (the logins follow once the server and worker are up)\n", flush=True)
     try:
         started, web_up, announced = time.monotonic(), False, False
-        while all(p.poll() is None for p in procs):
+        while web.poll() is None:
+            now = time.monotonic()
+            worker.check(now)
             if not announced:
                 web_up = web_up or _answers(url)
                 now = time.monotonic()
@@ -149,9 +199,11 @@ def main() -> int:
                     print(banner(url, read_accounts(store), shown(store), worker_ready=ready), flush=True)
                     announced = True
             time.sleep(0.5)
+        say(f"the web server exited (code {web.returncode}); stopping the worker")
     except KeyboardInterrupt:
         pass
     finally:
+        procs: list[subprocess.Popen[Any]] = [web, worker.process]
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -160,7 +212,15 @@ def main() -> int:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
-    return max((p.returncode or 0) for p in procs)
+                p.wait()
+    # The web server's failure is ours; a stop asked for (Ctrl-C, SIGTERM) is a success.
+    return web.returncode if web.returncode and web.returncode > 0 else 0
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    port = os.environ.get("PORT", "8000")
+    return run(f"http://127.0.0.1:{port}/", web_command(port), worker_command())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ["web", "worker", "beat"]
+APP = ["web", "worker", "worker-gpu"]
 SECRET_SETTINGS = [
     "SECRET_KEY",
     "DATABASE_URL",
@@ -37,7 +37,7 @@ def test_every_image_is_pinned_to_an_exact_version():
         assert repository and tag and tag != "latest" and re.search(r"\d+\.\d+|RELEASE\.", tag), (name, image)
 
 
-def test_web_worker_and_beat_wait_for_migrations_and_the_bucket():
+def test_web_and_workers_wait_for_migrations_and_the_bucket():
     services = compose()["services"]
     assert "migrate --noinput" in services["migrate"]["command"]
     assert "ensure_bucket" in services["bucket"]["command"]
@@ -53,6 +53,21 @@ def test_every_long_running_service_has_a_health_check():
         if name in ("migrate", "bucket"):
             continue
         assert service["healthcheck"]["test"], name
+
+
+def test_a_service_that_dies_is_started_again_and_one_shot_set_up_is_not():
+    """A worker killed by a broker outage or a crash comes back on its own (restart policy, through the
+    x-app anchor for the app services); the runs it left are finished by the sweep."""
+    services = compose()["services"]
+    for name, service in services.items():
+        if name in ("migrate", "bucket"):
+            assert service["restart"] == "no", name
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it dies"
+    for name in APP:
+        # The process itself is the container's main process (no shell in between that would outlive it).
+        command = services[name]["command"]
+        assert not str(command).startswith(("sh ", "bash ")), name
 
 
 def test_workers_are_recycled_and_throttling_counts_in_redis():
@@ -104,3 +119,13 @@ def test_the_images_collectstatic_step_runs_with_exactly_the_dockerfiles_environ
     done = subprocess.run(command, cwd=ROOT, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert list((tmp_path / "staticfiles").rglob("base*.css")), "nothing was collected"
+
+
+def test_a_second_worker_serves_a_queue_of_its_own_and_nothing_runs_beat():
+    """Steps go to their provider's queue: the default worker takes only the default queue, the second
+    only its own; sweeping is done by the workers themselves, so there is no beat to keep alive."""
+    services = compose()["services"]
+    assert "-Q floniks" in services["worker"]["command"]
+    assert "-Q ${GPU_QUEUE:-gpu}" in services["worker-gpu"]["command"]
+    assert "beat" not in services and not any("beat" in str(s.get("command", "")) for s in services.values())
+    assert "FLONIKS_PROVIDER_QUEUES" in services["worker-gpu"]["environment"]

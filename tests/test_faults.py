@@ -7,6 +7,7 @@ fault, every finalised run has exactly one record, and no annotation is lost."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -98,8 +99,8 @@ def finalise_all(run_ids: list[Any], operator: Any, timeout: float = 120) -> Non
 
 def test_random_kills_of_pool_children_and_whole_workers(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    # Beat is its own supervised service in production; here too, so the chaos below hits pool processes only.
-    start_worker(env=FAST, concurrency=1, beat=True)
+    # One worker the chaos spares, so some worker is always there to sweep (every worker sweeps).
+    start_worker(env=FAST, concurrency=1)
     a = start_worker(env=FAST, concurrency=2)
     b = start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 14)
@@ -141,9 +142,17 @@ def test_random_kills_of_pool_children_and_whole_workers(start_worker, make_work
     finalise_all(runs, operator)
 
 
+def still_serving(workers: list[Any]) -> None:
+    """Every worker process outlived the fault: none exited, none logged the crash that ends a worker."""
+    for worker in workers:
+        assert worker.process.poll() is None, f"a worker died (exit {worker.process.poll()}):\n{worker.output()}"
+        log = worker.log.read_text(errors="replace")
+        assert "Unrecoverable error" not in log, f"a worker crashed:\n{worker.output()}"
+
+
 def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    start_worker(env=FAST, concurrency=2, beat=True)
+    worker = start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 8)
     wait_for(lambda: Run.objects.filter(pk__in=runs, status__in=DONE).count() >= 1, 90, what="a first run")
     redis = RedisServer.from_env()
@@ -155,11 +164,52 @@ def test_redis_restarted_mid_batch(start_worker, make_workflow, publish, operato
         redis.start()
     settled(runs + more)
     finalise_all(runs + more, operator)
+    still_serving([worker])
+
+
+def test_workers_outlive_redis_outages_while_pool_processes_die(start_worker, make_workflow, publish, operator):
+    """Redis goes away again and again while steps run, and each time a pool process dies just before
+    (killed, recycled by --max-memory-per-child, cut by a time limit). Every worker reconnects and keeps
+    serving; every run finishes. Without the fix in floniks/celery.py a worker occasionally died here as
+    it reconnected (`Unrecoverable error: ValueError('file descriptor is None')`, about once in 100
+    outages); tests/test_worker_reconnect.py covers that race deterministically."""
+    workflow = batch_workflow(make_workflow, publish)
+    spared = start_worker(env=FAST, concurrency=1)  # its pool is spared: some worker always sweeps
+    busy = [start_worker(env=FAST, concurrency=2) for _ in range(2)]
+    runs = start_batch(workflow, operator, 10)
+    rng = random.Random(20261130)
+    redis = RedisServer.from_env()
+    for _ in range(5):
+        wait_for(
+            lambda: (
+                Run.objects.filter(pk__in=runs, status=RunStatus.RUNNING).exists()
+                or Run.objects.filter(pk__in=runs, status__in=DONE).count() == len(runs)
+            ),
+            60,
+            interval=0.1,
+            what="runs in flight",
+        )
+        for worker in busy:
+            children = worker.children()
+            if children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(rng.choice(children), signal.SIGKILL)
+        time.sleep(0.3)
+        redis.stop()
+        try:
+            time.sleep(1.5)
+        finally:
+            redis.start()
+        time.sleep(3)  # the workers reconnect while the dead pool processes are still being replaced
+        still_serving([spared, *busy])
+    settled(runs)
+    finalise_all(runs, operator)
+    still_serving([spared, *busy])
 
 
 def test_postgresql_restarted_mid_batch(start_worker, make_workflow, publish, operator):
     workflow = batch_workflow(make_workflow, publish)
-    start_worker(env=FAST, concurrency=2, beat=True)
+    start_worker(env=FAST, concurrency=2)
     runs = start_batch(workflow, operator, 8)
     wait_for(lambda: Run.objects.filter(pk__in=runs, status__in=DONE).count() >= 1, 90, what="a first run")
     connection.close()
@@ -180,7 +230,7 @@ def test_crash_between_commit_and_enqueue_is_finished_by_the_sweep(
     monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     runs = start_batch(workflow, operator, 3)
     monkeypatch.undo()
-    start_worker(env=FAST, beat=True)
+    start_worker(env=FAST)
     settled(runs)
     monkeypatch.setattr(dispatch, "_send", lambda *args, **kwargs: None)
     waiting = list(Run.objects.filter(pk__in=runs).values_list("pk", flat=True))

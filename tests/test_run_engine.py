@@ -185,3 +185,26 @@ def test_a_cancel_wins_over_a_worker_that_keeps_dying(dying_run, operator):
     run = run_now(dying_run)
     assert run.status == RunStatus.CANCELLED and run.error == ""
     assert run.steps.get(step_id="background").status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sweep_at_a_time(make_workflow, publish, operator):
+    """Every worker sweeps on its own thread; while one holds the sweep's lock, another does nothing."""
+    import psycopg
+    from django.db import connection
+
+    from runs_app import sweep
+
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "x"})
+    RunStep.objects.filter(run=run, status="queued").update(sent_at=None)  # its message was lost long ago
+    Run.objects.filter(pk=run.pk).update(created_at=Run.objects.get(pk=run.pk).created_at.replace(year=2020))
+    other = psycopg.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [sweep.LOCK_KEY])
+        assert sweep.sweep() == {"skipped": 1}  # another worker is sweeping
+        other.execute("SELECT pg_advisory_unlock(%s)", [sweep.LOCK_KEY])
+        assert sweep.sweep()["resent"] == 1  # now this one does the work
+    finally:
+        other.close()

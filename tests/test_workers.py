@@ -88,7 +88,7 @@ def test_worker_killed_mid_step_recovers_with_exactly_one_record(start_worker, m
     doomed.kill()
     killed_at = time.monotonic()
     assert RunStep.objects.get(run=run, step_id="motion").status == "running"
-    start_worker(env=FAST_RECOVERY, beat=True)
+    start_worker(env=FAST_RECOVERY)
     wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION, 120, what="recovery")
     print(f"\nrecovered a SIGKILLed worker's run in {time.monotonic() - killed_at:.1f}s")
     motion = RunStep.objects.get(run=run, step_id="motion")
