@@ -16,7 +16,6 @@ from runs_app.generators.base import (
     StepHandle,
     StepRequest,
     TransientGeneratorError,
-    _load,
     no_progress,
 )
 from runs_app.generators.builtin import BuiltinProvider
@@ -94,7 +93,6 @@ class FlakyHostedProvider:
 @pytest.fixture
 def hosted(settings, make_workflow, publish, admin_user, monkeypatch):
     settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FlakyHostedProvider"}
-    _load.cache_clear()
     settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
     templates.add_model_snapshot(
         actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
@@ -107,7 +105,6 @@ def hosted(settings, make_workflow, publish, admin_user, monkeypatch):
     publish(workflow, d)
     FlakyHostedProvider.calls = 0
     yield workflow
-    _load.cache_clear()
 
 
 def test_transient_provider_errors_are_retried(hosted, operator):

@@ -24,7 +24,6 @@ from runs_app.generators.base import (
     StepHandle,
     StepRequest,
     TransientGeneratorError,
-    _load,
     no_progress,
 )
 from runs_app.generators.builtin import BuiltinProvider
@@ -365,7 +364,6 @@ def hosted(settings, make_workflow, publish, admin_user) -> Iterator[Callable[[d
     """A workflow whose one step runs on the fake hosted provider with the given step policy."""
     settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "hosted": f"{__name__}.FailingHostedProvider"}
     settings.FLONIKS_RETRY_BACKOFF_MAX_SECONDS = 0  # back-off is counted, not waited for
-    _load.cache_clear()
     templates.add_model_snapshot(
         actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="hosted"
     )
@@ -382,7 +380,6 @@ def hosted(settings, make_workflow, publish, admin_user) -> Iterator[Callable[[d
         return workflow
 
     yield make
-    _load.cache_clear()
 
 
 @pytest.mark.parametrize(
