@@ -2,7 +2,9 @@
 
 The task passes ids; the RunStep row is the truth. A worker claims the step with a conditional
 update, generates it with a watch beside it (lease, progress, cancel, timeout, budget), stores the
-output, and the success sends the steps it made ready. Every step is idempotent: the built-in
+output, and the success sends the steps it made ready — but one on the same queue that fits the
+task's remaining time limit, which the same task claims and runs next (no broker round trip, no
+new task, its input still in this process's memory). Every step is idempotent: the built-in
 generators are deterministic and storage is content addressed, so generating a step again after
 its worker died gives the same artifact. Every write of state is in runs_app.transitions."""
 
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 WORKER_LOST = "worker_lost"
 PROVIDER_ERROR = "provider_error"
 INTERNAL_ERROR = "internal_error"
+# A step run next in the same task keeps at least this much of its task's grace past its own timeout
+# (runs_app.dispatch gives a sent step SOFT_LIMIT_GRACE_SECONDS): the task's time limit is the first
+# step's, so only steps whose timeout still fits are run next, which in practice means short ones.
+CHAIN_GRACE_SECONDS = 5
 
 
 class StepFailed(Exception):
@@ -44,25 +50,34 @@ class StepFailed(Exception):
         self.code = code
 
 
-def execute_step(run_id: Any, step_pk: int, worker: str) -> None:
+def execute_step(run_id: Any, step_pk: int, worker: str, *, limit_at: float | None = None) -> None:
+    """Claim and run a step. With `limit_at` (the time.monotonic() instant at which the calling task's
+    time limit strikes), a step its success makes ready on the same queue is run next, and so on."""
+    next_pk: int | None = step_pk
+    while next_pk is not None:
+        next_pk = _execute_one(run_id, next_pk, worker, limit_at)
+
+
+def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None) -> int | None:
     step = RunStep.objects.filter(pk=step_pk, run_id=run_id).select_related("run__version").first()
     if step is None:
-        return
+        return None
     run = step.run
     if run.deadline_at is not None and run.deadline_at <= timezone.now():
         transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
-        return
+        return None
     if not transitions.claim_step(run, step, worker):
-        return
+        return None
     if step.attempts > settings.FLONIKS_MAX_STEP_ATTEMPTS:
         # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
         message = f"interrupted {step.attempts - 1} times; its worker keeps dying"
         transitions.step_failed(step, worker, message, WORKER_LOST)
-        return
-    _generate_and_store(run, step, worker)
+        return None
+    return _generate_and_store(run, step, worker, limit_at)
 
 
-def _generate_and_store(run: Run, step: RunStep, worker: str) -> None:
+def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | None = None) -> int | None:
+    """Generate and store a step; the pk of the step to run next in this task, if any."""
     began = time.monotonic()
     try:
         provider = get_provider(step.provider)
@@ -73,20 +88,23 @@ def _generate_and_store(run: Run, step: RunStep, worker: str) -> None:
         raise  # infrastructure, not the step: the lease lapses and the sweep sends the step again
     except StepCancelled:
         transitions.step_stopped(step, worker)
-        return
+        return None
     except StepFailed as failed:
         transitions.step_failed(step, worker, str(failed), failed.code)
-        return
+        return None
     except GeneratorError as exc:
         transitions.step_failed(step, worker, str(exc), PROVIDER_ERROR)
-        return
+        return None
     except SoftTimeLimitExceeded:
         transitions.step_failed(step, worker, _timeout_message(step), leasing.STEP_TIMEOUT)
-        return
+        return None
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
         transitions.step_failed(step, worker, f"internal error ({exc.__class__.__name__}: {exc})", INTERNAL_ERROR)
-        return
+        return None
+    keep = None
+    if limit_at is not None:
+        keep = transitions.Keep(step.queue, limit_at - time.monotonic() - CHAIN_GRACE_SECONDS)
     advance = transitions.step_succeeded(
         step,
         worker,
@@ -94,9 +112,11 @@ def _generate_and_store(run: Run, step: RunStep, worker: str) -> None:
         duration_ms=int((time.monotonic() - began) * 1000),
         fingerprint=_fingerprint(provider, step),
         submitted=generated.submitted,
+        keep=keep,
     )
     if advance.complete and run.reproduces_id is not None:
         finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
+    return advance.kept.pk if advance.kept is not None else None
 
 
 def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: StepHandle) -> GeneratedFile:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 from celery import Task, shared_task
 
@@ -24,7 +25,15 @@ def _worker(task: Task) -> str:
     bind=True, name="runs_app.tasks.execute_step", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
 def execute_step(self: Task, run_id: str, step_pk: int) -> None:
-    execution.execute_step(run_id, step_pk, worker=_worker(self))
+    execution.execute_step(run_id, step_pk, worker=_worker(self), limit_at=_limit_at(self))
+
+
+def _limit_at(task: Task) -> float | None:
+    """When this task's soft time limit (or, without one, its hard limit) strikes, in time.monotonic()
+    terms; None when the message carries none (then nothing is run in this task beyond its own step)."""
+    hard, soft = task.request.timelimit or (None, None)
+    limit = soft or hard
+    return time.monotonic() + float(limit) if limit else None
 
 
 @shared_task(

@@ -60,7 +60,7 @@ def send_first_steps(steps: list[RunStep]) -> None:
 
 def release_ready_steps(run: Run) -> list[RunStep]:
     """Queue and send the steps whose inputs have all succeeded (the caller holds the run's row lock)."""
-    return _release(run, dict(run.steps.values_list("step_id", "status")), timezone.now())
+    return _release(run, dict(run.steps.values_list("step_id", "status")), timezone.now())[0]
 
 
 def claim_step(run: Run, step: RunStep, worker: str) -> bool:
@@ -118,11 +118,22 @@ def watch_step(step_pk: int, worker: str, progress: float | None, message: str) 
 
 @dataclass
 class Advance:
-    """What a step's success set in motion: steps sent to their queues, a gate reached, the run complete."""
+    """What a step's success set in motion: steps sent to their queues, a gate reached, the run complete,
+    and the step kept for the caller to run next (queued, but no message sent for it)."""
 
     sent: list[RunStep] = field(default_factory=list)
     gate: str = ""
     complete: bool = False
+    kept: RunStep | None = None
+
+
+@dataclass(frozen=True)
+class Keep:
+    """The caller will run one step it makes ready itself, if one is on `queue` with a timeout of at
+    most `max_timeout_seconds` (what is left of the caller's own time limit)."""
+
+    queue: str
+    max_timeout_seconds: float
 
 
 def step_succeeded(
@@ -133,9 +144,10 @@ def step_succeeded(
     duration_ms: int,
     fingerprint: dict[str, Any],
     submitted: dict[str, Any] | None,
+    keep: Keep | None = None,
 ) -> Advance:
-    """A step counts as done only once its output is stored; then the steps it made ready are sent,
-    a gate after it pauses the run, or the run's generation is complete."""
+    """A step counts as done only once its output is stored; then the steps it made ready are sent
+    (but the one `keep` asks for), a gate after it pauses the run, or the run's generation is complete."""
     now = timezone.now()
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=step.run_id)
@@ -152,10 +164,10 @@ def step_succeeded(
         )
         if not done or run.status != RunStatus.RUNNING:
             return Advance()  # not ours any more, or the run paused, failed or was cancelled meanwhile
-        return _advance(run, now)
+        return _advance(run, now, keep)
 
 
-def _advance(run: Run, now: dt.datetime, *, resend_queued: bool = False) -> Advance:
+def _advance(run: Run, now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False) -> Advance:
     statuses = dict(RunStep.objects.filter(run=run).values_list("step_id", "status"))
     reached = set(run.gates.values_list("after", flat=True)) if graph.gates(run.specification) else set()
     gate = graph.gate_reached(run.specification, statuses, reached)
@@ -169,23 +181,37 @@ def _advance(run: Run, now: dt.datetime, *, resend_queued: bool = False) -> Adva
         else:
             send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
         return Advance(complete=True)
-    return Advance(sent=_release(run, statuses, now, resend_queued=resend_queued))
+    sent, kept = _release(run, statuses, now, keep, resend_queued=resend_queued)
+    return Advance(sent=sent, kept=kept)
 
 
-def _release(run: Run, statuses: dict[str, str], now: dt.datetime, *, resend_queued: bool = False) -> list[RunStep]:
+def _release(
+    run: Run, statuses: dict[str, str], now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False
+) -> tuple[list[RunStep], RunStep | None]:
+    """Queue the steps now ready and send them on commit, except the one kept for the caller: the
+    first ready on its queue that fits its time (if the caller dies before claiming it, the sweep
+    sends it after FLONIKS_REQUEUE_AFTER_SECONDS, as any queued step whose message was lost)."""
     ready = graph.ready_steps(run.specification, statuses)
     if resend_queued:
         # Past a gate: a step queued on another branch when the gate was reached had its message
         # refused by the claim while the run waited, so it is sent again now, not a sweep later.
         ready += [step_id for step_id, status in statuses.items() if status == StepStatus.QUEUED]
     if not ready:
-        return []
+        return [], None
     RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
         status=StepStatus.QUEUED, sent_at=now
     )
-    steps = list(RunStep.objects.filter(run=run, step_id__in=ready).only("pk", "run_id", "queue", "timeout_seconds"))
-    send_steps_on_commit(dispatch_of(s) for s in steps)
-    return steps
+    steps = list(
+        RunStep.objects.filter(run=run, step_id__in=ready)
+        .order_by("index")
+        .only("pk", "run_id", "queue", "timeout_seconds")
+    )
+    kept = None
+    if keep is not None:
+        kept = next((s for s in steps if s.queue == keep.queue and s.timeout_seconds <= keep.max_timeout_seconds), None)
+    sent = [s for s in steps if s is not kept]
+    send_steps_on_commit(dispatch_of(s) for s in sent)
+    return sent, kept
 
 
 def step_failed(step: RunStep, worker: str, message: str, code: str) -> bool:
