@@ -54,54 +54,66 @@ def execute_step(run_id: Any, step_pk: int, worker: str, *, limit_at: float | No
     """Claim and run a step. With `limit_at` (the time.monotonic() instant at which the calling task's
     time limit strikes), a step its success makes ready on the same queue is run next, and so on."""
     next_pk: int | None = step_pk
-    while next_pk is not None:
-        next_pk = _execute_one(run_id, next_pk, worker, limit_at)
+    thumbnail: persistence.Thumbnail | None = None  # the last output's, made while the next step goes on
+    try:
+        while next_pk is not None:
+            previous = thumbnail
+            next_pk, thumbnail = _execute_one(run_id, next_pk, worker, limit_at)
+            if previous is not None:
+                previous.wait()
+    finally:
+        if thumbnail is not None:
+            thumbnail.wait()
 
 
-def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None) -> int | None:
+Next = tuple[int | None, persistence.Thumbnail | None]
+
+
+def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None) -> Next:
     step = RunStep.objects.filter(pk=step_pk, run_id=run_id).select_related("run__version").first()
     if step is None:
-        return None
+        return None, None
     run = step.run
     if run.deadline_at is not None and run.deadline_at <= timezone.now():
         transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
-        return None
+        return None, None
     if not transitions.claim_step(run, step, worker):
-        return None
+        return None, None
     if step.attempts > settings.FLONIKS_MAX_STEP_ATTEMPTS:
         # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
         message = f"interrupted {step.attempts - 1} times; its worker keeps dying"
         transitions.step_failed(step, worker, message, WORKER_LOST)
-        return None
+        return None, None
     return _generate_and_store(run, step, worker, limit_at)
 
 
-def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | None = None) -> int | None:
-    """Generate and store a step; the pk of the step to run next in this task, if any."""
+def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | None = None) -> Next:
+    """Generate and store a step: the pk of the step to run next in this task, if any, and the
+    output's thumbnail, still being made."""
     began = time.monotonic()
     try:
         provider = get_provider(step.provider)
         handle = StepHandle(f"{run.pk}:{step.step_id}:{step.attempts}")
         generated = _generate(run, step, worker, provider, handle)
-        output = persistence.store_output(generated)
+        output, thumbnail = persistence.store_output(generated)
     except DatabaseError:
         raise  # infrastructure, not the step: the lease lapses and the sweep sends the step again
     except StepCancelled:
         transitions.step_stopped(step, worker)
-        return None
+        return None, None
     except StepFailed as failed:
         transitions.step_failed(step, worker, str(failed), failed.code)
-        return None
+        return None, None
     except GeneratorError as exc:
         transitions.step_failed(step, worker, str(exc), PROVIDER_ERROR)
-        return None
+        return None, None
     except SoftTimeLimitExceeded:
         transitions.step_failed(step, worker, _timeout_message(step), leasing.STEP_TIMEOUT)
-        return None
+        return None, None
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
         transitions.step_failed(step, worker, f"internal error ({exc.__class__.__name__}: {exc})", INTERNAL_ERROR)
-        return None
+        return None, None
     keep = None
     if limit_at is not None:
         keep = transitions.Keep(step.queue, limit_at - time.monotonic() - CHAIN_GRACE_SECONDS)
@@ -116,7 +128,7 @@ def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | 
     )
     if advance.complete and run.reproduces_id is not None:
         finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
-    return advance.kept.pk if advance.kept is not None else None
+    return (advance.kept.pk if advance.kept is not None else None), thumbnail
 
 
 def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: StepHandle) -> GeneratedFile:

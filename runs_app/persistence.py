@@ -3,16 +3,24 @@
 Storage is content addressed, so re-storing a step's output after a crash stores nothing twice.
 Outputs a worker process made recently are kept in memory by their sha256, bounded in bytes: the
 next step of a run usually runs in the same process and reads its input without a storage round
-trip. The cache can never be stale (a sha256 names one content), so nothing needs resetting."""
+trip. The cache can never be stale (a sha256 names one content), so nothing needs resetting.
+
+An output's list thumbnail is made on a thread of its own (Pillow releases the GIL while it decodes,
+shrinks and encodes), beside the step's success being written and, in a chain, beside the next step;
+the executor waits for it before its task ends. A worker killed in between leaves an output without
+a thumbnail: its thumbnail URL serves the original, and `manage.py make_thumbnails` makes it."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
 from runs_app.generators import GeneratedFile, GeneratorError
 from runs_app.models import Artifact, RunStep
-from runs_app.storage import read_artifact, store_generated
+from runs_app.storage import ensure_thumbnail, read_artifact, store_generated
+
+log = logging.getLogger(__name__)
 
 CACHE_BYTES = 128 * 1024 * 1024
 
@@ -50,10 +58,29 @@ class RecentOutputs:
 RECENT = RecentOutputs()
 
 
-def store_output(generated: GeneratedFile) -> Artifact:
-    artifact = store_generated(generated)
+class Thumbnail:
+    """An output's thumbnail being made on a thread; `wait` until it is."""
+
+    def __init__(self, artifact: Artifact, data: bytes) -> None:
+        self.artifact, self.data = artifact, data
+        self._thread = threading.Thread(target=self._make, daemon=True, name="floniks-thumbnail")
+        self._thread.start()
+
+    def _make(self) -> None:
+        try:
+            ensure_thumbnail(self.artifact.sha256, self.data, self.artifact.media_type)
+        except Exception:  # storage failing here loses a thumbnail only: the original is served instead
+            log.warning("No thumbnail for artifact %s", self.artifact.sha256, exc_info=True)
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
+def store_output(generated: GeneratedFile) -> tuple[Artifact, Thumbnail]:
+    """Store a step's output (bytes and row); its thumbnail is under way when this returns."""
+    artifact = store_generated(generated, thumbnail=False)
     RECENT.put(artifact.sha256, generated.data)
-    return artifact
+    return artifact, Thumbnail(artifact, generated.data)
 
 
 def read_bytes(artifact: Artifact) -> bytes:

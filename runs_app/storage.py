@@ -89,13 +89,15 @@ def store_file(
     frames: int = 1,
     kind: str = Artifact.Kind.OUTPUT,
     actor: User | None = None,
+    thumbnail: bool = True,
 ) -> Artifact:
     """Store bytes once under their hash and return their artifact.
 
     Most bytes are new (generated outputs), so nothing is looked up first: the file is
     written unless present, its thumbnail made unless present, and the row inserted
     unless present. When the bytes were stored before, the returned row's content
-    fields are the stored row's; its kind and author may differ and are not saved."""
+    fields are the stored row's; its kind and author may differ and are not saved. With
+    `thumbnail=False` the caller makes the thumbnail itself (ensure_thumbnail)."""
     sha = hashlib.sha256(data).hexdigest()
     key = key_for(sha, extension)
     storage = artifact_storage()
@@ -103,7 +105,8 @@ def store_file(
         saved = storage.save(key, ContentFile(data))
         if saved != key:  # a backend that renamed instead of overwriting would break addressing
             raise RuntimeError(f"Storage saved {key} as {saved}; configure it not to rename files.")
-    ensure_thumbnail(sha, data, media_type)
+    if thumbnail:
+        ensure_thumbnail(sha, data, media_type)
     row = Artifact(
         sha256=sha,
         storage_key=key,
@@ -120,7 +123,7 @@ def store_file(
     return row
 
 
-def store_generated(generated: GeneratedFile) -> Artifact:
+def store_generated(generated: GeneratedFile, *, thumbnail: bool = True) -> Artifact:
     return store_file(
         generated.data,
         media_type=generated.media_type,
@@ -128,6 +131,7 @@ def store_generated(generated: GeneratedFile) -> Artifact:
         width=generated.width,
         height=generated.height,
         frames=generated.frames,
+        thumbnail=thumbnail,
     )
 
 
