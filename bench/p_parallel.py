@@ -9,7 +9,7 @@ a run. Prints both wall times and their ratio, for the whole run and for the B +
 (from the steps' own started_at/finished_at): the design's target (≤ 0.6) is about the two
 independent steps; A and D, short on purpose, run alone in both workflows.
 
-    .venv/bin/python bench/p_parallel.py [--rounds 5] [--runs 2] [--frames 5] [--size 512]
+    .venv/bin/python bench/p_parallel.py [--rounds 5] [--runs 2] [--frames 10] [--size 512]
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5, help="alternate diamond and sequence in this many rounds")
     parser.add_argument("--runs", type=int, default=2, help="runs of each workflow per round (one at a time)")
-    parser.add_argument("--frames", type=int, default=5, help="frames of B and C (5 at 512×512 ≈ 1 s here)")
+    parser.add_argument("--frames", type=int, default=10, help="frames of B and C (10 at 512×512 ≈ 1 s here)")
     parser.add_argument("--size", type=int, default=512)
     args = parser.parse_args()
     env = start_services()
