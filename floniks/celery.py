@@ -89,3 +89,40 @@ def _retrack_untracked_pool_processes() -> None:
 
 
 _retrack_untracked_pool_processes()
+
+
+def _let_go_of_unacked_when_the_connection_is_gone() -> None:
+    """Keep a worker alive when the broker connection is lost while messages are unacknowledged.
+
+    On a lost Redis connection Celery closes the connection, the channel then tries to put its
+    unacknowledged messages back, and if the transport's client has already been let go kombu 5.7
+    dereferences it: ``AttributeError: 'NoneType' object has no attribute 'hostname'`` in
+    ``restore_unacked``, which is not a connection error, so the worker ends with "Unrecoverable
+    error" (as in celery/kombu#582; seen in our chaos runs). Nothing is lost by skipping the restore
+    then: the messages stay in Redis's unacked index, whence kombu restores them after the visibility
+    timeout, and the RunStep rows are the truth anyway (the sweep sends again any step whose lease
+    expires). tests/test_worker_reconnect.py builds that state. Remove once kombu guards it."""
+    from kombu.transport import redis as kombu_redis
+
+    qos_class: Any = kombu_redis.QoS
+    restore = qos_class.restore_unacked
+    if getattr(restore, "_floniks_guarded", False):
+        return
+
+    def restore_unacked(self: Any, client: Any = None) -> Any:
+        connection = getattr(self.channel, "connection", None)
+        if client is None and (connection is None or getattr(connection, "client", None) is None):
+            logging.getLogger(__name__).warning(
+                "The broker connection is gone: %d unacknowledged message(s) stay in Redis's unacked index "
+                "until the visibility timeout restores them",
+                len(self._delivered),
+            )
+            self._delivered.clear()
+            return None
+        return restore(self, client)
+
+    restore_unacked._floniks_guarded = True  # type: ignore[attr-defined]
+    qos_class.restore_unacked = restore_unacked
+
+
+_let_go_of_unacked_when_the_connection_is_gone()

@@ -55,3 +55,15 @@ def test_a_pool_process_already_reaped_is_left_to_the_pools_upkeep(hub: Any) -> 
     AsynPool._track_child_process(pool, proc, hub)
 
     assert not hub.readers
+
+
+def test_losing_the_broker_with_unacknowledged_messages_does_not_end_the_worker(caplog: Any) -> None:
+    """The connection was let go before its channel put back what it had not acknowledged: unfixed,
+    kombu raised AttributeError('hostname') from restore_unacked and the worker died."""
+    from kombu.transport.redis import QoS
+
+    qos: Any = QoS.__new__(QoS)
+    qos.channel = SimpleNamespace(connection=SimpleNamespace(client=None))
+    qos._delivered = {"tag-1": object(), "tag-2": object()}
+    assert qos.restore_unacked() is None
+    assert qos._delivered == {} and "2 unacknowledged message(s) stay in Redis" in caplog.text
