@@ -70,7 +70,13 @@ Next = tuple[int | None, persistence.Thumbnail | None]
 
 
 def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None) -> Next:
-    step = RunStep.objects.filter(pk=step_pk, run_id=run_id).select_related("run__version").first()
+    # The version's definition is not needed to execute (the run's specification is): not read or decoded.
+    step = (
+        RunStep.objects.filter(pk=step_pk, run_id=run_id)
+        .select_related("run__version")
+        .defer("run__version__definition")
+        .first()
+    )
     if step is None:
         return None, None
     run = step.run

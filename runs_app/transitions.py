@@ -32,6 +32,9 @@ from runs_app.models import (
     VersionRecord,
 )
 
+# What deciding and sending the next steps reads of a run and its steps, no more.
+LOCKED_RUN_FIELDS = ("id", "status", "reproduces_id", "error", "error_code", "deadline_at", "gate_after")
+DISPATCH_FIELDS = ("pk", "run_id", "step_id", "status", "queue", "timeout_seconds")
 UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 # A step is generated while its run is running; one already generating may finish while the run waits at a gate.
 GENERATING_RUN = (RunStatus.RUNNING, RunStatus.AWAITING_GATE)
@@ -60,7 +63,8 @@ def send_first_steps(steps: list[RunStep]) -> None:
 
 def release_ready_steps(run: Run) -> list[RunStep]:
     """Queue and send the steps whose inputs have all succeeded (the caller holds the run's row lock)."""
-    return _release(run, dict(run.steps.values_list("step_id", "status")), timezone.now())[0]
+    rows = list(RunStep.objects.filter(run=run).order_by("index").only(*DISPATCH_FIELDS))
+    return _release(run, rows, timezone.now())[0]
 
 
 def claim_step(run: Run, step: RunStep, worker: str) -> bool:
@@ -101,7 +105,8 @@ def claim_step(run: Run, step: RunStep, worker: str) -> bool:
         )
         # Whoever started the run first set its budget's deadline: this step is bound by it too.
         run.status = RunStatus.RUNNING
-        run.deadline_at = Run.objects.values_list("deadline_at", flat=True).get(pk=run.pk)
+        if deadline is not None:
+            run.deadline_at = Run.objects.values_list("deadline_at", flat=True).get(pk=run.pk)
     return True
 
 
@@ -150,7 +155,9 @@ def step_succeeded(
     (but the one `keep` asks for), a gate after it pauses the run, or the run's generation is complete."""
     now = timezone.now()
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=step.run_id)
+        # The lock and the status, not the frozen specification again: the caller has it, and it never changes.
+        run = Run.objects.select_for_update().only(*LOCKED_RUN_FIELDS).get(pk=step.run_id)
+        run.specification = step.run.specification
         done = RunStep.objects.filter(pk=step.pk, lease_owner=worker, status=StepStatus.RUNNING).update(
             status=StepStatus.SUCCEEDED,
             output=output,
@@ -168,7 +175,8 @@ def step_succeeded(
 
 
 def _advance(run: Run, now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False) -> Advance:
-    statuses = dict(RunStep.objects.filter(run=run).values_list("step_id", "status"))
+    rows = list(RunStep.objects.filter(run=run).order_by("index").only(*DISPATCH_FIELDS))
+    statuses = {s.step_id: s.status for s in rows}
     reached = set(run.gates.values_list("after", flat=True)) if graph.gates(run.specification) else set()
     gate = graph.gate_reached(run.specification, statuses, reached)
     if gate is not None:
@@ -181,16 +189,17 @@ def _advance(run: Run, now: dt.datetime, keep: Keep | None = None, *, resend_que
         else:
             send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
         return Advance(complete=True)
-    sent, kept = _release(run, statuses, now, keep, resend_queued=resend_queued)
+    sent, kept = _release(run, rows, now, keep, resend_queued=resend_queued)
     return Advance(sent=sent, kept=kept)
 
 
 def _release(
-    run: Run, statuses: dict[str, str], now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False
+    run: Run, rows: list[RunStep], now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False
 ) -> tuple[list[RunStep], RunStep | None]:
     """Queue the steps now ready and send them on commit, except the one kept for the caller: the
     first ready on its queue that fits its time (if the caller dies before claiming it, the sweep
     sends it after FLONIKS_REQUEUE_AFTER_SECONDS, as any queued step whose message was lost)."""
+    statuses = {s.step_id: s.status for s in rows}
     ready = graph.ready_steps(run.specification, statuses)
     if resend_queued:
         # Past a gate: a step queued on another branch when the gate was reached had its message
@@ -201,11 +210,7 @@ def _release(
     RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
         status=StepStatus.QUEUED, sent_at=now
     )
-    steps = list(
-        RunStep.objects.filter(run=run, step_id__in=ready)
-        .order_by("index")
-        .only("pk", "run_id", "queue", "timeout_seconds")
-    )
+    steps = [s for s in rows if s.step_id in ready]  # the rows read under the lock, in definition order
     kept = None
     if keep is not None:
         kept = next((s for s in steps if s.queue == keep.queue and s.timeout_seconds <= keep.max_timeout_seconds), None)

@@ -18,10 +18,10 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 import numpy as np
+import PIL
 from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 from PIL.PngImagePlugin import PngInfo
@@ -459,8 +459,8 @@ class BuiltinProvider:
             "generator": GENERATOR_VERSION,
             "family": family,
             "snapshot": snapshot,
-            "numpy": version("numpy"),
-            "pillow": version("pillow"),
+            "numpy": np.__version__,
+            "pillow": PIL.__version__,
         }
 
     def _generate_image(self, request: StepRequest, tracker: _Tracker) -> GeneratedFile:
