@@ -103,6 +103,7 @@ def _let_go_of_unacked_when_the_connection_is_gone() -> None:
     timeout, and the RunStep rows are the truth anyway (the sweep sends again any step whose lease
     expires). tests/test_worker_reconnect.py builds that state. Remove once kombu guards it."""
     from kombu.transport import redis as kombu_redis
+    from redis import exceptions as redis_errors
 
     qos_class: Any = kombu_redis.QoS
     restore = qos_class.restore_unacked
@@ -123,6 +124,19 @@ def _let_go_of_unacked_when_the_connection_is_gone() -> None:
 
     restore_unacked._floniks_guarded = True  # type: ignore[attr-defined]
     qos_class.restore_unacked = restore_unacked
+
+    # The same let-go connection reached another way: a message of the old channel acknowledged or
+    # rejected (a pool process was killed) after the reconnect. Say it as the connection error it is,
+    # which Celery's handlers log and survive, instead of an AttributeError that ends the worker.
+    channel_class: Any = kombu_redis.Channel
+    connparams = channel_class._connparams
+
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if getattr(self, "connection", None) is None or getattr(self.connection, "client", None) is None:
+            raise redis_errors.ConnectionError("This channel's broker connection was let go (it was lost).")
+        return connparams(self, asynchronous=asynchronous)
+
+    channel_class._connparams = _connparams
 
 
 _let_go_of_unacked_when_the_connection_is_gone()

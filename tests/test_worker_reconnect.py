@@ -67,3 +67,15 @@ def test_losing_the_broker_with_unacknowledged_messages_does_not_end_the_worker(
     qos._delivered = {"tag-1": object(), "tag-2": object()}
     assert qos.restore_unacked() is None
     assert qos._delivered == {} and "2 unacknowledged message(s) stay in Redis" in caplog.text
+
+
+def test_a_message_of_a_let_go_connection_fails_as_a_connection_error() -> None:
+    """After a reconnect, rejecting a message of the old channel (its pool process was killed) reached
+    the let-go connection: unfixed, AttributeError('client') ended the worker; a connection error is
+    one Celery's handlers log and survive."""
+    from kombu.transport.redis import Channel, Transport
+
+    channel: Any = Channel.__new__(Channel)
+    channel.connection = None
+    with pytest.raises(Transport.connection_errors):
+        channel._connparams()
