@@ -383,6 +383,32 @@ def test_the_run_page_shows_a_long_step_s_progress_live(page, live_server, worke
     shot(page, "17-run-progress-finished")
 
 
+def test_an_operator_looks_at_the_draft_at_a_gate_then_continues(
+    page, live_server, worker, operator, make_workflow, publish
+):
+    """A cheap draft first: the run stops after it with the draft on screen; Continue runs the rest,
+    and the version record says who let it go on."""
+    workflow = make_workflow("storyboard", "Storyboard")
+    d = small_definition()
+    d["policy"] = {"gates": [{"after": "background"}]}
+    publish(workflow, d)
+    sign_in(page, live_server, operator)
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a lighthouse"})
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    expect(page.get_by_test_id("run-status")).to_have_text("Paused at a gate", timeout=60_000)
+    expect(page.get_by_test_id("gate")).to_contain_text("Paused after “background”")
+    expect(page.get_by_role("img", name="background")).to_be_visible()  # the draft, to look at
+    expect(page.get_by_test_id("step-styled")).to_contain_text("Pending")
+    shot(page, "18-run-at-a-gate")
+    page.get_by_test_id("continue-run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.get_by_test_id("gate-background")).to_contain_text(f"continued by {operator.username}")
+    page.fill("#label", "lighthouse draft ok")
+    page.fill("#annotation", "the draft looked right, so we paid for the styled pass")
+    page.click("#finalize")
+    expect(page.get_by_test_id("record-gates")).to_contain_text(f"continued by {operator.username}", timeout=60_000)
+
+
 def test_an_account_without_a_role_lands_on_the_public_pages(page: Page, live_server: Any, outsider: Any) -> None:
     """Told why, with nothing in the console; the sign-in page's own link does not grow."""
     problems: list[str] = []
