@@ -236,3 +236,23 @@ def every_url() -> list[tuple[str | None, str, list[str]]]:
 
     walk(get_resolver().url_patterns, None)
     return found
+
+
+class HostedStandIn:
+    """The provider interface a fake hosted image API shares: no seed drift, a fingerprint, a cancel
+    that only marks the handle; `answer` makes the image with the built-in generator."""
+
+    takes_seed = True
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
+        return {"provider": "acme", "model": f"{family}@{snapshot}"}
+
+    def cancel(self, handle: Any) -> None:
+        handle.mark_cancelled("cancelled")
+
+    def answer(self, request: Any, progress: Any = None) -> Any:
+        from runs_app.generators.base import StepRequest, no_progress
+        from runs_app.generators.builtin import BuiltinProvider
+
+        builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params, request.images)
+        return BuiltinProvider().generate(builtin, progress or no_progress)

@@ -13,16 +13,15 @@ from runs_app.generators.base import (
     GeneratedFile,
     GeneratorError,
     Progress,
-    StepHandle,
     StepRequest,
     TransientGeneratorError,
     no_progress,
 )
-from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, RunStep
 from templates_app import services as templates
 from templates_app.models import ModelFamily
 from tests.helpers import (
+    HostedStandIn,
     definition_with_overlay,
     overlay_definition,
     run_now,
@@ -56,19 +55,11 @@ def test_subworkflow_runs_its_pinned_version(make_workflow, publish, operator):
     assert hero is not None and hero.width == 96
 
 
-class FlakyHostedProvider:
+class FlakyHostedProvider(HostedStandIn):
     """Stands in for a hosted image API: fails transiently, then answers."""
 
     failures_left: ClassVar[int] = 0
     calls: ClassVar[int] = 0
-
-    takes_seed = True
-
-    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
-        return {"provider": "acme", "model": f"{family}@{snapshot}"}
-
-    def cancel(self, handle: StepHandle) -> None:
-        handle.mark_cancelled("cancelled")
 
     def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
         type(self).calls += 1
@@ -77,17 +68,7 @@ class FlakyHostedProvider:
             raise TransientGeneratorError("503 from the hosted API")
         if request.params.get("prompt", "").startswith("forbidden"):
             raise GeneratorError("the hosted API refused the prompt (content policy)")
-        return BuiltinProvider().generate(
-            StepRequest(
-                request.kind,
-                "local/plasma",
-                "2026-06-15",
-                request.seed,
-                request.params,
-                request.images,
-                request.provenance,
-            )
-        )
+        return self.answer(request, progress)
 
 
 @pytest.fixture

@@ -21,16 +21,14 @@ from runs_app.generators.base import (
     GeneratedFile,
     GeneratorError,
     Progress,
-    StepHandle,
     StepRequest,
     TransientGeneratorError,
     no_progress,
 )
-from runs_app.generators.builtin import BuiltinProvider
 from runs_app.models import Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from testing.worker import CeleryWorker
-from tests.helpers import purge_broker, run_now, small_definition, wait_for, worker_env
+from tests.helpers import HostedStandIn, purge_broker, run_now, small_definition, wait_for, worker_env
 
 pytestmark = pytest.mark.django_db
 
@@ -331,20 +329,13 @@ def test_a_step_whose_policy_allows_more_than_the_global_task_limits_completes(
 # --- 5. retries: transient provider errors only, as many as the policy says -------------------
 
 
-class FailingHostedProvider:
+class FailingHostedProvider(HostedStandIn):
     """Stands in for a hosted image API that fails `failures_left` times, transiently or not."""
 
     failures_left: ClassVar[int] = 0
     transient: ClassVar[bool] = True
     calls: ClassVar[int] = 0
     stopped_for: ClassVar[str] = ""  # stopped by the watch for this reason while generating, and ignores it
-    takes_seed = True
-
-    def fingerprint(self, family: str, snapshot: str) -> dict[str, str]:
-        return {"provider": "acme", "model": f"{family}@{snapshot}"}
-
-    def cancel(self, handle: StepHandle) -> None:
-        handle.mark_cancelled("cancelled")
 
     def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
         type(self).calls += 1
@@ -355,8 +346,7 @@ class FailingHostedProvider:
             raise GeneratorError("the hosted API refused the prompt (content policy)")
         if type(self).stopped_for:
             request.handle.mark_cancelled(type(self).stopped_for)
-        builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params)
-        return BuiltinProvider().generate(builtin, progress)
+        return self.answer(request, progress)
 
 
 @pytest.fixture
