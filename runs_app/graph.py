@@ -50,8 +50,3 @@ def gate_reached(specification: Mapping[str, Any], statuses: Mapping[str, str], 
         if gate["after"] not in passed and all(statuses.get(s) == SUCCEEDED for s in covered):
             return str(gate["after"])
     return None
-
-
-def dependants(specification: Mapping[str, Any], step_id: str) -> list[str]:
-    """Steps that read `step_id` directly."""
-    return [s["id"] for i, s in enumerate(specification["steps"]) if step_id in after(specification, i)]

@@ -9,7 +9,7 @@ lock, so two branches finishing at once release a join step exactly once."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -123,11 +123,9 @@ def watch_step(step_pk: int, worker: str, progress: float | None, message: str) 
 
 @dataclass
 class Advance:
-    """What a step's success set in motion: steps sent to their queues, a gate reached, the run complete,
-    and the step kept for the caller to run next (queued, but no message sent for it)."""
+    """What a step's success leaves its caller to do: finish the run (its generation is complete), or
+    run the step kept for it (queued, but no message sent for it). Sent steps and gates need nothing."""
 
-    sent: list[RunStep] = field(default_factory=list)
-    gate: str = ""
     complete: bool = False
     kept: RunStep | None = None
 
@@ -182,15 +180,14 @@ def _advance(run: Run, now: dt.datetime, keep: Keep | None = None, *, resend_que
     if gate is not None:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.AWAITING_GATE, gate_after=gate)
         RunGate.objects.create(run=run, after=gate, reached_at=now)
-        return Advance(gate=gate)
+        return Advance()
     if graph.all_succeeded(statuses):
         if run.reproduces_id is None:
             end_run(run, RunStatus.AWAITING_ANNOTATION)
         else:
             send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
         return Advance(complete=True)
-    sent, kept = _release(run, rows, now, keep, resend_queued=resend_queued)
-    return Advance(sent=sent, kept=kept)
+    return Advance(kept=_release(run, rows, now, keep, resend_queued=resend_queued)[1])
 
 
 def _release(
