@@ -10,8 +10,11 @@ its worker died gives the same artifact. Every write of state is in runs_app.tra
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -19,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from runs_app import leasing, persistence, transitions, verification
+from runs_app import graph, leasing, persistence, transitions, verification
 from runs_app.generators import (
     GeneratedFile,
     GeneratorError,
@@ -30,7 +33,8 @@ from runs_app.generators import (
     TransientGeneratorError,
     get_provider,
 )
-from runs_app.models import Run, RunStatus, RunStep, StepStatus
+from runs_app.handover import HandOver
+from runs_app.models import Artifact, Run, RunStatus, RunStep, StepStatus
 from templates_app.definition import split_model
 
 log = logging.getLogger(__name__)
@@ -50,26 +54,42 @@ class StepFailed(Exception):
         self.code = code
 
 
-def execute_step(run_id: Any, step_pk: int, worker: str, *, limit_at: float | None = None) -> None:
+def execute_step(
+    run_id: Any, step_pk: int, worker: str, *, limit_at: float | None = None, hand_over: HandOver | None = None
+) -> None:
     """Claim and run a step. With `limit_at` (the time.monotonic() instant at which the calling task's
-    time limit strikes), a step its success makes ready on the same queue is run next, and so on."""
-    next_pk: int | None = step_pk
-    thumbnail: persistence.Thumbnail | None = None  # the last output's, made while the next step goes on
+    time limit strikes), a step its success makes ready on the same queue is run next, and so on.
+    With `hand_over`, the success of a step nothing waits for is written on that thread (see
+    runs_app.handover) and this returns as soon as its output is stored."""
+    claimed = _claim(run_id, step_pk, worker)
+    if claimed is None:
+        return
+    run, step = claimed
+    thumbnails: list[persistence.Thumbnail] = []  # made while the next step goes on, waited for at the end
     try:
-        while next_pk is not None:
-            previous = thumbnail
-            next_pk, thumbnail = _execute_one(run_id, next_pk, worker, limit_at)
-            if previous is not None:
-                previous.wait()
+        while True:
+            stored = _generate_and_store(run, step, worker)
+            if stored is None:
+                return
+            thumbnails.append(stored.thumbnail)
+            if hand_over is not None and not graph.waited_for(run.specification, step.step_id):
+                tail, thumbnails = thumbnails, []
+                hand_over.submit(functools.partial(_succeed, run, step, worker, stored, None, tail))
+                return
+            keep = None
+            if limit_at is not None:
+                keep = transitions.Keep(worker, step.queue, limit_at - time.monotonic() - CHAIN_GRACE_SECONDS)
+            kept_pk = _succeed(run, step, worker, stored, keep)
+            if kept_pk is None:
+                return
+            step = RunStep.objects.get(pk=kept_pk)  # claimed for this task with the success
+            step.run = run
     finally:
-        if thumbnail is not None:
+        for thumbnail in thumbnails:
             thumbnail.wait()
 
 
-Next = tuple[int | None, persistence.Thumbnail | None]
-
-
-def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None) -> Next:
+def _claim(run_id: Any, step_pk: int, worker: str) -> tuple[Run, RunStep] | None:
     # The version's definition is not needed to execute (the run's specification is): not read or decoded.
     step = (
         RunStep.objects.filter(pk=step_pk, run_id=run_id)
@@ -78,24 +98,34 @@ def _execute_one(run_id: Any, step_pk: int, worker: str, limit_at: float | None)
         .first()
     )
     if step is None:
-        return None, None
+        return None
     run = step.run
     if run.deadline_at is not None and run.deadline_at <= timezone.now():
         transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
-        return None, None
+        return None
     if not transitions.claim_step(run, step, worker):
-        return None, None
+        return None
     if step.attempts > settings.FLONIKS_MAX_STEP_ATTEMPTS:
         # Every earlier attempt died with its worker (out of memory, killed): stop handing it out.
         message = f"interrupted {step.attempts - 1} times; its worker keeps dying"
         transitions.step_failed(step, worker, message, WORKER_LOST)
-        return None, None
-    return _generate_and_store(run, step, worker, limit_at)
+        return None
+    return run, step
 
 
-def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | None = None) -> Next:
-    """Generate and store a step: the pk of the step to run next in this task, if any, and the
-    output's thumbnail, still being made."""
+@dataclass(frozen=True)
+class Stored:
+    """A step generated and its output stored; its success not yet written."""
+
+    output: Artifact
+    thumbnail: persistence.Thumbnail
+    duration_ms: int
+    fingerprint: dict[str, Any]
+    submitted: dict[str, Any] | None
+
+
+def _generate_and_store(run: Run, step: RunStep, worker: str) -> Stored | None:
+    """Generate and store a claimed step; None when it failed or stopped (and that is written)."""
     began = time.monotonic()
     try:
         provider = get_provider(step.provider)
@@ -106,35 +136,47 @@ def _generate_and_store(run: Run, step: RunStep, worker: str, limit_at: float | 
         raise  # infrastructure, not the step: the lease lapses and the sweep sends the step again
     except StepCancelled:
         transitions.step_stopped(step, worker)
-        return None, None
+        return None
     except StepFailed as failed:
         transitions.step_failed(step, worker, str(failed), failed.code)
-        return None, None
+        return None
     except GeneratorError as exc:
         transitions.step_failed(step, worker, str(exc), PROVIDER_ERROR)
-        return None, None
+        return None
     except SoftTimeLimitExceeded:
         transitions.step_failed(step, worker, _timeout_message(step), leasing.STEP_TIMEOUT)
-        return None, None
+        return None
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
         transitions.step_failed(step, worker, f"internal error ({exc.__class__.__name__}: {exc})", INTERNAL_ERROR)
-        return None, None
-    keep = None
-    if limit_at is not None:
-        keep = transitions.Keep(step.queue, limit_at - time.monotonic() - CHAIN_GRACE_SECONDS)
+        return None
+    duration_ms = int((time.monotonic() - began) * 1000)
+    return Stored(output, thumbnail, duration_ms, _fingerprint(provider, step), generated.submitted)
+
+
+def _succeed(
+    run: Run,
+    step: RunStep,
+    worker: str,
+    stored: Stored,
+    keep: transitions.Keep | None,
+    thumbnails: Sequence[persistence.Thumbnail] = (),
+) -> int | None:
+    """Write a stored step's success; the pk of the step kept for this task to run next, if any."""
     advance = transitions.step_succeeded(
         step,
         worker,
-        output=output,
-        duration_ms=int((time.monotonic() - began) * 1000),
-        fingerprint=_fingerprint(provider, step),
-        submitted=generated.submitted,
+        output=stored.output,
+        duration_ms=stored.duration_ms,
+        fingerprint=stored.fingerprint,
+        submitted=stored.submitted,
         keep=keep,
     )
     if advance.complete and run.reproduces_id is not None:
         finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
-    return (advance.kept.pk if advance.kept is not None else None), thumbnail
+    for thumbnail in thumbnails:
+        thumbnail.wait()
+    return advance.kept.pk if advance.kept is not None else None
 
 
 def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: StepHandle) -> GeneratedFile:

@@ -32,6 +32,11 @@ def ready_steps(specification: Mapping[str, Any], statuses: Mapping[str, str]) -
     ]
 
 
+def waited_for(specification: Mapping[str, Any], step_id: str) -> bool:
+    """Whether any step waits for `step_id`."""
+    return any(step_id in after(specification, index) for index in range(len(specification["steps"])))
+
+
 def all_succeeded(statuses: Mapping[str, str]) -> bool:
     return all(status in (SUCCEEDED, "skipped") for status in statuses.values())
 

@@ -61,14 +61,15 @@ RECENT = RecentOutputs()
 class Thumbnail:
     """An output's thumbnail being made on a thread; `wait` until it is."""
 
-    def __init__(self, artifact: Artifact, data: bytes) -> None:
-        self.artifact, self.data = artifact, data
+    def __init__(self, artifact: Artifact, generated: GeneratedFile) -> None:
+        self.artifact, self.generated = artifact, generated
         self._thread = threading.Thread(target=self._make, daemon=True, name="floniks-thumbnail")
         self._thread.start()
 
     def _make(self) -> None:
         try:
-            ensure_thumbnail(self.artifact.sha256, self.data, self.artifact.media_type)
+            generated = self.generated
+            ensure_thumbnail(self.artifact.sha256, generated.data, self.artifact.media_type, generated.picture)
         except Exception:  # storage failing here loses a thumbnail only: the original is served instead
             log.warning("No thumbnail for artifact %s", self.artifact.sha256, exc_info=True)
 
@@ -80,7 +81,7 @@ def store_output(generated: GeneratedFile) -> tuple[Artifact, Thumbnail]:
     """Store a step's output (bytes and row); its thumbnail is under way when this returns."""
     artifact = store_generated(generated, thumbnail=False)
     RECENT.put(artifact.sha256, generated.data)
-    return artifact, Thumbnail(artifact, generated.data)
+    return artifact, Thumbnail(artifact, generated)
 
 
 def read_bytes(artifact: Artifact) -> bytes:

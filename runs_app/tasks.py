@@ -11,9 +11,17 @@ import socket
 import time
 
 from celery import Task, shared_task
+from celery.signals import worker_process_shutdown
 
 from runs_app import execution, services
 from runs_app import sweep as sweeping
+from runs_app.handover import HAND_OVER
+
+
+@worker_process_shutdown.connect
+def _write_what_was_handed_over(**kwargs: object) -> None:
+    """A pool process leaving (shutdown, recycling) first writes the successes it was handed."""
+    HAND_OVER.drain()
 
 
 def _worker(task: Task) -> str:
@@ -25,7 +33,7 @@ def _worker(task: Task) -> str:
     bind=True, name="runs_app.tasks.execute_step", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
 def execute_step(self: Task, run_id: str, step_pk: int) -> None:
-    execution.execute_step(run_id, step_pk, worker=_worker(self), limit_at=_limit_at(self))
+    execution.execute_step(run_id, step_pk, worker=_worker(self), limit_at=_limit_at(self), hand_over=HAND_OVER)
 
 
 def _limit_at(task: Task) -> float | None:

@@ -124,7 +124,7 @@ def watch_step(step_pk: int, worker: str, progress: float | None, message: str) 
 @dataclass
 class Advance:
     """What a step's success leaves its caller to do: finish the run (its generation is complete), or
-    run the step kept for it (queued, but no message sent for it). Sent steps and gates need nothing."""
+    run the step kept for it (claimed for it; no message sent). Sent steps and gates need nothing."""
 
     complete: bool = False
     kept: RunStep | None = None
@@ -132,11 +132,15 @@ class Advance:
 
 @dataclass(frozen=True)
 class Keep:
-    """The caller will run one step it makes ready itself, if one is on `queue` with a timeout of at
-    most `max_timeout_seconds` (what is left of the caller's own time limit)."""
+    """The caller, `worker`, runs one step this success makes ready itself, if one is on `queue` with a
+    timeout of at most `max_timeout_seconds` (what is left of the caller's own time limit); `prefer`
+    names the one it would rather have (it may have started it ahead). The kept step is claimed for
+    the caller in the same transaction."""
 
+    worker: str
     queue: str
     max_timeout_seconds: float
+    prefer: str | None = None
 
 
 def step_succeeded(
@@ -194,8 +198,8 @@ def _release(
     run: Run, rows: list[RunStep], now: dt.datetime, keep: Keep | None = None, *, resend_queued: bool = False
 ) -> tuple[list[RunStep], RunStep | None]:
     """Queue the steps now ready and send them on commit, except the one kept for the caller: the
-    first ready on its queue that fits its time (if the caller dies before claiming it, the sweep
-    sends it after FLONIKS_REQUEUE_AFTER_SECONDS, as any queued step whose message was lost)."""
+    first ready on its queue that fits its time, claimed for it here (if the caller dies before it
+    finishes, its lease lapses and the sweep sends it again, as a dead worker's step)."""
     statuses = {s.step_id: s.status for s in rows}
     ready = graph.ready_steps(run.specification, statuses)
     if resend_queued:
@@ -204,16 +208,34 @@ def _release(
         ready += [step_id for step_id, status in statuses.items() if status == StepStatus.QUEUED]
     if not ready:
         return [], None
-    RunStep.objects.filter(run=run, step_id__in=ready, status__in=(StepStatus.PENDING, StepStatus.QUEUED)).update(
-        status=StepStatus.QUEUED, sent_at=now
-    )
     steps = [s for s in rows if s.step_id in ready]  # the rows read under the lock, in definition order
-    kept = None
-    if keep is not None:
-        kept = next((s for s in steps if s.queue == keep.queue and s.timeout_seconds <= keep.max_timeout_seconds), None)
+    kept = _kept(run, steps, now, keep) if keep is not None else None
     sent = [s for s in steps if s is not kept]
+    RunStep.objects.filter(
+        run=run, step_id__in=[s.step_id for s in sent], status__in=(StepStatus.PENDING, StepStatus.QUEUED)
+    ).update(status=StepStatus.QUEUED, sent_at=now)
     send_steps_on_commit(dispatch_of(s) for s in sent)
     return sent, kept
+
+
+def _kept(run: Run, ready: list[RunStep], now: dt.datetime, keep: Keep) -> RunStep | None:
+    if run.deadline_at is not None and run.deadline_at <= now:
+        return None  # sent instead: the worker that takes it fails the run for its budget
+    fits = [s for s in ready if s.queue == keep.queue and s.timeout_seconds <= keep.max_timeout_seconds]
+    kept = next((s for s in fits if s.step_id == keep.prefer), fits[0] if fits else None)
+    if kept is None:
+        return None
+    RunStep.objects.filter(pk=kept.pk).update(
+        status=StepStatus.RUNNING,
+        lease_owner=keep.worker,
+        lease_expires_at=_lease_end(now),
+        attempts=F("attempts") + 1,
+        sent_at=now,
+        started_at=now,
+        progress=0.0,
+        progress_message="",
+    )
+    return kept
 
 
 def step_failed(step: RunStep, worker: str, message: str, code: str) -> bool:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from PIL import Image
 
 
 class GeneratorError(Exception):
@@ -96,6 +97,9 @@ class GeneratedFile:
     height: int
     frames: int = 1
     submitted: dict[str, Any] | None = None  # what was sent to an external provider, recorded on the step
+    # The first frame as pixels, when the provider still holds them: its thumbnail is made from them
+    # instead of decoding `data` again (decoding is most of a thumbnail's cost). Never stored.
+    picture: Image.Image | None = field(default=None, compare=False, repr=False)
 
 
 class Provider(Protocol):

@@ -336,7 +336,7 @@ def _encode_png(img: Image.Image, provenance: dict[str, Any], tick: Tick = _no_t
         info.add_text("floniks:provenance", json.dumps(provenance, sort_keys=True, separators=(",", ":")))
     buf = _Sink(tick, img.width * img.height * 3)
     img.save(buf, "PNG", pnginfo=info, compress_level=6)
-    return GeneratedFile(buf.getvalue(), "image/png", "png", img.width, img.height)
+    return GeneratedFile(buf.getvalue(), "image/png", "png", img.width, img.height, picture=img)
 
 
 def _upscale_in_bands(source: Image.Image, factor: int, tick: Tick) -> Image.Image:
@@ -424,13 +424,13 @@ def _encode_animation(frames: list[Image.Image], gif: bool, duration: int, tick:
         buf = _Sink(_part(tick, 0.8, 1.0), w * h * n)
         rest = _TickingFrames(frames[1:], _part(tick, 0, 0.8), n)
         frames[0].save(buf, "GIF", save_all=True, append_images=rest, duration=duration, loop=0, optimize=False)
-        return GeneratedFile(buf.getvalue(), "image/gif", "gif", w, h, n)
+        return GeneratedFile(buf.getvalue(), "image/gif", "gif", w, h, n)  # its frames were quantised: no picture
     buf = _Sink(tick, w * h * n)  # WebP writes once, at the end
     durations = _FrameDurations(duration, n, tick)
     frames[0].save(
         buf, "WEBP", save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True, method=4
     )
-    return GeneratedFile(buf.getvalue(), "image/webp", "webp", w, h, n)
+    return GeneratedFile(buf.getvalue(), "image/webp", "webp", w, h, n, picture=frames[0])
 
 
 class BuiltinProvider:
