@@ -3,17 +3,23 @@
 The task passes ids; the RunStep row is the truth. A worker claims the step with a conditional
 update, generates it with a watch beside it (lease, progress, cancel, timeout, budget), stores the
 output, and the success sends the steps it made ready — but one on the same queue that fits the
-task's remaining time limit, which the same task claims and runs next (no broker round trip, no
-new task, its input still in this process's memory). Every step is idempotent: the built-in
-generators are deterministic and storage is content addressed, so generating a step again after
-its worker died gives the same artifact. Every write of state is in runs_app.transitions."""
+task's remaining time limit, which the success claims for this task, which runs it next (no broker
+round trip, no new task, its input still in this process's memory).
+
+On a worker, storing and writing a success happen on the process's hand-over thread
+(runs_app.handover) while the main thread goes on: with the next step, started ahead of its claim
+when this task made everything it reads and its provider `runs_ahead` (dropped if the claim does
+not come), or with the next task. Every step is idempotent: the built-in generators are
+deterministic and storage is content addressed, so generating a step again after its worker died
+gives the same artifact. Every write of state is in runs_app.transitions."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +39,8 @@ from runs_app.generators import (
     TransientGeneratorError,
     get_provider,
 )
-from runs_app.handover import HandOver
-from runs_app.models import Artifact, Run, RunStatus, RunStep, StepStatus
+from runs_app.handover import HandOver, run_here
+from runs_app.models import Run, RunStatus, RunStep, StepStatus
 from templates_app.definition import split_model
 
 log = logging.getLogger(__name__)
@@ -59,34 +65,93 @@ def execute_step(
 ) -> None:
     """Claim and run a step. With `limit_at` (the time.monotonic() instant at which the calling task's
     time limit strikes), a step its success makes ready on the same queue is run next, and so on.
-    With `hand_over`, the success of a step nothing waits for is written on that thread (see
-    runs_app.handover) and this returns as soon as its output is stored."""
+
+    A step's output is stored and its success written after it is generated: with `hand_over` (a
+    worker process's thread, runs_app.handover) on that thread, and meanwhile the next step — when
+    this task made all it reads and its provider runs ahead — already generates, before the success
+    that claims it for this task is written; the last is left there when this returns. Without
+    `hand_over`, everything is written here, in order."""
     claimed = _claim(run_id, step_pk, worker)
     if claimed is None:
         return
     run, step = claimed
-    thumbnails: list[persistence.Thumbnail] = []  # made while the next step goes on, waited for at the end
+    claim: Future[bool] = _settled(True)  # whether `step` is this task's (one started ahead may not be)
+    made: set[str] = set()  # the steps this task generated
+    unwritten: dict[str, bytes] = {}  # the last one's output, perhaps not yet stored: a step ahead reads it
+    last: Future[int | None] | None = None  # the success being written
     try:
         while True:
-            stored = _generate_and_store(run, step, worker)
-            if stored is None:
+            generated = _generate_checked(run, step, worker, claim, unwritten)
+            if generated is None:
                 return
-            thumbnails.append(stored.thumbnail)
-            if hand_over is not None and not graph.waited_for(run.specification, step.step_id):
-                tail, thumbnails = thumbnails, []
-                hand_over.submit(functools.partial(_succeed, run, step, worker, stored, None, tail))
+            # This step's claim holds, so every success before it is written and its output stored.
+            made.add(step.step_id)
+            unwritten = {step.step_id: generated.file.data}
+            keep = ahead = None
+            if limit_at is not None and graph.waited_for(run.specification, step.step_id):
+                remaining = limit_at - time.monotonic() - CHAIN_GRACE_SECONDS
+                ahead = _step_ahead(run, step, made, remaining) if hand_over is not None else None
+                keep = transitions.Keep(worker, step.queue, remaining, only=ahead.step_id if ahead else None)
+            last = _write(hand_over, functools.partial(_store_and_succeed, run, step, worker, generated, keep))
+            if keep is None:
+                last = None  # written on after this task returns
                 return
-            keep = None
-            if limit_at is not None:
-                keep = transitions.Keep(worker, step.queue, limit_at - time.monotonic() - CHAIN_GRACE_SECONDS)
-            kept_pk = _succeed(run, step, worker, stored, keep)
+            if ahead is not None:
+                step, claim = ahead, _claimed_if(last, ahead.pk)
+                continue
+            kept_pk = last.result()  # nothing to start ahead: wait for the step kept for this task
             if kept_pk is None:
                 return
-            step = RunStep.objects.get(pk=kept_pk)  # claimed for this task with the success
+            step, claim = RunStep.objects.get(pk=kept_pk), _settled(True)  # claimed with the success
             step.run = run
     finally:
-        for thumbnail in thumbnails:
-            thumbnail.wait()
+        if last is not None:
+            last.exception()  # a success this task left unwritten is written before it ends
+
+
+def _write(hand_over: HandOver | None, job: Callable[[], int | None]) -> Future[int | None]:
+    return hand_over.submit(job) if hand_over is not None else run_here(job)
+
+
+def _settled(value: bool) -> Future[bool]:
+    future: Future[bool] = Future()
+    future.set_result(value)
+    return future
+
+
+def _claimed_if(success: Future[int | None], step_pk: int) -> Future[bool]:
+    """Whether the success being written keeps `step_pk` for this task (false if it fails)."""
+    claim: Future[bool] = Future()
+
+    def settle(done: Future[int | None]) -> None:
+        claim.set_result(done.exception() is None and done.result() == step_pk)
+
+    success.add_done_callback(settle)
+    return claim
+
+
+def _step_ahead(run: Run, step: RunStep, made: set[str], remaining: float) -> RunStep | None:
+    """The step that `step`'s success will keep for this task, to start before that is written: the
+    first that reads only steps this task made (so nothing else can release or take it), on the same
+    queue, whose timeout fits and whose provider runs ahead. Never across a gate (the run may pause)."""
+    specification = run.specification
+    if graph.gates(specification):
+        return None
+    following = [
+        s["id"]
+        for index, s in enumerate(specification["steps"])
+        if s["id"] not in made and step.step_id in (needs := graph.after(specification, index)) and set(needs) <= made
+    ]
+    if not following:
+        return None
+    candidate = RunStep.objects.get(run_id=run.pk, step_id=following[0])
+    if candidate.status != StepStatus.PENDING or candidate.queue != step.queue:
+        return None
+    if candidate.timeout_seconds > remaining or not getattr(get_provider(candidate.provider), "runs_ahead", False):
+        return None
+    candidate.run = run
+    candidate.attempts += 1  # as its claim will count it
+    return candidate
 
 
 def _claim(run_id: Any, step_pk: int, worker: str) -> tuple[Run, RunStep] | None:
@@ -114,72 +179,89 @@ def _claim(run_id: Any, step_pk: int, worker: str) -> tuple[Run, RunStep] | None
 
 
 @dataclass(frozen=True)
-class Stored:
-    """A step generated and its output stored; its success not yet written."""
+class Generated:
+    """A step generated by this worker, which holds its claim; not yet stored."""
 
-    output: Artifact
-    thumbnail: persistence.Thumbnail
+    file: GeneratedFile
     duration_ms: int
     fingerprint: dict[str, Any]
-    submitted: dict[str, Any] | None
 
 
-def _generate_and_store(run: Run, step: RunStep, worker: str) -> Stored | None:
-    """Generate and store a claimed step; None when it failed or stopped (and that is written)."""
+def _generate_checked(
+    run: Run, step: RunStep, worker: str, claim: Future[bool], unwritten: dict[str, bytes]
+) -> Generated | None:
+    """Generate a step; None when it failed or stopped (and that is written), or when it was started
+    ahead and its claim did not come (and nothing of it is written)."""
     began = time.monotonic()
     try:
         provider = get_provider(step.provider)
         handle = StepHandle(f"{run.pk}:{step.step_id}:{step.attempts}")
-        generated = _generate(run, step, worker, provider, handle)
-        output, thumbnail = persistence.store_output(generated)
+        generated = _generate(run, step, worker, provider, handle, claim, unwritten)
+        ended = None
     except DatabaseError:
         raise  # infrastructure, not the step: the lease lapses and the sweep sends the step again
     except StepCancelled:
-        transitions.step_stopped(step, worker)
-        return None
+        ended = ("", leasing.CANCELLED)
     except StepFailed as failed:
-        transitions.step_failed(step, worker, str(failed), failed.code)
-        return None
+        ended = (str(failed), failed.code)
     except GeneratorError as exc:
-        transitions.step_failed(step, worker, str(exc), PROVIDER_ERROR)
-        return None
+        ended = (str(exc), PROVIDER_ERROR)
     except SoftTimeLimitExceeded:
-        transitions.step_failed(step, worker, _timeout_message(step), leasing.STEP_TIMEOUT)
-        return None
+        ended = (_timeout_message(step), leasing.STEP_TIMEOUT)
     except Exception as exc:  # a bug or a bad input must fail the run, not loop through the sweep forever
         log.exception("Step %s of run %s crashed", step.step_id, run.pk)
-        transitions.step_failed(step, worker, f"internal error ({exc.__class__.__name__}: {exc})", INTERNAL_ERROR)
-        return None
-    duration_ms = int((time.monotonic() - began) * 1000)
-    return Stored(output, thumbnail, duration_ms, _fingerprint(provider, step), generated.submitted)
+        ended = (f"internal error ({exc.__class__.__name__}: {exc})", INTERNAL_ERROR)
+    if not claim.result():
+        return None  # started ahead, and another outcome came first (the run paused, ended or failed)
+    if ended is None:
+        return Generated(generated, int((time.monotonic() - began) * 1000), _fingerprint(provider, step))
+    message, code = ended
+    if code == leasing.CANCELLED:
+        transitions.step_stopped(step, worker)
+    else:
+        transitions.step_failed(step, worker, message, code)
+    return None
 
 
-def _succeed(
-    run: Run,
-    step: RunStep,
-    worker: str,
-    stored: Stored,
-    keep: transitions.Keep | None,
-    thumbnails: Sequence[persistence.Thumbnail] = (),
+def _store_and_succeed(
+    run: Run, step: RunStep, worker: str, generated: Generated, keep: transitions.Keep | None
 ) -> int | None:
-    """Write a stored step's success; the pk of the step kept for this task to run next, if any."""
-    advance = transitions.step_succeeded(
-        step,
-        worker,
-        output=stored.output,
-        duration_ms=stored.duration_ms,
-        fingerprint=stored.fingerprint,
-        submitted=stored.submitted,
-        keep=keep,
-    )
-    if advance.complete and run.reproduces_id is not None:
-        finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
-    for thumbnail in thumbnails:
+    """Store a generated step's output and write its success (its thumbnail made on the side); the
+    pk of the step kept for this task to run next, if any."""
+    try:
+        output, thumbnail = persistence.store_output(generated.file)
+    except DatabaseError:
+        raise
+    except Exception as exc:  # storage refusing it: the step fails, rather than loop through the sweep
+        log.exception("The output of step %s of run %s could not be stored", step.step_id, run.pk)
+        transitions.step_failed(step, worker, f"its output could not be stored ({exc})", INTERNAL_ERROR)
+        return None
+    try:
+        advance = transitions.step_succeeded(
+            step,
+            worker,
+            output=output,
+            duration_ms=generated.duration_ms,
+            fingerprint=generated.fingerprint,
+            submitted=generated.file.submitted,
+            keep=keep,
+        )
+        if advance.complete and run.reproduces_id is not None:
+            finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
+    finally:
         thumbnail.wait()
     return advance.kept.pk if advance.kept is not None else None
 
 
-def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: StepHandle) -> GeneratedFile:
+def _generate(
+    run: Run,
+    step: RunStep,
+    worker: str,
+    provider: Provider,
+    handle: StepHandle,
+    claim: Future[bool],
+    unwritten: dict[str, bytes],
+) -> GeneratedFile:
     family, snapshot = split_model(step.model) if step.model else ("", None)
     request = StepRequest(
         kind=step.kind,
@@ -187,7 +269,7 @@ def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: 
         snapshot=snapshot or "",
         seed=step.seed if getattr(provider, "takes_seed", True) else None,
         params={k: v for k, v in step.params.items() if not isinstance(v, dict)},
-        images=persistence.input_images(step),
+        images=persistence.input_images(step, unwritten),
         provenance={
             "manifest_hash": run.version.manifest_hash,
             "spec_hash": run.spec_hash,
@@ -208,6 +290,7 @@ def _generate(run: Run, step: RunStep, worker: str, provider: Provider, handle: 
         handle=handle,
         timeout_at=now + step.timeout_seconds,
         budget_at=budget_at,
+        claim=None if claim.done() and claim.result() else claim,
     )
     with watch:
         try:

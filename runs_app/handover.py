@@ -18,30 +18,45 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], object]  # its result is dropped
+Job = Callable[[], Any]
+
+
+def _STOP() -> None:
+    """Handed over by `stop`: the thread ends."""
 
 
 class HandOver:
     def __init__(self, waiting: int = 1) -> None:
-        self._jobs: queue.Queue[Job] = queue.Queue(maxsize=waiting)
+        self._jobs: queue.Queue[tuple[Job, Future[Any]]] = queue.Queue(maxsize=waiting)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def submit(self, job: Job) -> None:
-        """Run `job` on the hand-over thread; blocks while the thread has its fill."""
+    def submit(self, job: Job) -> Future[Any]:
+        """Run `job` on the hand-over thread; blocks while the thread has its fill. The future
+        holds what it returned, or what it raised."""
         self._ensure_thread()
-        self._jobs.put(job)
+        future: Future[Any] = Future()
+        self._jobs.put((job, future))
+        return future
 
     def drain(self) -> None:
         """Return once everything handed over is written."""
         if self._thread is not None and self._pid == os.getpid():
             self._jobs.join()
+
+    def stop(self) -> None:
+        """Write what was handed over, then end the thread and close its database connection."""
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            self._jobs.put((_STOP, Future()))
+            self._thread.join()
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -55,16 +70,29 @@ class HandOver:
     def _loop(self) -> None:
         jobs = self._jobs
         while True:
-            job = jobs.get()
+            job, future = jobs.get()
+            if job is _STOP:
+                connection.close()
+                jobs.task_done()
+                return
             try:
                 close_old_connections()  # as before a task: PostgreSQL may have restarted since the last write
-                job()
-            except Exception:
+                future.set_result(job())
+            except Exception as exc:
                 # Nothing to retry here: the step's lease lapses and the sweep sends it again.
                 log.exception("A handed-over step could not be written; the sweep will send it again")
                 connection.close()
+                future.set_exception(exc)
             finally:
                 jobs.task_done()
+
+
+def run_here(job: Job) -> Future[Any]:
+    """Run `job` now, on this thread, as a hand-over would (without one: tests, `run_inline`);
+    what it raises is raised here."""
+    future: Future[Any] = Future()
+    future.set_result(job())
+    return future
 
 
 HAND_OVER = HandOver()

@@ -5,13 +5,18 @@ conditional UPDATE, renews the step's lease and stores the latest progress the p
 (so progress is written at a bounded rate however often the provider reports). When that UPDATE
 finds the run ended (cancelled, or failed on another branch) or the step no longer this worker's,
 or the step's timeout or the run's budget has run out, it marks the handle cancelled and calls the
-provider's `cancel`, so the generator stops; the executor then reads `reason` to say why."""
+provider's `cancel`, so the generator stops; the executor then reads `reason` to say why.
+
+A step started ahead of its claim (runs_app.execution) is watched, and written, only once the
+claim has come; if it does not, the generator is stopped (`not_kept`) and nothing is written."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +28,11 @@ from runs_app.generators import Provider, StepHandle
 log = logging.getLogger(__name__)
 
 CANCELLED = "cancelled"
+NOT_KEPT = "not_kept"  # a step started ahead of its claim, which did not come
 STEP_TIMEOUT = "step_timeout"
 BUDGET_EXCEEDED = "budget_exceeded"
+# How often a watch whose step started ahead looks whether the generation ended before the claim came.
+CLAIM_POLL_SECONDS = 0.02
 
 
 class StepWatch:
@@ -37,9 +45,13 @@ class StepWatch:
         handle: StepHandle,
         timeout_at: float,
         budget_at: float | None,
+        claim: Future[bool] | None = None,
     ) -> None:
-        """`timeout_at` and `budget_at` are time.monotonic() instants."""
+        """`timeout_at` and `budget_at` are time.monotonic() instants. With `claim`, the step was
+        started ahead of its claim: nothing is written until it resolves true, and the generator is
+        stopped if it resolves false."""
         self.step_pk, self.worker, self.provider, self.handle = step_pk, worker, provider, handle
+        self.claim = claim
         self.timeout_at, self.budget_at = timeout_at, budget_at
         self._latest: tuple[float, str] | None = None
         self._written: tuple[float, str] | None = None
@@ -62,6 +74,8 @@ class StepWatch:
     def _loop(self) -> None:
         interval = float(settings.FLONIKS_STEP_WATCH_SECONDS)
         try:
+            if self.claim is not None and not self._claimed():
+                return
             while not self._stop.wait(self._next_wait(interval)):
                 if self._deadline_passed():
                     return
@@ -71,6 +85,20 @@ class StepWatch:
         finally:
             if self._used_database:
                 connection.close()
+
+    def _claimed(self) -> bool:
+        assert self.claim is not None
+        while not self._stop.is_set() and not self._deadline_passed():
+            try:
+                ours = self.claim.result(timeout=CLAIM_POLL_SECONDS)
+            except FutureTimeout:
+                continue
+            except Exception:  # the success before it was not written: neither is this step
+                ours = False
+            if not ours:
+                self._stop_generator(NOT_KEPT)
+            return ours
+        return False
 
     def _next_wait(self, interval: float) -> float:
         soonest = min(t for t in (self.timeout_at, self.budget_at) if t is not None)

@@ -92,21 +92,24 @@ def read_bytes(artifact: Artifact) -> bytes:
     return data
 
 
-def input_images(step: RunStep) -> dict[str, bytes]:
-    """The images a step reads, by parameter: uploaded references and the outputs of earlier steps."""
+def input_images(step: RunStep, made: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """The images a step reads, by parameter: uploaded references and the outputs of earlier steps
+    (`made`: those the caller generated itself, by step, perhaps not yet stored)."""
     wanted = {name: b for name, b in step.params.items() if isinstance(b, dict)}
     if not wanted:
         return {}
-    from_steps = {b["step"] for b in wanted.values() if "step" in b}
-    made = {
-        s.step_id: s.output
-        for s in RunStep.objects.filter(run_id=step.run_id, step_id__in=from_steps).select_related("output")
-    }
+    made = made or {}
+    from_steps = {b["step"] for b in wanted.values() if "step" in b} - made.keys()
+    earlier = RunStep.objects.filter(run_id=step.run_id, step_id__in=from_steps).select_related("output")
+    stored = {s.step_id: s.output for s in earlier} if from_steps else {}
     shas = {b["artifact"] for b in wanted.values() if "artifact" in b}
     uploaded = {a.sha256: a for a in Artifact.objects.filter(sha256__in=shas)} if shas else {}
     images = {}
     for name, binding in wanted.items():
-        artifact = made.get(binding["step"]) if "step" in binding else uploaded.get(binding.get("artifact", ""))
+        if binding.get("step") in made:
+            images[name] = made[binding["step"]]
+            continue
+        artifact = stored.get(binding["step"]) if "step" in binding else uploaded.get(binding.get("artifact", ""))
         if artifact is None:
             raise GeneratorError(f"The image for '{name}' is missing.")
         images[name] = read_bytes(artifact)

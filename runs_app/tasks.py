@@ -21,7 +21,7 @@ from runs_app.handover import HAND_OVER
 @worker_process_shutdown.connect
 def _write_what_was_handed_over(**kwargs: object) -> None:
     """A pool process leaving (shutdown, recycling) first writes the successes it was handed."""
-    HAND_OVER.drain()
+    HAND_OVER.stop()
 
 
 def _worker(task: Task) -> str:

@@ -133,14 +133,14 @@ class Advance:
 @dataclass(frozen=True)
 class Keep:
     """The caller, `worker`, runs one step this success makes ready itself, if one is on `queue` with a
-    timeout of at most `max_timeout_seconds` (what is left of the caller's own time limit); `prefer`
-    names the one it would rather have (it may have started it ahead). The kept step is claimed for
-    the caller in the same transaction."""
+    timeout of at most `max_timeout_seconds` (what is left of the caller's own time limit); with
+    `only`, that step or none (the caller started it ahead). The kept step is claimed for the caller
+    in the same transaction."""
 
     worker: str
     queue: str
     max_timeout_seconds: float
-    prefer: str | None = None
+    only: str | None = None
 
 
 def step_succeeded(
@@ -222,7 +222,9 @@ def _kept(run: Run, ready: list[RunStep], now: dt.datetime, keep: Keep) -> RunSt
     if run.deadline_at is not None and run.deadline_at <= now:
         return None  # sent instead: the worker that takes it fails the run for its budget
     fits = [s for s in ready if s.queue == keep.queue and s.timeout_seconds <= keep.max_timeout_seconds]
-    kept = next((s for s in fits if s.step_id == keep.prefer), fits[0] if fits else None)
+    if keep.only is not None:
+        fits = [s for s in fits if s.step_id == keep.only]
+    kept = fits[0] if fits else None
     if kept is None:
         return None
     RunStep.objects.filter(pk=kept.pk).update(

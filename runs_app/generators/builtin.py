@@ -437,6 +437,7 @@ class BuiltinProvider:
     """Provider for every `local/*` family."""
 
     takes_seed = True  # the seed feeds every random choice: same seed, same bytes
+    runs_ahead = True  # local and free: a step started ahead and then not kept costs only CPU
 
     def generate(self, request: StepRequest, progress: Progress = no_progress) -> GeneratedFile:
         handler = getattr(self, f"_{request.kind}", None)
