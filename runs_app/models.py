@@ -53,6 +53,12 @@ class Artifact(models.Model):
         return f"/artifacts/{self.sha256}"
 
 
+# What finalisation accepts (docs/api.md, Limits): runs_app.services.finalize_run refuses longer
+# ones, and the finalisation form counts against the same numbers as people type.
+LABEL_MAX_LENGTH = 60
+ANNOTATION_MAX_LENGTH = 20_000
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -106,7 +112,8 @@ class Run(models.Model):
     deadline_at = models.DateTimeField(
         null=True, blank=True, help_text="When policy.budget.max_seconds runs out (moved on by time spent at gates)."
     )
-    # Finalisation, stored durably in the request that submits the annotation form.
+    # Finalisation, stored durably in the request that submits the annotation form. The lengths
+    # people may give are LABEL_MAX_LENGTH and ANNOTATION_MAX_LENGTH, checked by services.finalize_run.
     label = models.CharField(max_length=80, blank=True)
     annotation = models.TextField(blank=True)
     saved_without_annotation = models.BooleanField(default=False)

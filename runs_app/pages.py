@@ -22,7 +22,7 @@ from runs_app import services
 from runs_app.compare import compare_records, difference_image
 from runs_app.drift import pin_drift, record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import Artifact, Run, VersionRecord, with_pin
+from runs_app.models import ANNOTATION_MAX_LENGTH, LABEL_MAX_LENGTH, Artifact, Run, RunStep, VersionRecord, with_pin
 from runs_app.spec import blocks_reproduction
 from runs_app.storage import read_artifact, read_upload
 from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
@@ -141,6 +141,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,
         "check": getattr(run, "reproduction_check", None) if run.reproduces_id else None,
+        "limits": {"label": LABEL_MAX_LENGTH, "annotation": ANNOTATION_MAX_LENGTH},
         **extra,
     }
 
@@ -352,8 +353,47 @@ def compare(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "floniks/compare.html",
-        {"a": a, "b": b, "diff": diff, "outputs": outputs, "steps": sorted(set(a.parameters) | set(b.parameters))},
+        {
+            "a": a,
+            "b": b,
+            "diff": diff,
+            "parameters": _compared_parameters(a, b, diff["parameters"]),
+            "outputs": outputs,
+            "steps": sorted(set(a.parameters) | set(b.parameters)),
+        },
     )
+
+
+def _compared_parameters(
+    a: VersionRecord, b: VersionRecord, changed: dict[str, dict[str, Any]]
+) -> list[tuple[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]]:
+    """Each changed parameter as two cells to show: an image binding becomes the image it names
+    (a reference image, or what the bound step made in that record's run), never a dict."""
+    bound = {v["step"] for params in changed.values() for ab in params.values() for v in ab.values() if _is_step(v)}
+    made: dict[tuple[Any, str], str] = {}
+    if bound:  # one query, and only when an image from another step differs
+        made = {
+            (run_id, step_id): sha
+            for run_id, step_id, sha in RunStep.objects.filter(
+                run_id__in=[a.run_id, b.run_id], step_id__in=bound, output__isnull=False
+            ).values_list("run_id", "step_id", "output__sha256")
+        }
+
+    def cell(record: VersionRecord, value: Any) -> dict[str, Any]:
+        if isinstance(value, dict) and isinstance(value.get("artifact"), str):
+            return {"sha": value["artifact"], "caption": "reference image"}
+        if _is_step(value):
+            caption = f"output of step {value['step']}"
+            return {"sha": made.get((record.run_id, value["step"])), "caption": caption, "text": f"← {caption}"}
+        return {"text": value}
+
+    return [
+        (step, [(k, cell(a, v["a"]), cell(b, v["b"])) for k, v in params.items()]) for step, params in changed.items()
+    ]
+
+
+def _is_step(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("step"), str)
 
 
 @require_GET

@@ -17,6 +17,8 @@ from runs_app import dispatch, graph, quota, transitions
 from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
+    ANNOTATION_MAX_LENGTH,
+    LABEL_MAX_LENGTH,
     Artifact,
     ProductionPin,
     ReproductionCheck,
@@ -35,9 +37,6 @@ from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowV
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-MAX_LABEL = 60
-
 
 # --- starting and cancelling -----------------------------------------------------
 
@@ -176,7 +175,9 @@ def continue_run(*, actor: Actor, run: Run) -> Run:
 def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
     actor = require_role(actor, Role.OPERATOR, action="finalise runs")
-    label, annotation = (label or "").strip(), (annotation or "").strip()
+    # A browser submits a textarea's line breaks as CRLF; counted and stored as one character each,
+    # so the limit means what the form's counter shows.
+    label, annotation = (label or "").strip(), (annotation or "").replace("\r\n", "\n").strip()
     try:
         _check_annotation_form(label, annotation, confirm_no_annotation)
     except ValidationFailed:
@@ -206,11 +207,17 @@ def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None
     problems = []
     if not label:
         problems.append(Problem("label_required", "label", "Give the version a short label, e.g. 'warmer palette'."))
-    elif len(label) > MAX_LABEL or not slugify(label):
+    elif len(label) > LABEL_MAX_LENGTH:
+        problems.append(Problem("label_too_long", "label", _too_long("The label", LABEL_MAX_LENGTH, len(label))))
+    elif not slugify(label):
+        problems.append(Problem("invalid_label", "label", "The label needs letters or digits."))
+    if len(annotation) > ANNOTATION_MAX_LENGTH:
         problems.append(
-            Problem("invalid_label", "label", f"The label needs letters or digits and at most {MAX_LABEL} characters.")
+            Problem(
+                "annotation_too_long", "annotation", _too_long("The annotation", ANNOTATION_MAX_LENGTH, len(annotation))
+            )
         )
-    if not annotation and not confirmed:
+    elif not annotation and not confirmed:
         problems.append(
             Problem(
                 "annotation_required",
@@ -220,6 +227,10 @@ def _check_annotation_form(label: str, annotation: str, confirmed: bool) -> None
         )
     if problems:
         raise ValidationFailed(problems)
+
+
+def _too_long(what: str, limit: int, given: int) -> str:
+    return f"{what} can be at most {limit:,} characters; this one has {given:,}."
 
 
 def write_record(*, run_id: Any) -> VersionRecord | None:

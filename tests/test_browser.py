@@ -16,7 +16,7 @@ from core.ui import NO_ROLE_YET
 from runs_app import services
 from templates_app import services as templates
 from templates_app.models import Workflow
-from tests.helpers import finished_record, small_definition, wait_for
+from tests.helpers import finished_record, run_now, small_definition, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -426,3 +426,51 @@ def test_an_account_without_a_role_lands_on_the_public_pages(page: Page, live_se
     expect(page.get_by_role("status")).to_have_text(NO_ROLE_YET)
     page.wait_for_load_state("networkidle")
     assert problems == []
+
+
+def test_long_unbroken_text_wraps_instead_of_widening_the_page(page, live_server, operator, make_workflow, publish):
+    """A 3,000-character prompt with no space, a 60-character label and a long unbroken annotation:
+    at desktop and phone widths the record, compare and run pages never scroll sideways."""
+    workflow = make_workflow("long-words", "Long words")
+    publish(workflow, small_definition())
+    word = "x" * 3000
+    records = [
+        finished_record(operator, workflow, inputs={"subject": word + str(i)}, label="a" * 60, annotation="n" * 3000)
+        for i in range(2)
+    ]
+    sign_in(page, live_server, operator)
+    urls = [
+        f"/records/{records[0].pk}/",
+        f"/runs/{records[0].run_id}/",
+        "/records/",
+        f"/records/compare/?r={records[0].pk}&r={records[1].pk}",  # last: its screenshot is kept
+    ]
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in urls:
+            page.goto(f"{live_server.url}{url}")
+            expect(page.locator("h1")).to_be_visible()
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll_width <= width + 1, f"{url} at {width} px is {scroll_width} px wide"
+        shot(page, f"19-compare-long-text-{width}px")
+
+
+def test_the_annotation_counter_follows_typing(page, live_server, operator, make_workflow, publish):
+    """The finalisation form counts the annotation's characters against its limit as you type."""
+    workflow = make_workflow("counted", "Counted")
+    publish(workflow, small_definition())
+    run = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a heron"}))
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    counter = page.get_by_test_id("annotation-count")
+    expect(counter).to_have_text("0 / 20,000")
+    page.fill("#annotation", "client asked for mist")
+    expect(counter).to_have_text("21 / 20,000")
+    expect(counter).not_to_have_class(re.compile(r"\bover\b"))
+    page.fill("#label", "misty heron")
+    page.fill("#annotation", "y" * 20_001)
+    expect(counter).to_have_text("20,001 / 20,000")
+    expect(counter).to_have_class(re.compile(r"\bover\b"))
+    page.click("#finalize")  # refused by the server, and the swapped-in form counts again
+    expect(page.get_by_test_id("annotation-error")).to_contain_text("at most 20,000 characters")
+    expect(page.get_by_test_id("annotation-count")).to_have_text("20,001 / 20,000")

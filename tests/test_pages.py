@@ -201,3 +201,86 @@ def test_malformed_ids_and_filters_are_answered_not_crashed(world, operator):
     assert client.get("/records/compare/?a=nonsense&b=x").status_code == 404
     bad = client.get("/records/?seed=not-a-number")
     assert bad.status_code == 200 and b"No record matches." in bad.content and b"seed" in bad.content
+
+
+@pytest.fixture
+def referenced(make_workflow, publish, operator):
+    """Two records of a workflow whose second step starts from an uploaded reference image,
+    each with a different reference."""
+    from tests.helpers import png_bytes
+
+    workflow = make_workflow("restyle", "Restyle")
+    d = small_definition()
+    d["steps"][1]["params"]["image"] = "{{inputs.reference}}"
+    publish(workflow, d)
+    shas = [
+        services.upload_artifact(actor=operator, data=png_bytes(colour=colour).getvalue()).sha256
+        for colour in ((200, 120, 40), (40, 120, 200))
+    ]
+    a, b = (finished_record(operator, workflow, inputs={"subject": "a fox", "reference": sha}) for sha in shas)
+    return a, b, shas
+
+
+def test_compare_shows_reference_images_as_thumbnails_not_dicts(referenced, operator):
+    a, b, shas = referenced
+    client = Client()
+    client.force_login(operator)
+    response = client.get(f"/records/compare/?r={a.pk}&r={b.pk}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "{'artifact'" not in html and "{&#x27;artifact&#x27;" not in html
+    for sha in shas:
+        assert re.search(rf'<a href="/artifacts/{sha}"[^>]*><img [^>]*src="/artifacts/{sha}/thumb"', html), sha
+
+
+def test_compare_accepts_the_api_s_query_as_well_as_the_picker_s(world, operator):
+    client = Client()
+    client.force_login(operator)
+    a, b = world["record"], world["other"]
+    picker = client.get(f"/records/compare/?r={a}&r={b}")
+    api_style = client.get(f"/records/compare/?a={a}&b={b}")
+    assert picker.status_code == api_style.status_code == 200
+
+    def main(response: Any) -> str:  # the page without its per-request token and nonce
+        return response.content.decode().split("<main", 1)[1].split("</main>", 1)[0]
+
+    assert main(picker) == main(api_style)
+    assert "v1-first" in main(api_style) and "v2-second" in main(api_style)
+
+
+def test_a_too_long_annotation_is_a_form_error_and_nothing_is_stored(world, operator):
+    client = Client()
+    client.force_login(operator)
+    response = client.post(f"/runs/{world['run']}/finalize/", {"label": "owl", "annotation": "x" * 140_000})
+    assert response.status_code == 400
+    error = re.search(r'data-testid="annotation-error">([^<]*)<', response.content.decode())
+    assert error and "20,000 characters" in error.group(1) and "140,000" in error.group(1)
+    run = Run.objects.get(pk=world["run"])
+    assert run.status == RunStatus.AWAITING_ANNOTATION and run.annotation == "" and run.label == ""
+
+
+def test_compare_shows_an_image_from_another_step_as_that_step_s_output(make_workflow, publish, operator):
+    """Two versions whose styled step starts from different earlier steps: each side shows the
+    thumbnail of the image that step made in its own run."""
+    workflow = make_workflow("two-starts", "Two starts")
+    d = small_definition()
+    d["steps"].insert(1, {**d["steps"][0], "id": "sketch"})
+    d["steps"][2]["params"]["image"] = "{{steps.background.output}}"
+    first = publish(workflow, d)
+    d["steps"][2]["params"]["image"] = "{{steps.sketch.output}}"
+    second = publish(workflow, d)
+    records = []
+    for version in (first, second):
+        run = run_now(services.start_run(actor=operator, workflow=workflow, version=version, inputs={"subject": "ox"}))
+        services.finalize_run(actor=operator, run=run, label="ox", annotation="which start reads better")
+        records.append(services.write_record(run_id=run.pk))
+    made = [
+        run.steps.get(step_id=step).output.sha256
+        for run, step in ((records[0].run, "background"), (records[1].run, "sketch"))
+    ]
+    client = Client()
+    client.force_login(operator)
+    html = client.get(f"/records/compare/?a={records[0].pk}&b={records[1].pk}").content.decode()
+    assert "{&#x27;step&#x27;" not in html
+    for sha in made:
+        assert re.search(rf'<a href="/artifacts/{sha}"[^>]*><img [^>]*src="/artifacts/{sha}/thumb"', html), sha

@@ -83,6 +83,23 @@ def test_blank_annotation_is_refused_and_a_confirmed_skip_is_attributed(workflow
     assert again.status_code == 409 and again.json()["code"] == "not_awaiting_annotation"
 
 
+def test_too_long_labels_and_annotations_are_refused_naming_the_field_and_limit(workflow, operator, api):
+    run = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a fox"}))
+    client = api(operator)
+    for body, path, code, limit in (
+        ({"label": "fox", "annotation": "x" * 140_000}, "annotation", "annotation_too_long", "20,000"),
+        ({"label": "f" * 61, "annotation": "why"}, "label", "label_too_long", "60"),
+    ):
+        refused = client.post(f"/api/runs/{run.pk}/finalize/", body, format="json")
+        assert refused.status_code == 400, body
+        problem = refused.json()["errors"][0]
+        assert (problem["code"], problem["path"]) == (code, path)
+        assert f"at most {limit} characters" in problem["message"]
+    run.refresh_from_db()
+    assert run.status == RunStatus.AWAITING_ANNOTATION and run.label == "" and run.annotation == ""
+    assert not VersionRecord.objects.exists()
+
+
 def test_record_holds_everything_and_is_written_once(workflow, operator, api):
     record = finished_record(operator, workflow, label="Warmer palette!")
     assert services.write_record(run_id=record.run_id) == record  # idempotent

@@ -147,8 +147,9 @@ class RunStartSerializer(serializers.Serializer[Any]):
 
 
 class FinalizeSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField(allow_blank=True, max_length=200, default="")  # type: ignore[assignment]  # API field "label"
-    annotation = serializers.CharField(allow_blank=True, default="", max_length=20000)
+    # No max_length: services.finalize_run checks both lengths, for the API and the page alike.
+    label = serializers.CharField(allow_blank=True, default="")  # type: ignore[assignment]  # API field "label"
+    annotation = serializers.CharField(allow_blank=True, default="")
     confirm_no_annotation = serializers.BooleanField(default=False)
 
 

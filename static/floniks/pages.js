@@ -35,6 +35,30 @@
     if (hint) hint.textContent = n === 2 ? "" : `Tick exactly two records (${n} ticked).`;
   }
 
+  // <textarea id="x" data-limit="N"> with <… data-counts="x">: "n / N" as you type, marked .over past N.
+  // Counted in code points after dropping the ends' whitespace, as the server counts (Python's len of
+  // the stripped text).
+  const numbers = new Intl.NumberFormat("en");
+  function count(field) {
+    const counter = document.querySelector(`[data-counts="${field.id}"]`);
+    if (!counter) return;
+    const n = Array.from(field.value.trim()).length;
+    const limit = Number(field.dataset.limit);
+    counter.textContent = `${numbers.format(n)} / ${numbers.format(limit)}`;
+    counter.classList.toggle("over", n > limit);
+  }
+  function countAll(root) {
+    root.querySelectorAll("[data-limit]").forEach(count);
+  }
+  document.addEventListener("DOMContentLoaded", () => countAll(document));
+  // htmx:load fires for every piece of content htmx swaps in (a refused form comes back this way).
+  document.addEventListener("htmx:load", (e) => {
+    if (e.target instanceof Element) countAll(e.target);
+  });
+  document.addEventListener("input", (e) => {
+    if (e.target instanceof HTMLElement && e.target.matches("[data-limit]")) count(e.target);
+  });
+
   document.addEventListener("change", (e) => {
     const target = e.target;
     if (!(target instanceof HTMLElement)) return;
