@@ -175,7 +175,7 @@ def continue_run(*, actor: Actor, run: Run) -> Run:
 
 def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
-    actor = require_role(actor, Role.OPERATOR, action="finalise runs")
+    actor = require_role(actor, Role.OPERATOR, action="finalize runs")
     label, annotation = (label or "").strip(), (annotation or "").strip()
     try:
         _check_annotation_form(label, annotation, confirm_no_annotation)
