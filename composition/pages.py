@@ -61,7 +61,8 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-number")
         .values("id", "label", "number")[:50]
     )
-    _name_pinned_records(history, approved_records)
+    pin = getattr(workflow, "production_pin", None)
+    pinned = _name_pinned_records(history, approved_records, pin.record_id if pin else None)
     context = {
         "workflow": workflow,
         "versions": versions,
@@ -73,7 +74,8 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "approved_records": approved_records,
         "drift": workflow_drift(workflow),
-        "pin": getattr(workflow, "production_pin", None),
+        "pin": pin,
+        "pinned_record": pinned.get(str(pin.record_id)) if pin else None,
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
@@ -81,9 +83,12 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     return page(request, "floniks/workflow.html", context)
 
 
-def _name_pinned_records(history: list[PointerMove], approved: list[dict[str, Any]]) -> None:
+def _name_pinned_records(
+    history: list[PointerMove], approved: list[dict[str, Any]], pinned_now: uuid.UUID | None
+) -> dict[str, dict[str, Any]]:
     """Give each production-pin move the records it moved from and to (`from_record`, `to_record`:
-    id, label, number), so the history names and links them instead of showing their ids.
+    id, label, number), so the history names and links them instead of showing their ids; the
+    answer (by id) names the record of the current pin too.
 
     Only an approved record of this workflow can be pinned (runs_app.services._pin) and approval is
     never undone, so the approved records the page lists already hold them; one lookup fetches any
@@ -91,12 +96,15 @@ def _name_pinned_records(history: list[PointerMove], approved: list[dict[str, An
     pins = [m for m in history if m.pointer == Pointer.PRODUCTION_PIN]
     known = {str(r["id"]): r for r in approved}
     wanted = {value for m in pins for value in (m.from_value, m.to_value) if value}
+    if pinned_now is not None:
+        wanted.add(str(pinned_now))
     missing = [value for value in wanted - known.keys() if _is_uuid(value)]
     if missing:
         for r in VersionRecord.objects.filter(pk__in=missing).values("id", "label", "number"):
             known[str(r["id"])] = r
     for m in pins:
         m.from_record, m.to_record = known.get(m.from_value), known.get(m.to_value)  # type: ignore[attr-defined]
+    return known
 
 
 def _is_uuid(value: str) -> bool:

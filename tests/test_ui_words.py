@@ -55,7 +55,12 @@ def test_the_pointer_history_names_the_pinned_record_and_links_to_it(campaign, o
     url = f"/workflows/{workflow.slug}/do/mode/"
     client.post(url, {"mode": "production", "pin_record": str(fox.pk), "reason": "launch day"})
     client.post(url, {"mode": "production", "pin_record": str(hare.pk), "reason": "client chose the hare"})
-    table = section(client.get(f"/workflows/{workflow.slug}/").content, "pointer-history")
+    page = client.get(f"/workflows/{workflow.slug}/").content
+    pinned = re.search(
+        rb'<a href="/records/' + str(hare.pk).encode() + rb'/" data-testid="pinned-record">([^<]*)</a>', page
+    )
+    assert pinned is not None and pinned.group(1).decode() == f"{hare.label} #{hare.number}"  # the Mode card
+    table = section(page, "pointer-history")
     text = visible_text(table)
     assert str(fox.pk) not in text and str(hare.pk) not in text  # no raw UUID to read
     assert f"{fox.label} #{fox.number} → {hare.label} #{hare.number}" in text
@@ -131,3 +136,19 @@ def test_refusals_put_the_right_article_before_a_role(campaign, operator, outsid
     refused = signed_in(operator).post(f"/records/{owl.pk}/approve/")
     assert refused.status_code == 403
     assert "Only a manager or above may approve version records." in visible_text(refused.content)
+
+
+def test_a_pin_older_than_the_listed_approved_records_is_named_with_one_lookup(
+    campaign, operator, django_assert_num_queries
+):
+    from composition.pages import _name_pinned_records
+    from templates_app.models import Pointer, PointerMove
+
+    workflow, (fox, hare) = campaign["workflow"], campaign["records"]
+    runs.set_workflow_mode(actor=operator, workflow=workflow, mode="production", pin_record=fox)
+    runs.set_workflow_mode(actor=operator, workflow=workflow, mode="production", pin_record=hare)
+    history = [m for m in PointerMove.objects.for_workflow(workflow) if m.pointer == Pointer.PRODUCTION_PIN]
+    with django_assert_num_queries(1):  # none of them among the approved records the page listed
+        _name_pinned_records(history, [], hare.pk)
+    named = [(m.from_record and m.from_record["label"], m.to_record["label"]) for m in history]
+    assert named == [(fox.label, hare.label), (None, fox.label)]
