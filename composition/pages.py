@@ -4,6 +4,7 @@ buttons each app's pages define (templates_app.views and runs_app.pages WORKFLOW
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from runs_app.approval import approval_impact
 from runs_app.drift import pinned_drift, workflow_drift
 from runs_app.models import Run, RunStatus, VersionRecord, with_pin
 from templates_app import views as template_pages
-from templates_app.models import Channel, Draft, PointerMove, Workflow, WorkflowVersion
+from templates_app.models import Channel, Draft, Pointer, PointerMove, Workflow, WorkflowVersion
 
 WORKFLOW_ACTIONS = {**template_pages.WORKFLOW_ACTIONS, **run_pages.WORKFLOW_ACTIONS}
 
@@ -58,8 +59,10 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     approved_records = list(
         VersionRecord.objects.filter(workflow=workflow, approved_at__isnull=False)
         .order_by("-number")
-        .values("id", "label")[:50]
+        .values("id", "label", "number")[:50]
     )
+    pin = getattr(workflow, "production_pin", None)
+    pinned = _name_pinned_records(history, approved_records, pin.record_id if pin else None)
     context = {
         "workflow": workflow,
         "versions": versions,
@@ -71,12 +74,45 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "approved_records": approved_records,
         "drift": workflow_drift(workflow),
-        "pin": getattr(workflow, "production_pin", None),
+        "pin": pin,
+        "pinned_record": pinned.get(str(pin.record_id)) if pin else None,
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
     }
     return page(request, "floniks/workflow.html", context)
+
+
+def _name_pinned_records(
+    history: list[PointerMove], approved: list[dict[str, Any]], pinned_now: uuid.UUID | None
+) -> dict[str, dict[str, Any]]:
+    """Give each production-pin move the records it moved from and to (`from_record`, `to_record`:
+    id, label, number), so the history names and links them instead of showing their ids; the
+    answer (by id) names the record of the current pin too.
+
+    Only an approved record of this workflow can be pinned (runs_app.services._pin) and approval is
+    never undone, so the approved records the page lists already hold them; one lookup fetches any
+    pinned record older than that list."""
+    pins = [m for m in history if m.pointer == Pointer.PRODUCTION_PIN]
+    known = {str(r["id"]): r for r in approved}
+    wanted = {value for m in pins for value in (m.from_value, m.to_value) if value}
+    if pinned_now is not None:
+        wanted.add(str(pinned_now))
+    missing = [value for value in wanted - known.keys() if _is_uuid(value)]
+    if missing:
+        for r in VersionRecord.objects.filter(pk__in=missing).values("id", "label", "number"):
+            known[str(r["id"])] = r
+    for m in pins:
+        m.from_record, m.to_record = known.get(m.from_value), known.get(m.to_value)  # type: ignore[attr-defined]
+    return known
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _canonical_on(workflow: Workflow, day: str) -> dict[str, Any] | None:

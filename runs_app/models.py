@@ -65,7 +65,7 @@ class RunStatus(models.TextChoices):
     AWAITING_GATE = "awaiting_gate", "Paused at a gate"
     AWAITING_ANNOTATION = "awaiting_annotation", "Awaiting annotation"
     RECORDING = "recording", "Writing the record"
-    FINALIZED = "finalized", "Finalised"
+    FINALIZED = "finalized", "Finalized"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
@@ -520,12 +520,13 @@ class RecordSeed(models.Model):
 
 
 class Verdict(models.TextChoices):
-    PENDING = "pending"
-    EXACT = "exact"
-    NEAR = "near"
-    DIFFERENT = "different"
-    LEGACY_REQUIRED = "legacy_required"
-    FAILED = "failed"
+    # The labels are what the pages show; the values are what the API answers.
+    PENDING = "pending", "Reproducing"
+    EXACT = "exact", "Identical outputs"
+    NEAR = "near", "Nearly identical outputs"
+    DIFFERENT = "different", "Outputs differ"
+    LEGACY_REQUIRED = "legacy_required", "Needs a legacy model"
+    FAILED = "failed", "Reproduction failed"
 
 
 class ReproductionCheckQuerySet(models.QuerySet["ReproductionCheck"]):

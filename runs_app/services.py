@@ -174,7 +174,7 @@ def continue_run(*, actor: Actor, run: Run) -> Run:
 
 def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm_no_annotation: bool = False) -> Run:
     """The finalisation gate: store the annotation durably now, write the record on a worker."""
-    actor = require_role(actor, Role.OPERATOR, action="finalise runs")
+    actor = require_role(actor, Role.OPERATOR, action="finalize runs")
     # A browser submits a textarea's line breaks as CRLF; counted and stored as one character each,
     # so the limit means what the form's counter shows.
     label, annotation = (label or "").strip(), (annotation or "").replace("\r\n", "\n").strip()

@@ -412,25 +412,37 @@ class _Checker:
 
 
 def contract_problems(old: Contract, new: Contract) -> list[Problem]:
-    """Incompatible contract changes against the canonical version: a new job, so a sibling."""
+    """Incompatible contract changes against the canonical version: a new job, so a sibling.
+    Each message says what changed, what would break and the two ways out."""
     problems = []
-    hint = "That is a new job: spawn a sibling workflow instead."
+    sibling = "spawn a sibling workflow from this draft, which gives the new contract a workflow of its own"
     for name, (typ, required) in old.inputs.items():
         if name not in new.inputs:
             problems.append(
-                Problem("contract_changed", f"inputs.{name}", f"Input '{name}' was removed or renamed. {hint}")
+                Problem(
+                    "contract_changed",
+                    f"inputs.{name}",
+                    f"Input '{name}' was removed or renamed, so runs that pass it would no longer start. "
+                    f"Put it back, or {sibling}.",
+                )
             )
         elif new.inputs[name][0] != typ:
             problems.append(
                 Problem(
                     "contract_changed",
                     f"inputs.{name}.type",
-                    f"Input '{name}' changed type from {typ} to {new.inputs[name][0]}. {hint}",
+                    f"Input '{name}' changed type from {typ} to {new.inputs[name][0]}, so the values callers "
+                    f"send today would no longer fit. Keep it {typ}, or {sibling}.",
                 )
             )
         elif new.inputs[name][1] and not required:
             problems.append(
-                Problem("contract_changed", f"inputs.{name}.required", f"Input '{name}' became required. {hint}")
+                Problem(
+                    "contract_changed",
+                    f"inputs.{name}.required",
+                    f"Input '{name}' became required, so runs that leave it out would no longer start. "
+                    f"Keep it optional, or {sibling}.",
+                )
             )
     for name, (_typ, required) in new.inputs.items():
         if name not in old.inputs and required:
@@ -438,20 +450,27 @@ def contract_problems(old: Contract, new: Contract) -> list[Problem]:
                 Problem(
                     "contract_changed",
                     f"inputs.{name}",
-                    f"New input '{name}' is required, so existing callers break. Make it optional. {hint}",
+                    f"New input '{name}' is required, so runs started the way they are today would no longer "
+                    f"start. Make '{name}' optional, or {sibling}.",
                 )
             )
     for name, media in old.outputs.items():
         if name not in new.outputs:
             problems.append(
-                Problem("contract_changed", f"outputs.{name}", f"Output '{name}' was removed or renamed. {hint}")
+                Problem(
+                    "contract_changed",
+                    f"outputs.{name}",
+                    f"Output '{name}' was removed or renamed, so callers that read it would find nothing. "
+                    f"Put it back, or {sibling}.",
+                )
             )
         elif new.outputs[name] != media:
             problems.append(
                 Problem(
                     "contract_changed",
                     f"outputs.{name}",
-                    f"Output '{name}' changed from {media} to {new.outputs[name]}. {hint}",
+                    f"Output '{name}' changed from {media} to {new.outputs[name]}, so callers expecting "
+                    f"{media} would get something else. Keep it {media}, or {sibling}.",
                 )
             )
     return problems

@@ -388,14 +388,15 @@ class WorkflowVersion(models.Model):
 
 
 class Pointer(models.TextChoices):
-    CANONICAL = "canonical"
-    CHANNEL = "channel"
-    VISIBILITY = "visibility"
-    LIFECYCLE = "lifecycle"
-    MODE = "mode"
-    PRODUCTION_PIN = "production_pin"
-    DEFAULT_SNAPSHOT = "default_snapshot"
-    SNAPSHOT_STATUS = "snapshot_status"
+    # The labels are what the pointer history shows; the values are what the API answers.
+    CANONICAL = "canonical", "canonical"
+    CHANNEL = "channel", "channel"
+    VISIBILITY = "visibility", "visibility"
+    LIFECYCLE = "lifecycle", "lifecycle"
+    MODE = "mode", "mode"
+    PRODUCTION_PIN = "production_pin", "production pin"
+    DEFAULT_SNAPSHOT = "default_snapshot", "default snapshot"
+    SNAPSHOT_STATUS = "snapshot_status", "snapshot status"
 
 
 class PointerMoveQuerySet(AppendOnlyQuerySet):

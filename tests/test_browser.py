@@ -154,7 +154,7 @@ def test_operator_runs_watches_and_annotates(page, live_server, operator, campai
     page.click("text=New draft")
     editor = page.locator("#definition")
     editor.fill(editor.input_value().replace("{{steps.background.output}}", "{{steps.nowhere.output}}"))
-    expect(page.get_by_test_id("problems")).to_contain_text("unresolved_reference")
+    expect(page.get_by_test_id("problems")).to_contain_text("There is no step 'nowhere'.")
     expect(page.get_by_test_id("problems")).to_contain_text("steps[1].params.image")
     shot(page, "04-draft-editor")
     editor.fill(
@@ -474,3 +474,53 @@ def test_the_annotation_counter_follows_typing(page, live_server, operator, make
     page.click("#finalize")  # refused by the server, and the swapped-in form counts again
     expect(page.get_by_test_id("annotation-error")).to_contain_text("at most 20,000 characters")
     expect(page.get_by_test_id("annotation-count")).to_have_text("20,001 / 20,000")
+
+
+# The wrapper of a table: its nearest ancestor that scrolls sideways. At phone width it is scrolled to
+# its end, so the answer says where the table's last header cell then is.
+LAST_COLUMN_AFTER_SCROLLING = """
+(selector) => {
+  const table = document.querySelector(selector);
+  let box = table.parentElement;
+  while (box && box !== document.body && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) {
+    box = box.parentElement;
+  }
+  if (!box || box === document.body) return {wrapper: null};
+  box.scrollLeft = box.scrollWidth;
+  const header = table.rows[0].cells;
+  const last = header[header.length - 1].getBoundingClientRect();
+  const frame = box.getBoundingClientRect();
+  return {wrapper: box.className, scrolls: box.scrollWidth > box.clientWidth,
+          left: last.left, right: last.right, frameLeft: frame.left, frameRight: frame.right};
+}
+"""
+
+
+def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, campaign):
+    """At 390 px the page itself never scrolls sideways; a wide table scrolls inside its card, and
+    scrolled to its end, its last column is on screen."""
+    first, _second = campaign["records"]
+    services.approve_record(actor=manager, record=first)
+    services.set_workflow_mode(
+        actor=manager, workflow=campaign["directions"]["WarmEarthy"], mode="production", pin_record=first
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, manager)
+    tables = {
+        "/records/": ["[data-testid=history]"],
+        "/workflows/campaign-a-warmearthy/": ["[data-testid=versions]", "[data-testid=pointer-history]"],
+        "/workflows/": ["[data-testid=workflows]"],
+    }
+    for path, selectors in tables.items():
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 391, f"{path} scrolls sideways: {width} px wide at 390"
+        for selector in selectors:
+            found = page.evaluate(LAST_COLUMN_AFTER_SCROLLING, selector)
+            assert found["wrapper"] is not None, f"{selector} on {path} has no wrapper that scrolls"
+            assert found["scrolls"], f"{selector} on {path} fits at 390 px: the test checks nothing"
+            assert found["frameLeft"] - 1 <= found["left"] and found["right"] <= found["frameRight"] + 1, (
+                f"the last column of {selector} on {path} is out of reach: {found}"
+            )
+        shot(page, f"phone{path.replace('/', '-').rstrip('-')}")
