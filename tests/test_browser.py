@@ -66,8 +66,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab; the test fails if any page broke the Content-Security-Policy or
-    logged a Permissions-Policy error on the console."""
+    """A fresh browser tab; the test fails if any page broke the Content-Security-Policy, logged a
+    Permissions-Policy error on the console, or threw an uncaught error (a TypeError in a handler
+    of static/floniks/pages.js breaks a feature without a word on the page)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
@@ -80,6 +81,7 @@ def page(browser: Browser) -> Iterator[Page]:
             complaints.append(f"{p.url}: {text}")
 
     p.on("console", listen)
+    p.on("pageerror", lambda error: complaints.append(f"{p.url}: uncaught {error.name}: {error.message}"))
     yield p
     context.close()
     assert complaints == [], "\n".join(complaints)
@@ -343,6 +345,23 @@ def test_interactive_parts_work_under_the_content_security_policy(
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Floniks API")
     expect(page.locator(".opblock").first).to_be_visible()
     shot(page, "16-api-docs")
+
+
+def test_choosing_a_reference_image_shows_its_preview(page, live_server, operator, make_workflow, publish, tmp_path):
+    """The run form's preview of the chosen image, drawn by static/floniks/pages.js: visible, from a
+    blob: URL, actually decoded; and no error on the way (the page fixture fails on any)."""
+    publish(make_workflow("poster", "Poster"), small_definition())
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/workflows/poster/run/")
+    preview = page.get_by_role("img", name="Preview of reference")
+    expect(preview).to_be_hidden()
+    page.get_by_label("Reference").set_input_files(str(_tiny_png(tmp_path / "ref.png")))
+    expect(preview).to_be_visible()
+    assert (preview.get_attribute("src") or "").startswith("blob:")
+    # (evaluate, not wait_for_function: that evaluates a string, which this very CSP refuses)
+    wait_for(lambda: preview.evaluate("img => img.naturalWidth") > 0, timeout=10, what="the preview to load")
+    page.get_by_label("Reference").set_input_files([])  # chosen, then unchosen: the preview goes
+    expect(preview).to_be_hidden()
 
 
 def test_the_run_page_shows_a_long_step_s_progress_live(page, live_server, worker, operator, make_workflow, publish):
