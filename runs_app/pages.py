@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -178,6 +179,17 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
 @require_GET
 @team_only
 def run_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    # The live block of a run awaiting its annotation asks whether the run is still as it shows it
+    # (_run_live.html): while it is, nothing to swap (204), so the form being typed in stays.
+    seen = request.GET.get("seen")
+    if (
+        getattr(request, "htmx", False)
+        and seen
+        and Run.objects.visible_to(request.user).filter(pk=pk, status=seen).exists()
+    ):
+        response = HttpResponse(status=204)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
     run = _run(request, pk)
     context = _run_context(run)
     if getattr(request, "htmx", False) and context["record"] is not None and request.GET.get("follow"):

@@ -364,6 +364,35 @@ def test_choosing_a_reference_image_shows_its_preview(page, live_server, operato
     expect(preview).to_be_hidden()
 
 
+def test_a_run_finalised_in_another_tab_loses_its_discard_button_here(
+    page, live_server, operator, make_workflow, publish, worker
+):
+    """The run page stays open while the run finishes and is finalised in a second tab: this tab
+    follows, without a reload, to the record, and offers no Cancel or Discard button on the way."""
+    workflow = make_workflow("poster", "Poster")
+    publish(workflow, small_definition())
+    sign_in(page, live_server, operator)
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a heron"})
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    page.evaluate("() => { document.body.dataset.sameDocument = 'yes'; }")  # gone if the page reloads
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.get_by_test_id("cancel-run")).to_contain_text("Discard run")
+
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/runs/{run.pk}/")
+    other.fill("#label", "heron")
+    other.fill("#annotation", "finalised in the other tab")
+    other.click("#finalize")
+    expect(other).to_have_url(re.compile(r"/records/[0-9a-f-]+/$"), timeout=60_000)  # it follows to the record
+    other.close()
+
+    expect(page.get_by_test_id("run-status")).to_have_text("Finalised", timeout=30_000)
+    expect(page.get_by_test_id("cancel-run")).to_have_count(0)
+    expect(page.locator("#annotate")).to_have_count(0)
+    expect(page.get_by_test_id("record-link")).to_be_visible()
+    assert page.evaluate("() => document.body.dataset.sameDocument") == "yes"
+
+
 def test_the_run_page_shows_a_long_step_s_progress_live(page, live_server, worker, operator, make_workflow, publish):
     workflow = make_workflow("long-motion", "Long motion")
     d = small_definition()
