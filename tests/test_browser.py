@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.ui import NO_ROLE_YET
 from runs_app import services
+from runs_app.models import RunStatus
 from templates_app import services as templates
 from templates_app.models import Workflow
 from tests.helpers import finished_record, small_definition, wait_for
@@ -386,7 +387,7 @@ def test_a_run_finalised_in_another_tab_loses_its_discard_button_here(
     expect(other).to_have_url(re.compile(r"/records/[0-9a-f-]+/$"), timeout=60_000)  # it follows to the record
     other.close()
 
-    expect(page.get_by_test_id("run-status")).to_have_text("Finalised", timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text(RunStatus.FINALIZED.label, timeout=30_000)
     expect(page.get_by_test_id("cancel-run")).to_have_count(0)
     expect(page.locator("#annotate")).to_have_count(0)
     expect(page.get_by_test_id("record-link")).to_be_visible()
