@@ -105,11 +105,15 @@ def test_a_finished_run_has_no_cancel_button(signed_in, operator, campaign):
 
 
 def _polls(html: bytes) -> str | None:
-    """Where the live block asks for its next state, as htmx would (None: it does not poll)."""
-    block = re.search(rb'<div id="run-live"[^>]*>', html)
-    assert block is not None
-    url = re.search(rb'hx-get="([^"]+)"', block.group(0))
-    return url.group(1).decode().replace("&amp;", "&") if url else None
+    """Where the live block asks for its next state, as htmx would (None: nothing in it polls)."""
+    live = html[html.index(b'<div id="run-live"') :]
+    pollers = [tag for tag in re.findall(rb"<[a-z]+ [^>]*>", live) if b'hx-trigger="every ' in tag]
+    assert len(pollers) <= 1, pollers
+    if not pollers:
+        return None
+    url = re.search(rb'hx-get="([^"]+)"', pollers[0])
+    assert url is not None and b'hx-select="#run-live"' in pollers[0]
+    return url.group(1).decode().replace("&amp;", "&")
 
 
 def shown_status(html: bytes) -> str:
