@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -73,6 +75,37 @@ def _typed_inputs(request: HttpRequest, contract: dict[str, Any]) -> dict[str, A
     return values
 
 
+def _form_fields(
+    contract: dict[str, Any], sent: QueryDict | None, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """The run form's fields. A fresh form shows each input's declared default, so what the operator
+    sees is what the run gets (a checkbox left unticked sends false, never "use the default"); a form
+    sent back with errors shows what was sent. `description` may be any JSON value (docs/definitions.md)."""
+    fields = []
+    for name, spec in contract.items():
+        default = spec.get("default")
+        if sent is not None:
+            value, checked = sent.get(f"input_{name}", ""), sent.get(f"input_{name}") == "on"
+        else:
+            value, checked = ("" if default is None else str(default)), default is True
+        description = spec.get("description")
+        fields.append(
+            {
+                "name": name,
+                "type": spec.get("type"),
+                # A required input with a default may be left empty: the run takes the default.
+                "needs_value": spec.get("required", False) and default is None,
+                "value": value,
+                "checked": checked,
+                "errors": errors.get(f"inputs.{name}", []),
+                "help": description
+                if isinstance(description, str)
+                else ("" if description is None else json.dumps(description, ensure_ascii=False)),
+            }
+        )
+    return fields
+
+
 @require_http_methods(["GET", "POST"])
 @team_only
 def run_form(request: HttpRequest, slug: str) -> HttpResponse:
@@ -107,10 +140,8 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
                 errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))
-    fields = [
-        {"name": n, **s, "errors": errors.get(f"inputs.{n}", []), "value": request.POST.get(f"input_{n}", "")}
-        for n, s in (version.definition.get("inputs") or {}).items()
-    ]
+    sent = request.POST if request.method == "POST" else None
+    fields = _form_fields(version.definition.get("inputs") or {}, sent, errors)
     return page(
         request,
         "floniks/run_form.html",
@@ -149,6 +180,17 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
 @require_GET
 @team_only
 def run_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    # The live block of a run awaiting its annotation asks whether the run is still as it shows it
+    # (_run_live.html): while it is, nothing to swap (204), so the form being typed in stays.
+    seen = request.GET.get("seen")
+    if (
+        getattr(request, "htmx", False)
+        and seen
+        and Run.objects.visible_to(request.user).filter(pk=pk, status=seen).exists()
+    ):
+        response = HttpResponse(status=204)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
     run = _run(request, pk)
     context = _run_context(run)
     if getattr(request, "htmx", False) and context["record"] is not None and request.GET.get("follow"):

@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.ui import NO_ROLE_YET
 from runs_app import services
+from runs_app.models import RunStatus
 from templates_app import services as templates
 from templates_app.models import Workflow
 from tests.helpers import finished_record, run_now, small_definition, wait_for
@@ -66,8 +67,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab; the test fails if any page broke the Content-Security-Policy or
-    logged a Permissions-Policy error on the console."""
+    """A fresh browser tab; the test fails if any page broke the Content-Security-Policy, logged a
+    Permissions-Policy error on the console, or threw an uncaught error (a TypeError in a handler
+    of static/floniks/pages.js breaks a feature without a word on the page)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
@@ -80,6 +82,7 @@ def page(browser: Browser) -> Iterator[Page]:
             complaints.append(f"{p.url}: {text}")
 
     p.on("console", listen)
+    p.on("pageerror", lambda error: complaints.append(f"{p.url}: uncaught {error.name}: {error.message}"))
     yield p
     context.close()
     assert complaints == [], "\n".join(complaints)
@@ -343,6 +346,52 @@ def test_interactive_parts_work_under_the_content_security_policy(
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Floniks API")
     expect(page.locator(".opblock").first).to_be_visible()
     shot(page, "16-api-docs")
+
+
+def test_choosing_a_reference_image_shows_its_preview(page, live_server, operator, make_workflow, publish, tmp_path):
+    """The run form's preview of the chosen image, drawn by static/floniks/pages.js: visible, from a
+    blob: URL, actually decoded; and no error on the way (the page fixture fails on any)."""
+    publish(make_workflow("poster", "Poster"), small_definition())
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/workflows/poster/run/")
+    preview = page.get_by_role("img", name="Preview of reference")
+    expect(preview).to_be_hidden()
+    page.get_by_label("Reference").set_input_files(str(_tiny_png(tmp_path / "ref.png")))
+    expect(preview).to_be_visible()
+    assert (preview.get_attribute("src") or "").startswith("blob:")
+    # (evaluate, not wait_for_function: that evaluates a string, which this very CSP refuses)
+    wait_for(lambda: preview.evaluate("img => img.naturalWidth") > 0, timeout=10, what="the preview to load")
+    page.get_by_label("Reference").set_input_files([])  # chosen, then unchosen: the preview goes
+    expect(preview).to_be_hidden()
+
+
+def test_a_run_finalised_in_another_tab_loses_its_discard_button_here(
+    page, live_server, operator, make_workflow, publish, worker
+):
+    """The run page stays open while the run finishes and is finalised in a second tab: this tab
+    follows, without a reload, to the record, and offers no Cancel or Discard button on the way."""
+    workflow = make_workflow("poster", "Poster")
+    publish(workflow, small_definition())
+    sign_in(page, live_server, operator)
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a heron"})
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    page.evaluate("() => { document.body.dataset.sameDocument = 'yes'; }")  # gone if the page reloads
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.get_by_test_id("cancel-run")).to_contain_text("Discard run")
+
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/runs/{run.pk}/")
+    other.fill("#label", "heron")
+    other.fill("#annotation", "finalised in the other tab")
+    other.click("#finalize")
+    expect(other).to_have_url(re.compile(r"/records/[0-9a-f-]+/$"), timeout=60_000)  # it follows to the record
+    other.close()
+
+    expect(page.get_by_test_id("run-status")).to_have_text(RunStatus.FINALIZED.label, timeout=30_000)
+    expect(page.get_by_test_id("cancel-run")).to_have_count(0)
+    expect(page.locator("#annotate")).to_have_count(0)
+    expect(page.get_by_test_id("record-link")).to_be_visible()
+    assert page.evaluate("() => document.body.dataset.sameDocument") == "yes"
 
 
 def test_the_run_page_shows_a_long_step_s_progress_live(page, live_server, worker, operator, make_workflow, publish):

@@ -104,6 +104,64 @@ def test_a_finished_run_has_no_cancel_button(signed_in, operator, campaign):
     assert b'data-testid="cancel-run"' not in page and b"Cancel run" not in page and b"Discard run" not in page
 
 
+def _polls(html: bytes) -> str | None:
+    """Where the live block asks for its next state, as htmx would (None: nothing in it polls)."""
+    live = html[html.index(b'<div id="run-live"') :]
+    pollers = [tag for tag in re.findall(rb"<[a-z]+ [^>]*>", live) if b'hx-trigger="every ' in tag]
+    assert len(pollers) <= 1, pollers
+    if not pollers:
+        return None
+    url = re.search(rb'hx-get="([^"]+)"', pollers[0])
+    assert url is not None and b'hx-select="#run-live"' in pollers[0]
+    return url.group(1).decode().replace("&amp;", "&")
+
+
+def shown_status(html: bytes) -> str:
+    found = re.search(rb'data-testid="run-status">([^<]*)<', html)
+    assert found is not None
+    return found.group(1).decode().strip()
+
+
+def test_a_run_finalised_elsewhere_loses_its_discard_button_without_a_reload(signed_in, operator, campaign):
+    """The page of a run awaiting its annotation is open; the run is finalised in another tab (or by
+    a colleague, or the API). The live update must bring the new status and take the button away,
+    since cancelling a finalised run is refused."""
+    run = run_now(runs.start_run(actor=operator, workflow=campaign, inputs={"subject": "owl"}))
+    page = signed_in.get(f"/runs/{run.pk}/").content
+    assert b"Discard run" in page
+    poll = _polls(page)
+    assert poll is not None, "a run awaiting its annotation is not watched at all"
+    quiet = signed_in.get(poll, **HTMX)
+    assert quiet.status_code == 204  # nothing changed: no swap, the annotation being typed stays
+    assert "hx-request" in vary(quiet)
+
+    runs.finalize_run(actor=operator, run=run, label="owl", annotation="done in another tab")
+    update = signed_in.get(poll, **HTMX)
+    assert update.status_code == 200 and not is_whole_page(update)
+    assert shown_status(update.content) == RunStatus.RECORDING.label
+    assert b'data-testid="cancel-run"' not in update.content and b"Discard run" not in update.content
+    assert b'id="annotate"' not in update.content
+
+    runs.write_record(run_id=run.pk)
+    poll = _polls(update.content)
+    assert poll is not None  # still watched while a worker writes the record
+    done = signed_in.get(poll, **HTMX).content
+    assert shown_status(done) == RunStatus.FINALIZED.label
+    assert b'data-testid="cancel-run"' not in done and b"Cancel run" not in done
+    assert b'data-testid="record-link"' in done
+    assert _polls(done) is None  # nothing can change it any more
+
+
+def test_a_run_discarded_elsewhere_shows_cancelled_without_a_button(signed_in, operator, campaign):
+    run = run_now(runs.start_run(actor=operator, workflow=campaign, inputs={"subject": "owl"}))
+    poll = _polls(signed_in.get(f"/runs/{run.pk}/").content)
+    assert poll is not None
+    runs.cancel_run(actor=operator, run=run)
+    update = signed_in.get(poll, **HTMX).content
+    assert shown_status(update) == RunStatus.CANCELLED.label
+    assert b'data-testid="cancel-run"' not in update and _polls(update) is None
+
+
 def test_discarding_a_draft_asks_with_hx_confirm(signed_in, operator, campaign):
     draft = templates.save_draft(actor=operator, workflow=campaign, definition=small_definition(width=128))
     html = signed_in.get(f"/drafts/{draft.pk}/").content

@@ -80,6 +80,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST run-finalize": 6,
     "POST run-cancel": 10,
     "GET run gated": 6,
+    "GET run unchanged": 4,  # session, user, role, then "still awaiting its annotation?" → 204, nothing else
     "POST run-continue": 14,
     "GET history": 6,
     "GET history filtered": 6,
@@ -158,6 +159,7 @@ class Req:
     data: Any = None
     expect: tuple[int, ...] = (200,)
     multipart: bool = False
+    htmx: bool = False  # sent as htmx sends it (HX-Request), e.g. a polled fragment
 
 
 # How each row is requested: "METHOD name [variant]" → the request against the world `w`.
@@ -236,6 +238,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     ),
     "GET run": lambda w: Req(f"/runs/{w['awaiting'].pk}/"),
     "GET run gated": lambda w: Req(f"/runs/{w['gated'].pk}/"),
+    "GET run unchanged": lambda w: Req(
+        f"/runs/{w['awaiting'].pk}/?seen=awaiting_annotation", htmx=True, expect=NO_CONTENT
+    ),
     "POST run-continue": lambda w: Req(f"/runs/{w['gated'].pk}/continue/", {}, expect=REDIRECT),
     "POST run-finalize": lambda w: Req(
         f"/runs/{w['awaiting'].pk}/finalize/", {"label": "Owl", "annotation": "client loves owls"}, expect=REDIRECT
@@ -440,7 +445,7 @@ def send(client: Client, row: Row, req: Req) -> Any:
             content_type="application/json",
         )
     if row.method == "GET":
-        return client.get(req.path)
+        return client.get(req.path, headers={"HX-Request": "true"} if req.htmx else None)
     return client.post(req.path, req.data or {})
 
 
