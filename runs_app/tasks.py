@@ -11,7 +11,7 @@ import socket
 import time
 
 from celery import Task, shared_task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 from runs_app import execution, services
 from runs_app import sweep as sweeping
@@ -19,8 +19,10 @@ from runs_app.handover import HAND_OVER
 
 
 @worker_process_shutdown.connect
+@worker_shutdown.connect
 def _write_what_was_handed_over(**kwargs: object) -> None:
-    """A pool process leaving (shutdown, recycling) first writes the successes it was handed."""
+    """A pool process leaving (shutdown, recycling) first writes the successes it was handed; so does
+    a worker whose tasks run in its main process (the solo pool). Elsewhere it holds none."""
     HAND_OVER.stop()
 
 
