@@ -169,3 +169,14 @@ def test_a_success_that_cannot_be_written_leaves_the_step_to_the_sweep(two_steps
     assert (steps["background"].status, steps["background"].lease_owner) == (StepStatus.RUNNING, "worker-1")
     assert (steps["styled"].status, steps["styled"].attempts) == (StepStatus.PENDING, 0)
     assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+
+def test_a_process_leaving_writes_what_it_was_handed_first():
+    """What the worker's shutdown signal calls: everything handed over is written before the thread ends."""
+    written: list[str] = []
+    hand_over = HandOver(waiting=2)
+    for name in ("first", "second"):
+        hand_over.submit(lambda name=name: (time.sleep(0.2), written.append(name)))
+    hand_over.stop()
+    assert written == ["first", "second"]
+    assert hand_over._thread is not None and not hand_over._thread.is_alive()
