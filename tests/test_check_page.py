@@ -178,6 +178,7 @@ def test_the_api_check_answer_names_each_difference_image(record, operator, api)
 def test_a_check_of_another_record_or_an_unknown_one_is_not_found(make_workflow, publish, record, operator, browser):
     check = reproduced(record, operator)
     other = finished_record(operator, record.workflow, inputs={"subject": "a hare"})
+    assert browser.get(check_url(check)).status_code == 200
     assert browser.get(f"/records/{other.pk}/checks/{check.pk}/").status_code == 404
     assert browser.get(f"/records/{record.pk}/checks/{check.pk + 1000}/").status_code == 404
 
