@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import imagehash
@@ -39,16 +40,45 @@ def similarity(a: bytes, b: bytes) -> float:
     return round(max(0.0, 0.5 * hash_score + 0.5 * (1 - mad / 128)), 4)
 
 
-def difference_image(a: bytes, b: bytes) -> bytes:
-    """A PNG showing where two images differ (brighter = more different)."""
+# A differing pixel is drawn at least this bright, so a difference of 1 in 255 is still seen on the
+# black of identical pixels; beyond it, brightness grows with the difference (DIFFERENCE_GAIN per step, white from 96 on).
+DIFFERENCE_FLOOR = 64
+DIFFERENCE_GAIN = 2
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where two images differ, first frame against first frame (an animation's too)."""
+
+    png: bytes  # black where the pixels are equal, brighter where they differ more
+    width: int
+    height: int
+    changed: float  # the share of pixels that differ at all, 0..1
+    largest: int  # the largest difference of one colour channel, 0..255
+
+
+def difference(a: bytes, b: bytes) -> Difference:
+    """The amplified absolute per-pixel difference of two images' first frames, as a greyscale PNG
+    (the second is resized to the first when their sizes differ)."""
     x, y = _frames(a)[0], _frames(b)[0]
     if x.size != y.size:
         y = y.resize(x.size, Image.Resampling.LANCZOS)
     diff = np.abs(np.asarray(x, dtype=np.int16) - np.asarray(y, dtype=np.int16)).max(axis=2)
-    scaled = (np.clip(diff * 4, 0, 255)).astype(np.uint8)
+    shown = np.where(diff > 0, np.minimum(255, DIFFERENCE_FLOOR + diff * DIFFERENCE_GAIN), 0).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(scaled, "L").save(buf, "PNG")
-    return buf.getvalue()
+    Image.fromarray(shown, "L").save(buf, "PNG")
+    return Difference(
+        png=buf.getvalue(),
+        width=x.width,
+        height=x.height,
+        changed=round(float(np.count_nonzero(diff)) / diff.size, 6) if diff.size else 0.0,
+        largest=int(diff.max(initial=0)),
+    )
+
+
+def difference_image(a: bytes, b: bytes) -> bytes:
+    """A PNG showing where two images differ (black where equal, brighter = more different)."""
+    return difference(a, b).png
 
 
 def _diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from runs_app.models import ProductionPin, VersionRecord
+from runs_app.models import ProductionPin, ReproductionCheck, RunStep, VersionRecord
 from runs_app.spec import drift_warnings_for
 from templates_app.catalogue import Catalogue
 from templates_app.models import Workflow, WorkflowVersion
@@ -49,4 +49,32 @@ def pinned_drift(workflow_ids: Iterable[int]) -> list[WorkflowDrift]:
         WorkflowDrift(pin.workflow, warning["message"])
         for pin in pins
         for warning in pin_drift(pin, pin.workflow.canonical_version, catalogue)
+    ]
+
+
+@dataclass(frozen=True)
+class AcceptedDrift:
+    """A step of a reproduction that ran with another snapshot than its record's."""
+
+    step: str
+    recorded: str
+    ran_with: str
+    why: str
+
+
+DRIFT_REASONS = {"retired": "the recorded snapshot is retired", "newer_default": "a newer snapshot is the default"}
+
+
+def accepted_drift(check: ReproductionCheck, steps: Iterable[RunStep]) -> list[AcceptedDrift]:
+    """The drift a check was started with, each step with the snapshot its reproduction really ran
+    (the run's step; what the warning foresaw when the run has no such step)."""
+    ran = {s.step_id: s.model for s in steps}
+    return [
+        AcceptedDrift(
+            step=w["step"],
+            recorded=w["recorded"],
+            ran_with=ran.get(w["step"]) or w["current"],
+            why=DRIFT_REASONS.get(w["reason"], w["message"]),
+        )
+        for w in check.drift_warnings
     ]

@@ -354,8 +354,8 @@ def finish_run(run_id: Any, worker: str) -> None:
     run = transitions.claim_finish(run_id, worker)
     if run is None:
         return
-    verdict, scores = verification.verify(run)
-    transitions.settle_reproduction(run, worker, verdict, scores)
+    outcome = verification.compare_outputs(run)
+    transitions.settle_reproduction(run, worker, outcome.verdict, outcome.scores, outcome.differences)
 
 
 def run_inline(run_id: Any, worker: str = "inline") -> Run:

@@ -24,6 +24,7 @@ class Artifact(models.Model):
     class Kind(models.TextChoices):
         OUTPUT = "output"
         REFERENCE = "reference"
+        DIFFERENCE = "difference"  # where a reproduction's output differs from the stored one
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     storage_key = models.CharField(max_length=200)
@@ -542,6 +543,13 @@ class ReproductionCheck(models.Model):
     scores = models.JSONField(default=dict, blank=True)
     drift_accepted = models.BooleanField(default=False)
     drift_warnings = models.JSONField(default=list, blank=True)
+    # Made with the verdict (runs_app.verification); checks settled before they were kept have
+    # none until `manage.py make_difference_images`.
+    differences = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="output → {image: sha256 of its difference image, identical, changed, largest}",
+    )
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -556,6 +564,26 @@ class ReproductionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"check of {self.record_id}: {self.verdict}"
+
+    # Predicates for the pages: templates ask these instead of comparing verdict strings.
+    @property
+    def is_pending(self) -> bool:
+        return self.verdict == Verdict.PENDING
+
+    @property
+    def compared_outputs(self) -> bool:
+        """Its reproduction finished and each output was compared with the stored one."""
+        return self.verdict in (Verdict.EXACT, Verdict.NEAR, Verdict.DIFFERENT)
+
+    @property
+    def lacks_difference_images(self) -> bool:
+        """Compared before difference images were kept with the verdict."""
+        return self.compared_outputs and not self.differences
+
+    @property
+    def difference_urls(self) -> dict[str, str]:
+        """Each compared output → the URL of its difference image."""
+        return {name: f"/artifacts/{d['image']}" for name, d in self.differences.items()}
 
 
 class ProductionPin(models.Model):

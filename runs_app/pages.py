@@ -20,11 +20,20 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
-from runs_app import services
-from runs_app.compare import compare_records, difference_image
-from runs_app.drift import pin_drift, record_drift
+from runs_app import services, verification
+from runs_app.compare import NEAR_THRESHOLD, compare_records, difference_image
+from runs_app.drift import accepted_drift, pin_drift, record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import ANNOTATION_MAX_LENGTH, LABEL_MAX_LENGTH, Artifact, Run, RunStep, VersionRecord, with_pin
+from runs_app.models import (
+    ANNOTATION_MAX_LENGTH,
+    LABEL_MAX_LENGTH,
+    Artifact,
+    Run,
+    RunStep,
+    VersionRecord,
+    steps_in_order,
+    with_pin,
+)
 from runs_app.spec import blocks_reproduction
 from runs_app.storage import read_artifact, read_upload
 from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
@@ -326,6 +335,31 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "drift": drift,
             "drift_blocks": any(blocks_reproduction(w) for w in drift),
             "checks": record.checks_shown(),
+        },
+    )
+
+
+@require_GET
+@team_only
+def check_page(request: HttpRequest, pk: uuid.UUID, check_pk: int) -> HttpResponse:
+    """One reproduction check by eye: each output stored and reproduced side by side with their
+    difference image (made with the verdict, on the worker: this GET writes nothing), the scores
+    and the model drift accepted for it."""
+    record = get_object_or_404(VersionRecord.objects.visible_to(request.user).for_list(), pk=pk)
+    check = get_object_or_404(record.checks.shown(), pk=check_pk)
+    check.record = record
+    run = Run.objects.filter(pk=check.run_id).prefetch_related(steps_in_order()).first() if check.run_id else None
+    steps = list(run.steps.all()) if run is not None else []
+    return page(
+        request,
+        "floniks/check.html",
+        {
+            "record": record,
+            "check": check,
+            "run": run,
+            "outputs": verification.comparisons(check, run.outputs_by_name()) if run is not None else [],
+            "drift": accepted_drift(check, steps),
+            "near_threshold": NEAR_THRESHOLD,
         },
     )
 

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import dispatch, graph, quota, transitions
+from runs_app import dispatch, graph, quota, transitions, verification
 from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
@@ -436,6 +436,16 @@ def flag_legacy(*, actor: Actor, record: VersionRecord, reason: str = "") -> Rep
             record.legacy_required = True
             record.save(update_fields=["legacy_required"])
     return check
+
+
+def make_difference_images(*, check: ReproductionCheck) -> bool:
+    """The difference images of a check compared before they were made with its verdict (a worker
+    makes them now when it settles a reproduction); False when it has them already or compared nothing."""
+    if not check.lacks_difference_images or check.run_id is None:
+        return False
+    run = Run.objects.select_related("reproduces").get(pk=check.run_id)
+    outcome = verification.compare_outputs(run)
+    return transitions.add_differences(check, outcome.differences) if outcome.differences else False
 
 
 def upload_artifact(*, actor: Actor, data: bytes) -> Artifact:

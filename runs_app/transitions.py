@@ -389,11 +389,33 @@ def fail_check(run: Run, note: str) -> None:
     )
 
 
-def settle_reproduction(run: Run, worker: str, verdict: Verdict, scores: dict[str, float]) -> bool:
-    """Store the verdict and finish the reproduction together, if this worker still holds the run."""
+def settle_reproduction(
+    run: Run,
+    worker: str,
+    verdict: Verdict,
+    scores: dict[str, float],
+    differences: dict[str, dict[str, Any]] | None = None,
+) -> bool:
+    """Store the verdict, with each output's difference image, and finish the reproduction together,
+    if this worker still holds the run."""
     with transaction.atomic():
-        ReproductionCheck.objects.filter(run=run).update(verdict=verdict, scores=scores, completed_at=timezone.now())
+        ReproductionCheck.objects.filter(run=run).update(
+            verdict=verdict, scores=scores, differences=differences or {}, completed_at=timezone.now()
+        )
         if not end_run(run, RunStatus.FINALIZED, worker=worker):
             transaction.set_rollback(True)  # another worker holds the run now: its verdict counts, not ours
             return False
     return True
+
+
+def add_differences(check: ReproductionCheck, differences: dict[str, dict[str, Any]]) -> bool:
+    """Keep the difference images of a check settled before they were made with the verdict; a check
+    that has them already keeps its own."""
+    done = (
+        ReproductionCheck.objects.filter(pk=check.pk, differences={})
+        .filter(verdict__in=(Verdict.EXACT, Verdict.NEAR, Verdict.DIFFERENT))
+        .update(differences=differences)
+    )
+    if done:
+        check.differences = differences
+    return bool(done)

@@ -110,6 +110,7 @@ POLICY: dict[str, dict[str, str]] = {
     "compare": {"GET": TEAM},
     "compare-image": {"GET": TEAM},
     "record": {"GET": TEAM},
+    "record-check": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
@@ -132,6 +133,7 @@ def world(make_workflow, publish, operator, admin_user):
     templates.archive_workflow(actor=admin_user, workflow=archived, reason="off brief")
     record = finished_record(operator, base)
     other = finished_record(operator, base, inputs={"subject": "hare"}, label="second")
+    check = run_now(runs.reproduce_record(actor=operator, record=record)).reproduction_check
     awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "o"}))
     queued = runs.start_run(actor=operator, workflow=base, inputs={"subject": "owl"})
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(guidance_scale=9))
@@ -145,6 +147,7 @@ def world(make_workflow, publish, operator, admin_user):
         "public_manifest": public.manifest_hash,
         "record": record.pk,
         "other": other.pk,
+        "check": check.pk,
         "run": record.run_id,
         "awaiting": awaiting.pk,
         "queued": queued.pk,
@@ -180,6 +183,7 @@ def url_for(namespace: str | None, name: str, params: list[str], w: dict[str, An
         "snapshot": "2026-04-21",
         "action": "approve" if name == "record-action" else "promote",
         "pk": by_name.get(kind or "", 1),
+        "check_pk": w["check"],
     }
     url = reverse(name, kwargs={k: values[k] for k in params})
     if name in ("compare", "compare-image", "api-records-compare"):

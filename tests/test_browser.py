@@ -573,3 +573,26 @@ def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, 
                 f"the last column of {selector} on {path} is out of reach: {found}"
             )
         shot(page, f"phone{path.replace('/', '-').rstrip('-')}")
+
+
+def test_a_reproduction_check_opened_from_the_record_shows_three_images_per_output(
+    page, live_server, operator, make_workflow, publish
+):
+    workflow = make_workflow("repro-check", "Repro check")
+    d = small_definition()
+    d["outputs"] = {"hero": "{{steps.styled.output}}", "plate": "{{steps.background.output}}"}
+    publish(workflow, d)
+    record = finished_record(operator, workflow)
+    run_now(services.reproduce_record(actor=operator, record=record))
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    page.get_by_test_id("check-link").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Reproduction check of .*first-look"))).to_be_visible()
+    expect(page.get_by_test_id("score-row")).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+    for name in ("hero", "plate"):
+        images = page.get_by_test_id(f"check-output-{name}").locator("img")
+        expect(images).to_have_count(3)
+        # Stored, reproduced and difference: each one really loaded (an artifact URL that answered a picture).
+        assert images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)") == [True, True, True]
+    shot(page, "reproduction-check")

@@ -91,6 +91,7 @@ def world(make_workflow, publish, operator) -> dict[str, Any]:
     from runs_app import services as runs
 
     waiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "owl"}))
+    check = run_now(runs.reproduce_record(actor=operator, record=record)).reproduction_check
     return {
         "slug": base.slug,
         "direction": direction.slug,
@@ -100,6 +101,7 @@ def world(make_workflow, publish, operator) -> dict[str, Any]:
         "run": waiting.pk,
         "record": record.pk,
         "other": other.pk,
+        "check_pk": check.pk,
     }
 
 

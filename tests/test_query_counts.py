@@ -87,6 +87,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET compare": 7,
     "GET compare-image": 7,
     "GET record": 7,
+    "GET record-check": 7,  # session, user, role, the record, the check, its run, the run's steps
     "POST record-action approve as manager": 10,
     "POST record-action flag-legacy": 13,
     "POST record-action reproduce": 16,
@@ -253,6 +254,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/records/compare/diff.png?a={w['records'][0].pk}&b={w['records'][1].pk}&output=hero"
     ),
     "GET record": lambda w: Req(f"/records/{w['records'][0].pk}/"),
+    "GET record-check": lambda w: Req(f"/records/{w['check'].record_id}/checks/{w['check'].pk}/"),
     "POST record-action approve": lambda w: Req(f"/records/{w['records'][1].pk}/approve/", {}, expect=REDIRECT),
     "POST record-action flag-legacy": lambda w: Req(
         f"/records/{w['records'][1].pk}/flag-legacy/", {"reason": "needs the April model"}, expect=REDIRECT
@@ -391,6 +393,7 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     ]
     for record in records[2:]:
         runs.approve_record(actor=manager, record=record)
+    check = run_now(runs.reproduce_record(actor=operator, record=records[0])).reproduction_check
     for _ in range(3):
         runs.flag_legacy(actor=manager, record=records[0], reason="needs the old model")
     for slug in ("poster", "flyer"):  # two workflows in production, each with its pin
@@ -417,6 +420,7 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
         "gated": gated,
         "draft": draft,
         "sha": records[0].outputs["hero"]["sha256"],
+        "check": check,
         "users": {"operator": operator, "manager": manager, "admin": admin_user, "outsider": outsider},
     }
 

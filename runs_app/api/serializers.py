@@ -156,6 +156,9 @@ class FinalizeSerializer(serializers.Serializer[Any]):
 class CheckSerializer(serializers.ModelSerializer[ReproductionCheck]):
     run_id = serializers.UUIDField(read_only=True, allow_null=True)  # null for a check flagged by hand
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    # Additive: each compared output → its difference image (black where the pixels are equal),
+    # made with the verdict; empty while pending, and for checks settled before these were kept.
+    difference_images = serializers.DictField(child=serializers.CharField(), source="difference_urls", read_only=True)
 
     class Meta:
         model = ReproductionCheck
@@ -170,6 +173,7 @@ class CheckSerializer(serializers.ModelSerializer[ReproductionCheck]):
             "created_by",
             "created_at",
             "completed_at",
+            "difference_images",
         ]
         read_only_fields = fields
 
