@@ -119,6 +119,8 @@ def test_the_publish_form_stores_the_message_and_says_a_manager_promotes_it(make
 def test_the_first_version_published_from_the_page_is_said_to_be_canonical(make_workflow, operator):
     workflow = make_workflow()
     draft = services.save_draft(actor=operator, workflow=workflow, definition=valid_definition())
+    form = signed_in(operator).get(f"/drafts/{draft.pk}/")
+    assert "Nothing is canonical yet: this version becomes canonical unless it is a shadow" in text_of(form.content)
     answer = signed_in(operator).post(f"/drafts/{draft.pk}/publish/", {"visibility": "internal"}, follow=True)
     version = WorkflowVersion.objects.get(workflow=workflow)
     assert f"{version.version} is canonical" in text_of(answer.content)
@@ -163,7 +165,7 @@ def test_the_versions_list_shows_the_message_the_bump_badge_and_the_help(make_wo
     version = services.publish_draft(actor=operator, draft=draft, message=MESSAGE)
     page = signed_in(operator).get(f"/workflows/{workflow.slug}/").content.decode()
     row = page.split(f'data-testid="version-{version.version}"')[1].split("</tr>")[0]
-    assert f'<div class="fine" data-testid="version-message">{MESSAGE}</div>' in row
+    assert f'<div class="fine" data-testid="publish-message">{MESSAGE}</div>' in row
     assert re.search(rf'class="badge b-{version.bump}" data-testid="bump" title="{version.bump}: [^"]+">', row)
     versions_card = page.split('id="versions"')[1].split("</section>")[0]
     assert 'data-testid="help-channels"' in versions_card and 'data-testid="help-bump"' in versions_card
