@@ -79,8 +79,17 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
+        "just_published": _just_published(request, workflow, versions),
     }
     return page(request, "floniks/workflow.html", context)
+
+
+def _just_published(request: HttpRequest, workflow: Workflow, versions: list[WorkflowVersion]) -> Any:
+    """The version the draft page's publish form just made (`?published=<version>`, where it sends
+    the publisher), so the page can say whether it became canonical and, if not, who promotes it.
+    Only for the one who published it; taken from the versions already listed (no query)."""
+    wanted = request.GET.get("published", "")
+    return next((v for v in versions if v.version == wanted and v.published_by_id == request.user.pk), None)
 
 
 def _name_pinned_records(

@@ -118,7 +118,7 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
         "manifest_hash",
     ]
     list_filter = ["visibility", "channel", "bump"]
-    search_fields = ["workflow__slug", "version", "manifest_hash"]
+    search_fields = ["workflow__slug", "version", "manifest_hash", "message"]
     actions = [
         service_action("promote", "Make the selected version canonical", services.promote_version, "version"),
         service_action(

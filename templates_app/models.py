@@ -117,6 +117,14 @@ class Bump(models.TextChoices):
 
 BUMP_ORDER = {Bump.INITIAL: 0, Bump.PATCH: 1, Bump.MINOR: 2, Bump.MAJOR: 3}
 
+# What each bump class says about a version, in the pages' words (templates_app.bump has the rules).
+BUMP_MEANING: dict[str, str] = {
+    Bump.INITIAL: "the workflow's first version",
+    Bump.PATCH: "patch: only a newer snapshot of the same model, or no change in behaviour",
+    Bump.MINOR: "minor: a prompt, parameter, same-tier model, new output, gates or budget changed",
+    Bump.MAJOR: "major: what comes out changes (step graph, an output's source or shape, a model of another tier)",
+}
+
 
 # What the forms promise: "lowercase letters, digits and dashes" (a slug is permanent, and appears in URLs).
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -280,9 +288,13 @@ FROZEN_VERSION_FIELDS = [
     "manifest",
     "manifest_hash",
     "bump",
+    "message",
     "published_by",
     "published_at",
 ]
+
+# What a publish message may hold: one short line saying why, like a commit subject.
+VERSION_MESSAGE_MAX = 200
 
 
 class WorkflowVersionQuerySet(AppendOnlyQuerySet):
@@ -308,6 +320,12 @@ class WorkflowVersion(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STANDARD)
     bump = models.CharField(max_length=10, choices=Bump.choices)
+    message = models.CharField(
+        max_length=VERSION_MESSAGE_MAX,
+        blank=True,
+        default="",
+        help_text="Why it was published, in the publisher's words.",
+    )
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     published_at = models.DateTimeField()
 
@@ -382,6 +400,10 @@ class WorkflowVersion(models.Model):
     @property
     def on_standard_channel(self) -> bool:
         return self.channel == Channel.STANDARD
+
+    @property
+    def bump_explained(self) -> str:
+        return BUMP_MEANING.get(self.bump, self.bump)
 
 
 # --- Pointer history ------------------------------------------------------------

@@ -23,6 +23,7 @@ from templates_app.gate import check_definition, contract_problems, leads_to
 from templates_app.manifest import canonical_bytes, manifest_of
 from templates_app.models import (
     BUMP_ORDER,
+    VERSION_MESSAGE_MAX,
     Bump,
     Channel,
     Draft,
@@ -229,8 +230,11 @@ def publish_draft(
     visibility: str = Visibility.INTERNAL,
     channel: str = Channel.STANDARD,
     bump: str | None = None,
+    message: str = "",
 ) -> WorkflowVersion:
-    """Validate a draft and mint an immutable version from it."""
+    """Validate a draft and mint an immutable version from it, with the publisher's short message
+    (why it was published), which is frozen with the version."""
+    message = _publish_message(message)
     if visibility not in Visibility.values:
         raise ValidationFailed([Problem("invalid_choice", "visibility", "visibility must be internal or public.")])
     if channel not in Channel.values:
@@ -285,6 +289,7 @@ def publish_draft(
             visibility=visibility,
             channel=channel,
             bump=final_bump,
+            message=message,
             published_by=actor,
             published_at=now,
         )
@@ -301,6 +306,22 @@ def publish_draft(
         if workflow.canonical_version_id is None and channel != Channel.SHADOW:
             _move_canonical(workflow, version, actor=actor, reason="first published version")
     return version
+
+
+def _publish_message(message: str | None) -> str:
+    """Surrounding blanks dropped; refused when longer than the column rather than silently cut."""
+    text = (message or "").strip()
+    if len(text) > VERSION_MESSAGE_MAX:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "message_too_long",
+                    "message",
+                    f"The message is {len(text)} characters long; keep it to {VERSION_MESSAGE_MAX} or fewer.",
+                )
+            ]
+        )
+    return text
 
 
 # --- pointers on versions ------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,7 +19,7 @@ from core.errors import DomainError, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from templates_app import limits, services
 from templates_app.catalogue import Catalogue
-from templates_app.models import Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
+from templates_app.models import VERSION_MESSAGE_MAX, Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
 from templates_app.tree import forest
 
 
@@ -198,6 +199,7 @@ def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
             "validation": validation,
             "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
             "channels": Channel.values,
+            "message_max": VERSION_MESSAGE_MAX,
         },
         status=400 if error else 200,
     )
@@ -251,12 +253,14 @@ def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
             visibility=post.get("visibility", "internal"),
             channel=post.get("channel", "standard"),
             bump=post.get("bump") or None,
+            message=post.get("message", ""),
         )
     except DomainError as exc:
         return refuse(request, exc, reverse("draft", args=[pk]))
-    return succeed(
-        request, f"Published {version.version} ({version.bump}).", reverse("workflow", args=[draft.workflow.slug])
-    )
+    # The workflow page names the version just published and says whether it became canonical and,
+    # if not, who promotes it: publishing moves the canonical pointer only for a workflow's first version.
+    then = f"{reverse('workflow', args=[draft.workflow.slug])}?{urlencode({'published': version.version})}"
+    return succeed(request, f"Published {version.version} ({version.bump}).", then)
 
 
 @require_POST

@@ -167,9 +167,17 @@ def test_operator_runs_watches_and_annotates(page, live_server, operator, campai
     )
     expect(page.get_by_test_id("validation-state")).to_have_text("ready to publish")
     expect(page.get_by_test_id("bump")).to_have_text("minor")
+    page.fill("#message", "a stronger img2img pass")
     page.click("#publish")
     expect(page.locator(".msg.success")).to_contain_text("(minor)")
     expect(page.locator("[data-testid^=version-]")).to_have_count(2)
+    # Publishing does not move the canonical pointer: the page says so, and who does.
+    expect(page.get_by_test_id("published-notice")).to_contain_text("is not canonical")
+    expect(page.get_by_test_id("published-notice")).to_contain_text(
+        "A manager makes it canonical from the versions list"
+    )
+    expect(page.get_by_test_id("publish-message")).to_have_text("a stronger img2img pass")
+    shot(page, "04b-published")
 
     page.goto(f"{live_server.url}/workflows/campaign-a-warmearthy/run/")
     page.fill("#input_subject", "a red fox at dawn")

@@ -64,6 +64,7 @@ def _raw(sql, params):
         "UPDATE templates_app_workflowversion SET definition = '{}'::jsonb WHERE id = %s",
         "UPDATE templates_app_workflowversion SET version = '2020.01.01' WHERE id = %s",
         "UPDATE templates_app_workflowversion SET published_at = now() WHERE id = %s",
+        "UPDATE templates_app_workflowversion SET message = 'rewritten afterwards' WHERE id = %s",
         "DELETE FROM templates_app_workflowversion WHERE id = %s",
     ],
 )

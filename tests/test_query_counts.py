@@ -57,6 +57,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST workflow-new": 20,
     "GET workflow": 10,
     "GET workflow production": 12,
+    "GET workflow just published": 10,  # the notice reads the version from the list already fetched
     "POST workflow-action promote as manager": 13,
     "POST workflow-action visibility as manager": 12,
     "POST workflow-action channel as manager": 14,
@@ -196,6 +197,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "POST workflow-new": lambda w: Req("/workflows/new/", {"slug": "new-job", "name": "New job"}, expect=REDIRECT),
     "GET workflow": lambda w: Req("/workflows/campaign/"),
     "GET workflow production": lambda w: Req("/workflows/poster/"),
+    "GET workflow just published": lambda w: Req(f"/workflows/campaign/?published={w['internal'].version}"),
     "POST workflow-action promote": lambda w: Req(
         "/workflows/campaign/do/promote/", {"version": w["public"].version, "reason": "the cool look"}, expect=REDIRECT
     ),
@@ -232,7 +234,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "POST draft-validate": lambda w: Req(
         f"/drafts/{w['draft'].pk}/validate/", {"definition": json.dumps(small_definition(steps=20))}
     ),
-    "POST draft-publish": lambda w: Req(f"/drafts/{w['draft'].pk}/publish/", {"visibility": "internal"}, REDIRECT),
+    "POST draft-publish": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/publish/", {"visibility": "internal", "message": "cooler light"}, REDIRECT
+    ),
     "POST draft-discard": lambda w: Req(f"/drafts/{w['draft'].pk}/discard/", {}, expect=REDIRECT),
     "POST draft-spawn": lambda w: Req(
         f"/drafts/{w['draft'].pk}/spawn/", {"slug": "campaign-sibling", "name": "Sibling"}, expect=REDIRECT
@@ -294,7 +298,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "DELETE api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/", expect=NO_CONTENT),
     "GET api-draft-validate": lambda w: Req(f"/api/drafts/{w['draft'].pk}/validate/"),
     "POST api-draft-publish": lambda w: Req(
-        f"/api/drafts/{w['draft'].pk}/publish/", {"visibility": "internal"}, CREATED
+        f"/api/drafts/{w['draft'].pk}/publish/", {"visibility": "internal", "message": "cooler light"}, CREATED
     ),
     "POST api-draft-spawn": lambda w: Req(
         f"/api/drafts/{w['draft'].pk}/spawn-sibling/", {"slug": "sibling", "name": "Sibling"}, CREATED

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from core.roles import Role, role_of
 from core.serializers import username_or_none
 from templates_app.models import (
+    VERSION_MESSAGE_MAX,
     Bump,
     Channel,
     Draft,
@@ -121,6 +122,13 @@ class PublishSerializer(serializers.Serializer[Any]):
     visibility = serializers.ChoiceField(choices=Visibility.choices)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.STANDARD)
     bump = serializers.ChoiceField(choices=[Bump.PATCH, Bump.MINOR, Bump.MAJOR], required=False)
+    message = serializers.CharField(
+        max_length=VERSION_MESSAGE_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why this version is published, in one line; kept with the version and never edited.",
+    )
 
 
 class SpawnSiblingSerializer(serializers.Serializer[Any]):
@@ -143,6 +151,7 @@ class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
             "visibility",
             "channel",
             "bump",
+            "message",
             "is_canonical",
             "published_by",
             "published_at",
