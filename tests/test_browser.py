@@ -604,3 +604,92 @@ def test_a_reproduction_check_opened_from_the_record_shows_three_images_per_outp
         # Stored, reproduced and difference: each one really loaded (an artifact URL that answered a picture).
         assert images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)") == [True, True, True]
     shot(page, "reproduction-check")
+
+
+# The theme (static/floniks/theme.js, the palettes of static/floniks/base.css).
+THEME_AT_FIRST_BODY = """
+window.themeAtFirstBody = "no body yet";
+new MutationObserver((_, observer) => {
+  if (!document.body) return;
+  window.themeAtFirstBody = document.documentElement.dataset.theme || "system";
+  observer.disconnect();
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def _body_is_dark(page: Page) -> bool:
+    """Whether the page's background is dark: its relative luminance (WCAG) below a half."""
+    rgb = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    r, g, b = (int(n) / 255 for n in re.findall(r"\d+", rgb)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
+
+
+def test_the_theme_follows_the_system_and_a_chosen_one_is_remembered(page, live_server, operator):
+    """Dark by the system's preference; the toggle chooses light, which outlasts a reload and a new
+    page, and is on <html> before the body exists (no flash of the dark page); then dark, which holds
+    against a light system; then back to following the system."""
+    page.add_init_script(THEME_AT_FIRST_BODY)
+    page.emulate_media(color_scheme="dark")
+    sign_in(page, live_server, operator)
+    toggle = page.get_by_test_id("theme-toggle")
+    expect(toggle).to_have_text("Theme: System", use_inner_text=True)
+    assert _body_is_dark(page)
+
+    toggle.click()
+    expect(toggle).to_have_text("Theme: Light", use_inner_text=True)
+    assert not _body_is_dark(page)
+    page.reload()
+    expect(toggle).to_have_text("Theme: Light", use_inner_text=True)
+    assert not _body_is_dark(page)
+    assert page.evaluate("() => window.themeAtFirstBody") == "light"
+    page.goto(f"{live_server.url}/records/")
+    expect(page.locator("h1")).to_have_text("Version history")
+    assert not _body_is_dark(page)
+
+    toggle.click()
+    expect(toggle).to_have_text("Theme: Dark", use_inner_text=True)
+    page.emulate_media(color_scheme="light")
+    assert _body_is_dark(page)  # the choice, not the system
+    page.reload()
+    assert _body_is_dark(page) and page.evaluate("() => window.themeAtFirstBody") == "dark"
+
+    toggle.click()
+    expect(toggle).to_have_text("Theme: System", use_inner_text=True)
+    assert not _body_is_dark(page)  # the system is light now
+    page.emulate_media(color_scheme="dark")
+    assert _body_is_dark(page)
+    page.reload()
+    expect(toggle).to_have_text("Theme: System", use_inner_text=True)
+    assert page.evaluate("() => localStorage.getItem('floniks-theme')") is None
+
+
+def test_screenshots_of_the_main_pages_in_both_themes(page, live_server, operator, campaign):
+    """For review: the main pages, light and dark, at desktop and phone widths, in
+    test-output/screenshots/theme-*.png. Each answers, shows its heading, has the theme's background
+    and, on a phone, does not scroll sideways (the toggle in the top bar included)."""
+    first, second = campaign["records"]
+    warm = campaign["directions"]["WarmEarthy"]
+    run = run_now(services.start_run(actor=operator, workflow=warm, inputs={"subject": "a heron at dusk"}))
+    pages = {
+        "dashboard": "/",
+        "library": "/workflows/",
+        "workflow": f"/workflows/{warm.slug}/",
+        "run-form": f"/workflows/{warm.slug}/run/",
+        "run": f"/runs/{run.pk}/",
+        "record": f"/records/{first.pk}/",
+        "history": "/records/",
+        "compare": f"/records/compare/?r={first.pk}&r={second.pk}",
+    }
+    sign_in(page, live_server, operator)
+    for theme in ("light", "dark"):
+        page.emulate_media(color_scheme=theme)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            for name, path in pages.items():
+                response = page.goto(f"{live_server.url}{path}")
+                assert response is not None and response.status == 200, path
+                expect(page.locator("h1")).to_be_visible()
+                assert _body_is_dark(page) == (theme == "dark"), f"{path} in the {theme} theme"
+                scroll_width = page.evaluate("document.documentElement.scrollWidth")
+                assert scroll_width <= width + 1, f"{path} at {width} px is {scroll_width} px wide"
+                shot(page, f"theme-{theme}-{width}px-{name}")
