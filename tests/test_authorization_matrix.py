@@ -111,6 +111,7 @@ POLICY: dict[str, dict[str, str]] = {
     "compare-image": {"GET": TEAM},
     "record": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
+    "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
 }
