@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 DEV_ENV := DEBUG=1
 
-.PHONY: run test lint typecheck schemathesis system-deps migrate demo clean
+.PHONY: run test lint typecheck schemathesis system-deps run-system-deps migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 system-deps:
 	bash scripts/system-deps.sh
 
-migrate: $(VENV)/.deps
+run-system-deps:
+	bash scripts/system-deps.sh run
+
+migrate: $(VENV)/.deps run-system-deps
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 
 demo: migrate

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from core.ui import page, perform, team_only
+from composition.inbox import manager_inbox
+from core.errors import DomainError, Forbidden, NotAuthenticated
+from core.roles import Role, role_of
+from core.ui import page, perform, problem_text, team_only, wants_fragment
 from runs_app import pages as run_pages
+from runs_app import services
 from runs_app.approval import approval_impact
 from runs_app.drift import pinned_drift, workflow_drift
 from runs_app.models import Run, RunStatus, VersionRecord, with_pin
 from templates_app import views as template_pages
+from templates_app.catalogue import Catalogue
 from templates_app.models import Channel, Draft, Pointer, PointerMove, Workflow, WorkflowVersion
 
 WORKFLOW_ACTIONS = {**template_pages.WORKFLOW_ACTIONS, **run_pages.WORKFLOW_ACTIONS}
@@ -26,22 +33,67 @@ WORKFLOW_ACTIONS = {**template_pages.WORKFLOW_ACTIONS, **run_pages.WORKFLOW_ACTI
 @require_GET
 @team_only
 def dashboard(request: HttpRequest) -> HttpResponse:
-    mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
-    my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
-    return page(
-        request,
-        "floniks/dashboard.html",
-        {
+    """The operator's today; a manager's (and an admin's) adds the inbox above it. An htmx request
+    gets the inbox alone (the fragment an inbox button swaps in)."""
+    return _dashboard(request)
+
+
+def _dashboard(request: HttpRequest, notice: Notice | None = None) -> HttpResponse:
+    manages = role_of(request.user) >= Role.MANAGER
+    catalogue = Catalogue.load()  # read once for both kinds of drift the page shows
+    context: dict[str, Any] = {"inbox": manager_inbox(catalogue) if manages else None, "notice": notice}
+    if manages and wants_fragment(request):
+        if notice is not None:  # an inbox button was pressed: the approved records below follow too
+            context |= {"approved": _recently_approved(), "approved_oob": True}
+    else:
+        mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
+        my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
+        context |= {
             "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),
             "recent": list(mine[:10]),
-            "approved": list(
-                VersionRecord.objects.filter(approved_at__isnull=False)
-                .select_related("workflow", "approved_by")
-                .order_by("-approved_at")[:10]
-            ),
-            "drift": pinned_drift(my_workflows),
-        },
+            "approved": _recently_approved(),
+            "drift": pinned_drift(my_workflows, catalogue),
+        }
+    return page(request, "floniks/dashboard.html", context, fragment="floniks/_inbox.html" if manages else None)
+
+
+def _recently_approved() -> list[VersionRecord]:
+    return list(
+        VersionRecord.objects.filter(approved_at__isnull=False)
+        .select_related("workflow", "approved_by")
+        .order_by("-approved_at")[:10]
     )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What an inbox button did, said inside the inbox it swaps in (htmx keeps no flash messages)."""
+
+    text: str
+    ok: bool
+
+
+@require_POST
+@team_only
+def inbox_approve(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The inbox's Approve button: the record-approval service, then the inbox again without the
+    record (htmx), or back to the dashboard with a message (a plain form post, without script).
+    An operator is refused by the service (403), like on the record page."""
+    record = get_object_or_404(VersionRecord, pk=pk)
+    if not getattr(request, "htmx", False):
+        return perform(
+            request,
+            lambda: services.approve_record(actor=request.user, record=record),
+            success=f"{record.label} approved.",
+            then=reverse("dashboard"),
+        )
+    try:
+        services.approve_record(actor=request.user, record=record)
+    except (Forbidden, NotAuthenticated) as exc:
+        raise PermissionDenied(exc.message) from None
+    except DomainError as exc:  # e.g. approved meanwhile by a colleague: it leaves the inbox all the same
+        return _dashboard(request, Notice(problem_text(exc), ok=False))
+    return _dashboard(request, Notice(f"{record.label} approved.", ok=True))
 
 
 def _workflow(request: HttpRequest, slug: str) -> Workflow:

@@ -117,14 +117,20 @@ def page(
     A history-restore request (Back after htmx swapped the page and its cache missed) and a
     boosted request both replace the whole page, so they get the whole page. The answer varies
     on HX-Request, so no cache hands a bare fragment to a plain navigation or to Back."""
-    htmx = getattr(request, "htmx", None)
-    partial = bool(fragment and htmx and not htmx.history_restore_request and not htmx.boosted)
+    partial = bool(fragment and wants_fragment(request))
     response = render(request, fragment if partial and fragment else template, context, status=status)
     # With a fragment, the two headers that ask for the whole page despite HX-Request vary it too.
     patch_vary_headers(
         response, ("HX-Request", "HX-History-Restore-Request", "HX-Boosted") if fragment else ("HX-Request",)
     )
     return response
+
+
+def wants_fragment(request: HttpRequest) -> bool:
+    """htmx swaps a part of the page: not a history restore (Back after a cache miss) nor a boosted
+    navigation, which both replace the whole page. A view may skip what only the whole page shows."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx and not htmx.history_restore_request and not htmx.boosted)
 
 
 def problems_by_path(problems: list[Problem]) -> dict[str, list[str]]:

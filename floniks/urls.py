@@ -16,6 +16,7 @@ handler404 = "core.api.not_found"
 
 urlpatterns = [
     path("", composed.dashboard, name="dashboard"),
+    path("inbox/records/<uuid:pk>/approve/", composed.inbox_approve, name="record-inbox-approve"),
     # Sign-in, sign-out and password change; no password reset (it needs outgoing mail).
     path("accounts/login/", require_http_methods(["GET", "POST"])(ThrottledLoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

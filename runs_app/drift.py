@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from runs_app.models import ProductionPin, ReproductionCheck, RunStep, VersionRecord
 from runs_app.spec import drift_warnings_for
 from templates_app.catalogue import Catalogue
-from templates_app.models import Workflow, WorkflowVersion
+from templates_app.models import Lifecycle, Mode, Workflow, WorkflowVersion
 
 Warning = dict[str, str]  # {step, recorded, current, reason, message}: stored on runs and checks as is
 
@@ -39,15 +41,23 @@ class WorkflowDrift:
     message: str
 
 
-def pinned_drift(workflow_ids: Iterable[int]) -> list[WorkflowDrift]:
+def pinned_drift(workflow_ids: Iterable[int], catalogue: Catalogue | None = None) -> list[WorkflowDrift]:
     """Drift of the production pins of these workflows, one row per drifted step."""
-    pins = ProductionPin.objects.filter(workflow_id__in=list(workflow_ids)).select_related(
-        "workflow__canonical_version"
-    )
-    catalogue = Catalogue.load()
+    return _drift_of(ProductionPin.objects.filter(workflow_id__in=list(workflow_ids)), catalogue)
+
+
+def production_drift(catalogue: Catalogue | None = None) -> list[WorkflowDrift]:
+    """Drift of the pins that production runs use today: workflows in production mode, not archived
+    (an archived one runs nothing until it is resurrected). One query, however many there are."""
+    pins = ProductionPin.objects.filter(workflow__mode=Mode.PRODUCTION).exclude(workflow__lifecycle=Lifecycle.ARCHIVED)
+    return _drift_of(pins.order_by("workflow__slug"), catalogue)
+
+
+def _drift_of(pins: QuerySet[ProductionPin], catalogue: Catalogue | None) -> list[WorkflowDrift]:
+    catalogue = catalogue or Catalogue.load()
     return [
         WorkflowDrift(pin.workflow, warning["message"])
-        for pin in pins
+        for pin in pins.select_related("workflow__canonical_version")
         for warning in pin_drift(pin, pin.workflow.canonical_version, catalogue)
     ]
 

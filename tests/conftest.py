@@ -112,7 +112,8 @@ def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
 
     from django.apps import apps
 
-    importlib.import_module("templates_app.migrations.0002_seed_catalogue_and_roles").seed(apps, None)
+    for seeding in ("0002_seed_catalogue_and_roles", "0007_realesrgan_families"):
+        importlib.import_module(f"templates_app.migrations.{seeding}").seed(apps, None)
 
 
 @pytest.fixture

@@ -112,6 +112,7 @@ POLICY: dict[str, dict[str, str]] = {
     "record": {"GET": TEAM},
     "record-check": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
+    "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
 }

@@ -694,3 +694,33 @@ def test_screenshots_of_the_main_pages_in_both_themes(page, live_server, operato
                 scroll_width = page.evaluate("document.documentElement.scrollWidth")
                 assert scroll_width <= width + 1, f"{path} at {width} px is {scroll_width} px wide"
                 shot(page, f"theme-{theme}-{width}px-{name}")
+
+
+def test_a_manager_approves_a_record_from_the_dashboard_inbox(
+    page, live_server, manager, operator, make_workflow, publish
+):
+    """The inbox's Approve button approves the record and takes it out of the inbox in place: the
+    page is not loaded again, the record that still waits stays, and "Recently approved" follows."""
+    workflow = make_workflow("poster", "Poster")
+    publish(workflow, small_definition())
+    chosen = finished_record(operator, workflow, label="bold poster", annotation="client liked it bold")
+    other = finished_record(operator, workflow, inputs={"subject": "a hare"}, label="quiet poster")
+    sign_in(page, live_server, manager)
+    records = page.get_by_test_id("inbox-records")
+    expect(records.get_by_test_id("inbox-item")).to_have_count(2)
+    expect(records.get_by_test_id("inbox-item").filter(has_text=chosen.label)).to_be_visible()
+    shot(page, "14-inbox")
+
+    loads: list[str] = []
+    page.on("framenavigated", lambda frame: loads.append(frame.url) if frame == page.main_frame else None)
+    page.get_by_role("button", name=f"Approve {chosen.label}").click()
+
+    expect(page.get_by_test_id("inbox-notice")).to_have_text(f"{chosen.label} approved.")
+    expect(records.get_by_test_id("inbox-item")).to_have_count(1)
+    expect(records.get_by_test_id("inbox-item").filter(has_text=chosen.label)).to_have_count(0)
+    expect(records.get_by_test_id("inbox-item").filter(has_text=other.label)).to_be_visible()
+    expect(page.locator("#recently-approved")).to_contain_text(chosen.label)
+    assert loads == [], f"the page was loaded again: {loads}"
+    chosen.refresh_from_db()
+    assert chosen.approved_by == manager
+    shot(page, "15-inbox-after-approval")

@@ -131,8 +131,8 @@ def page_urls(w: dict[str, Any]) -> list[str]:
     return urls
 
 
-# htmx fragments are HTML too; the run page's is the live block it polls.
-FRAGMENTS = ["/workflows/?q=camp", "/records/?q=first", "/runs/{run}/"]
+# htmx fragments are HTML too; the run page's is the live block it polls, the dashboard's a manager's inbox.
+FRAGMENTS = ["/workflows/?q=camp", "/records/?q=first", "/runs/{run}/", "/"]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

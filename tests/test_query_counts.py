@@ -42,6 +42,17 @@ pytestmark = pytest.mark.django_db
 QUERY_COUNTS: dict[str, int] = {
     # --- pages ---------------------------------------------------------------------------
     "GET dashboard": 10,
+    # A manager's (or admin's) dashboard adds the inbox: one query per section, whatever it lists
+    # (records awaiting approval, directions awaiting a decision, versions ahead of canonical,
+    # production pins), the catalogue read once for both kinds of drift. 13 = the operator's 10 + 4,
+    # less the pins of one's own workflows, not asked for by someone who ran nothing (as here).
+    "GET dashboard as manager": 13,
+    "GET dashboard as admin": 13,
+    "GET dashboard inbox as manager": 9,  # session, user, role, catalogue (2), the four sections
+    # Session, user, role, the record, its approval (6, as on the record page), the inbox (catalogue 2,
+    # sections 4) and, out of band, the approved records.
+    "POST record-inbox-approve as manager": 17,
+    "POST record-inbox-approve plain as manager": 10,  # without htmx: the approval, then back to the dashboard
     "GET healthz as anonymous": 0,  # its checks use connections of their own, not the request's
     "GET login as anonymous": 0,
     "POST login as anonymous": 9,
@@ -172,6 +183,11 @@ NO_CONTENT = (204,)
 REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     # pages
     "GET dashboard": lambda w: Req("/"),
+    "GET dashboard inbox": lambda w: Req("/", htmx=True),
+    "POST record-inbox-approve": lambda w: Req(f"/inbox/records/{w['records'][1].pk}/approve/", {}, htmx=True),
+    "POST record-inbox-approve plain": lambda w: Req(
+        f"/inbox/records/{w['records'][1].pk}/approve/", {}, expect=REDIRECT
+    ),
     "GET healthz": lambda w: Req("/healthz"),
     "GET login": lambda w: Req("/accounts/login/"),
     "POST login": lambda w: Req(
@@ -454,7 +470,7 @@ def send(client: Client, row: Row, req: Req) -> Any:
         )
     if row.method == "GET":
         return client.get(req.path, headers={"HX-Request": "true"} if req.htmx else None)
-    return client.post(req.path, req.data or {})
+    return client.post(req.path, req.data or {}, headers={"HX-Request": "true"} if req.htmx else None)
 
 
 def measure(row: Row, w: dict[str, Any]) -> tuple[int, list[str], str]:

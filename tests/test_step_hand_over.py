@@ -4,6 +4,7 @@ written. A step that ran ahead and whose claim never came leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -175,8 +176,13 @@ def test_a_process_leaving_writes_what_it_was_handed_first():
     """What the worker's shutdown signal calls: everything handed over is written before the thread ends."""
     written: list[str] = []
     hand_over = HandOver(waiting=2)
+
+    def write(name: str) -> None:
+        time.sleep(0.2)
+        written.append(name)
+
     for name in ("first", "second"):
-        hand_over.submit(lambda name=name: (time.sleep(0.2), written.append(name)))
+        hand_over.submit(functools.partial(write, name))
     hand_over.stop()
     assert written == ["first", "second"]
     assert hand_over._thread is not None and not hand_over._thread.is_alive()

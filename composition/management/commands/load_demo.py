@@ -8,7 +8,8 @@ approved (its siblings archived, never deleted), a production pin, a
 public brand-overlay workflow whose manifest anyone can read, and a storyboard
 workflow with a gate: a cheap draft frame first, then (once someone presses
 Continue) an upscale and a loop made side by side — one of its runs waits at
-the gate.
+the gate — and a Real-ESRGAN workflow whose record shows a real neural
+network's upscale made on the CPU.
 """
 
 from __future__ import annotations
@@ -54,6 +55,26 @@ STORYBOARD: dict[str, Any] = {
     ],
     "outputs": {"hero": "{{steps.hero.output}}", "loop": "{{steps.loop.output}}"},
     "policy": {"budget": {"max_seconds": 900}, "gates": [{"after": "draft"}]},
+}
+
+# A real neural network on the CPU: a small procedural frame made four times larger by Real-ESRGAN.
+REAL_UPSCALE: dict[str, Any] = {
+    "inputs": {"subject": {"type": "string", "required": True, "description": "What the frame shows."}},
+    "steps": [
+        {
+            "id": "frame",
+            "kind": "generate_image",
+            "model": "local/aurora",
+            "params": {"prompt": "{{inputs.subject}}, teal and amber", "width": 128, "height": 96, "steps": 12},
+        },
+        {
+            "id": "sharp",
+            "kind": "upscale",
+            "model": "realesrgan/x4plus",
+            "params": {"image": "{{steps.frame.output}}", "factor": 4},
+        },
+    ],
+    "outputs": {"frame": "{{steps.frame.output}}", "upscaled": "{{steps.sharp.output}}"},
 }
 
 ACCOUNTS = [("admin", "admin"), ("manager", "manager"), ("operator", "operator")]
@@ -195,6 +216,23 @@ class Command(BaseCommand):
                 f"{label}: client asked to try a dusk scene after the review call.",
             )
             made[slug] = (direction, first)
+
+        real = services.create_workflow(
+            actor=operator,
+            slug="real-esrgan-upscale",
+            name="Real-ESRGAN upscale",
+            description="A small frame made four times larger by Real-ESRGAN, a real neural network on the CPU.",
+        )
+        services.publish_draft(
+            actor=operator, draft=services.save_draft(actor=operator, workflow=real, definition=REAL_UPSCALE)
+        )
+        self._record(
+            operator,
+            real,
+            "a glass greenhouse at night",
+            "greenhouse x4",
+            "Real-ESRGAN x4plus on the CPU: compare the frame with its upscale.",
+        )
 
         storyboard = services.create_workflow(
             actor=operator,
