@@ -46,7 +46,7 @@ def _dashboard(request: HttpRequest, notice: Notice | None = None) -> HttpRespon
         if notice is not None:  # an inbox button was pressed: the approved records below follow too
             context |= {"approved": _recently_approved(), "approved_oob": True}
     else:
-        mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version")
+        mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version").with_thumbnail()
         my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
         context |= {
             "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),

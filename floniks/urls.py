@@ -48,6 +48,7 @@ urlpatterns = [
     path("records/<uuid:pk>/<str:action>/", pages.record_action, name="record-action"),
     path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),
     path("artifacts/<str:sha256>/thumb", artifacts.thumbnail, name="thumbnail"),
+    path("artifacts/<str:sha256>/preview", artifacts.preview, name="preview"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("templates_app.api.urls")),

@@ -5,10 +5,10 @@ Outputs a worker process made recently are kept in memory by their sha256, bound
 next step of a run usually runs in the same process and reads its input without a storage round
 trip. The cache can never be stale (a sha256 names one content), so nothing needs resetting.
 
-An output's list thumbnail is made on a thread of its own (Pillow releases the GIL while it decodes,
+An output's list thumbnail and page preview are made on a thread of its own (Pillow releases the GIL while it decodes,
 shrinks and encodes), beside the step's success being written and, in a chain, beside the next step;
 the executor waits for it before its task ends. A worker killed in between leaves an output without
-a thumbnail: its thumbnail URL serves the original, and `manage.py make_thumbnails` makes it."""
+a thumbnail or preview: their URLs serve a stand-in, and `manage.py make_thumbnails` makes them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections import OrderedDict
 
 from runs_app.generators import GeneratedFile, GeneratorError
 from runs_app.models import Artifact, RunStep
-from runs_app.storage import ensure_thumbnail, read_artifact, store_generated
+from runs_app.storage import ensure_renditions, read_artifact, store_generated
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ RECENT = RecentOutputs()
 
 
 class Thumbnail:
-    """An output's thumbnail being made on a thread; `wait` until it is."""
+    """An output's thumbnail and preview being made on a thread; `wait` until they are."""
 
     def __init__(self, artifact: Artifact, generated: GeneratedFile) -> None:
         self.artifact, self.generated = artifact, generated
@@ -69,8 +69,8 @@ class Thumbnail:
     def _make(self) -> None:
         try:
             generated = self.generated
-            ensure_thumbnail(self.artifact.sha256, generated.data, self.artifact.media_type, generated.picture)
-        except Exception:  # storage failing here loses a thumbnail only: the original is served instead
+            ensure_renditions(self.artifact.sha256, generated.data, self.artifact.media_type, generated.picture)
+        except Exception:  # storage failing here loses a thumbnail or preview only: pages still show something
             log.warning("No thumbnail for artifact %s", self.artifact.sha256, exc_info=True)
 
     def wait(self) -> None:

@@ -29,6 +29,10 @@ UPLOAD_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 # The only media types served as themselves; anything else goes out as an attachment.
 IMAGE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 THUMB_SIDE = 240
+# A page shows a preview at most this many pixels on its long side and links the original.
+PREVIEW_SIDE = 1024
+# An animation's preview plays in place, so its frames are smaller still: every frame is decoded.
+ANIMATED_PREVIEW_SIDE = 512
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,90 @@ def key_for(sha256: str, extension: str) -> str:
 
 def thumb_key(sha256: str) -> str:
     return f"thumbs/{sha256[:2]}/{sha256}-{THUMB_SIDE}.webp"
+
+
+def preview_key(sha256: str) -> str:
+    return f"previews/{sha256[:2]}/{sha256}-{PREVIEW_SIDE}.webp"
+
+
+def preview_side(frames: int) -> int:
+    return ANIMATED_PREVIEW_SIDE if frames > 1 else PREVIEW_SIDE
+
+
+def needs_preview(width: int, height: int, frames: int) -> bool:
+    """Whether the original is too large to stand in for its preview (then one is made)."""
+    return max(width, height) > preview_side(frames)
+
+
+def _save_once(key: str, data: bytes) -> None:
+    storage = artifact_storage()
+    saved = storage.save(key, ContentFile(data))
+    if saved != key:  # a concurrent writer of the same bytes won; drop the renamed copy
+        storage.delete(saved)
+
+
+def _preview_bytes(data: bytes, picture: Image.Image | None = None) -> bytes | None:
+    """A WebP for pages, or None when the original is small enough to be shown as it is.
+
+    A still picture fits PREVIEW_SIDE; an animation keeps every frame and its timing, each frame
+    fitting ANIMATED_PREVIEW_SIDE, so it plays in place without the full-size bytes."""
+    with Image.open(io.BytesIO(data)) as img:
+        frames = getattr(img, "n_frames", 1)
+        if not needs_preview(img.width, img.height, frames):
+            return None
+        buf = io.BytesIO()
+        if frames == 1:
+            if picture is not None:
+                still = picture.copy()
+            else:
+                img.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))  # JPEG decodes at a fraction of the size
+                still = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+            if still.mode not in ("RGB", "RGBA"):
+                still = still.convert("RGBA")
+            still.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+            still.save(buf, "WEBP", quality=82, method=2)
+            return buf.getvalue()
+        side = ANIMATED_PREVIEW_SIDE
+        shrunk: list[Image.Image] = []
+        durations: list[int] = []
+        for index in range(frames):
+            img.seek(index)
+            frame = img.convert("RGBA")
+            frame.thumbnail((side, side))
+            shrunk.append(frame)
+            durations.append(int(img.info.get("duration", 100)) or 100)
+        shrunk[0].save(
+            buf,
+            "WEBP",
+            save_all=True,
+            append_images=shrunk[1:],
+            duration=durations,
+            loop=int(img.info.get("loop", 0)),
+            quality=75,
+            method=2,
+        )
+        return buf.getvalue()
+
+
+def ensure_preview(sha256: str, data: bytes, media_type: str, picture: Image.Image | None = None) -> bool:
+    """Write the page preview of stored bytes unless present or not needed; True when the preview
+    URL then serves a bounded picture (its own, or the original, small enough to be its preview).
+
+    Made when the bytes are stored, like the thumbnail, never when it is asked for. `picture` is
+    the first frame's pixels, used for a still picture only (an animation's frames are decoded)."""
+    if media_type not in IMAGE_MEDIA_TYPES:
+        return False
+    key = preview_key(sha256)
+    if artifact_storage().exists(key):
+        return True
+    try:
+        preview = _preview_bytes(data, picture)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        log.warning("No preview for artifact %s: %s", sha256, exc)
+        return False
+    if preview is not None:
+        _save_once(key, preview)
+    return True
 
 
 def _thumbnail_bytes(data: bytes, picture: Image.Image | None = None) -> bytes:
@@ -76,10 +164,14 @@ def ensure_thumbnail(sha256: str, data: bytes, media_type: str, picture: Image.I
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("No thumbnail for artifact %s: %s", sha256, exc)
         return False
-    saved = storage.save(key, ContentFile(small))
-    if saved != key:  # a concurrent writer of the same bytes won; drop the renamed copy
-        storage.delete(saved)
+    _save_once(key, small)
     return True
+
+
+def ensure_renditions(sha256: str, data: bytes, media_type: str, picture: Image.Image | None = None) -> None:
+    """The thumbnail (lists) and the preview (pages) of stored bytes, each unless present."""
+    ensure_thumbnail(sha256, data, media_type, picture)
+    ensure_preview(sha256, data, media_type, picture)
 
 
 def store_file(
@@ -100,7 +192,7 @@ def store_file(
     written unless present, its thumbnail made unless present, and the row inserted
     unless present. When the bytes were stored before, the returned row's content
     fields are the stored row's; its kind and author may differ and are not saved. With
-    `thumbnail=False` the caller makes the thumbnail itself (ensure_thumbnail)."""
+    `thumbnail=False` the caller makes the thumbnail and preview itself (ensure_renditions)."""
     sha = hashlib.sha256(data).hexdigest()
     key = key_for(sha, extension)
     storage = artifact_storage()
@@ -109,7 +201,7 @@ def store_file(
         if saved != key:  # a backend that renamed instead of overwriting would break addressing
             raise RuntimeError(f"Storage saved {key} as {saved}; configure it not to rename files.")
     if thumbnail:
-        ensure_thumbnail(sha, data, media_type)
+        ensure_renditions(sha, data, media_type)
     row = Artifact(
         sha256=sha,
         storage_key=key,

@@ -1,4 +1,4 @@
-"""The permanent artifact URL, /artifacts/<sha256>, and list thumbnails.
+"""The permanent artifact URL, /artifacts/<sha256>, its list thumbnail and its page preview.
 
 Both answer the session (pages) and API tokens alike, so a script can download
 every URL the API gave it. Artifacts belong to records and runs, which only the
@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from core.roles import Role, role_of
 from runs_app.models import Artifact
-from runs_app.storage import IMAGE_MEDIA_TYPES, artifact_storage, thumb_key
+from runs_app.storage import IMAGE_MEDIA_TYPES, artifact_storage, needs_preview, preview_key, thumb_key
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 OCTET_STREAM = "application/octet-stream"
@@ -118,5 +118,34 @@ class ThumbnailView(_ArtifactView):
         return _serve(storage, found.storage_key, found.media_type, cache="private, no-cache")
 
 
+class PreviewView(_ArtifactView):
+    @extend_schema(
+        summary="A web-sized WebP of an artifact, for pages",
+        description="Previews are made when the artifact is stored: a still picture fits 1024 px "
+        "on its long side; an animation keeps its frames, each fitting 512 px, so it plays in place. "
+        "An image already that small is its own preview (the original is served). Until a larger "
+        "image has one (`manage.py make_thumbnails`), this serves its thumbnail, uncached, never "
+        "the full-size original; an artifact that is not an image has no preview (404).",
+        responses=_bytes_answer("A WebP at most 1024 px a side (512 for an animation), or a stand-in."),
+        tags=["artifacts"],
+    )
+    def get(self, request: Request, sha256: str) -> HttpResponseBase:
+        found = self.visible_artifact(request, sha256)
+        storage = artifact_storage()
+        key = preview_key(found.sha256)
+        if storage.exists(key):
+            return _serve(storage, key, "image/webp", cache=IMMUTABLE)
+        if found.media_type not in IMAGE_MEDIA_TYPES:
+            raise Http404("This artifact is not a picture; it has no preview.")
+        if not needs_preview(found.width, found.height, found.frames):  # it never gets one: cache for good
+            return _serve(storage, found.storage_key, found.media_type, cache=IMMUTABLE)
+        # Nothing is written on a GET; a large original is never the stand-in (pages load previews
+        # to avoid exactly that), the thumbnail is, or failing that the answer is a 404.
+        if storage.exists(thumb_key(found.sha256)):
+            return _serve(storage, thumb_key(found.sha256), "image/webp", cache="private, no-cache")
+        raise Http404("This picture has no preview yet; its original is at the artifact URL.")
+
+
 artifact = ArtifactView.as_view()
 thumbnail = ThumbnailView.as_view()
+preview = PreviewView.as_view()

@@ -115,6 +115,7 @@ POLICY: dict[str, dict[str, str]] = {
     "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
+    "preview": {"GET": TEAM},
 }
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = ["anonymous", "outsider", "operator", "manager", "admin"]
 # Not pages: the JSON API (except its docs page) and binary answers.
-NOT_PAGES = {"artifact", "thumbnail", "compare-image", "schema"}
+NOT_PAGES = {"artifact", "thumbnail", "preview", "compare-image", "schema"}
 
 
 class InlineCode(HTMLParser):

@@ -105,6 +105,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST record-action reproduce": 16,
     "GET artifact": 4,
     "GET thumbnail": 4,
+    "GET preview": 4,
     # --- API -----------------------------------------------------------------------------
     "POST api-token as anonymous": 5,
     "GET api-models": 3,
@@ -284,6 +285,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     ),
     "GET artifact": lambda w: Req(f"/artifacts/{w['sha']}"),
     "GET thumbnail": lambda w: Req(f"/artifacts/{w['sha']}/thumb"),
+    "GET preview": lambda w: Req(f"/artifacts/{w['sha']}/preview"),
     # API
     "POST api-token": lambda w: Req(
         "/api/auth/token/", {"username": "olivia-operator", "password": "pw-olivia-operator"}

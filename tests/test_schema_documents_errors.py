@@ -68,6 +68,7 @@ def test_every_error_answer_has_the_one_error_shape(schema):
         # Artifacts: 404 for outsiders (never 403), bytes or a bucket redirect.
         ("GET /artifacts/{sha256}", {200, 302, 400, 401, 404}, {403}),
         ("GET /artifacts/{sha256}/thumb", {200, 302, 400, 401, 404}, {403}),
+        ("GET /artifacts/{sha256}/preview", {200, 302, 400, 401, 404}, {403}),
     ],
 )
 def test_each_operation_lists_the_answers_it_can_give(schema, operation, expected, absent):

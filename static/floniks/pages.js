@@ -70,6 +70,17 @@
     }
   });
 
+  // <button data-copy="text">: puts the text on the clipboard (a record's full sha256), says so briefly.
+  document.addEventListener("click", (e) => {
+    const button = e.target instanceof HTMLElement ? e.target.closest("button[data-copy]") : null;
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.dataset.copy).then(() => {
+      const word = button.textContent;
+      button.textContent = "copied";
+      setTimeout(() => { button.textContent = word; }, 1200);
+    });
+  });
+
   // <form data-warn-unsaved>: warn before leaving with edits that were neither saved nor published.
   let dirty = null;
   document.addEventListener("input", (e) => {
