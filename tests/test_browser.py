@@ -724,3 +724,32 @@ def test_a_manager_approves_a_record_from_the_dashboard_inbox(
     chosen.refresh_from_db()
     assert chosen.approved_by == manager
     shot(page, "15-inbox-after-approval")
+
+
+def test_the_record_page_shows_web_sized_previews_in_a_grid(page, live_server, operator, make_workflow, publish):
+    """A 1280 px output: the record page loads its preview (at most 1024 px wide as decoded by the
+    browser), links the original, and keeps the hash to a short line under the picture."""
+    workflow = make_workflow("wide-poster", "Wide poster")
+    definition = small_definition(width=1280, height=720)
+    definition["outputs"] = {"hero": "{{steps.styled.output}}", "plate": "{{steps.background.output}}"}
+    publish(workflow, definition)
+    record = finished_record(operator, workflow)
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    gallery = page.get_by_test_id("record-outputs")
+    images = gallery.locator("img")
+    expect(images).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+    for i in range(2):
+        image = images.nth(i)
+        src = image.get_attribute("src") or ""
+        assert re.fullmatch(r"/artifacts/[0-9a-f]{64}/preview", src), src
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0"), f"{src} did not load"
+        natural = image.evaluate("img => img.naturalWidth")
+        assert natural <= 1024, f"{src} is {natural} px wide: the original, not a preview"
+        assert image.locator("xpath=..").get_attribute("href") == src.removesuffix("/preview")
+    boxes = [images.nth(i).bounding_box() for i in range(2)]
+    assert boxes[0] and boxes[1] and abs(boxes[0]["y"] - boxes[1]["y"]) < 1, "side by side, not stacked"
+    hash_line = gallery.locator(".hash-line").first.bounding_box()
+    assert hash_line and hash_line["height"] < boxes[0]["height"] / 3, "the hash takes less room than the picture"
+    shot(page, "20-record-previews")
