@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import warnings
 
 from django.conf import settings
@@ -33,6 +34,9 @@ THUMB_SIDE = 240
 PREVIEW_SIDE = 1024
 # An animation's preview plays in place, so its frames are smaller still: every frame is decoded.
 ANIMATED_PREVIEW_SIDE = 512
+# Every frame of an animation's preview is held at once while it is encoded: a long animation's
+# frames shrink further so that all of them together stay within this many pixels (~192 MB RGBA).
+ANIMATED_PREVIEW_PIXELS = 48_000_000
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,10 @@ def preview_key(sha256: str) -> str:
 
 
 def preview_side(frames: int) -> int:
-    return ANIMATED_PREVIEW_SIDE if frames > 1 else PREVIEW_SIDE
+    """The long side of a preview: PREVIEW_SIDE for a still, less for an animation, and less the longer it is."""
+    if frames <= 1:
+        return PREVIEW_SIDE
+    return max(128, min(ANIMATED_PREVIEW_SIDE, math.isqrt(ANIMATED_PREVIEW_PIXELS // frames)))
 
 
 def needs_preview(width: int, height: int, frames: int) -> bool:
@@ -90,7 +97,7 @@ def _preview_bytes(data: bytes, picture: Image.Image | None = None) -> bytes | N
             still.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
             still.save(buf, "WEBP", quality=82, method=2)
             return buf.getvalue()
-        side = ANIMATED_PREVIEW_SIDE
+        side = preview_side(frames)
         shrunk: list[Image.Image] = []
         durations: list[int] = []
         for index in range(frames):

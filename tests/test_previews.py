@@ -31,10 +31,10 @@ from tests.test_artifact_access import body_of, files_under, png, token_client
 pytestmark = pytest.mark.django_db
 
 
-def animated_gif(size: tuple[int, int], frames: int = 4) -> bytes:
+def animated_gif(size: tuple[int, int], frames: int = 4, fmt: str = "GIF") -> bytes:
     pictures = [Image.new("RGB", size, (40 * i, 200 - 40 * i, 90)) for i in range(frames)]
     buf = io.BytesIO()
-    pictures[0].save(buf, "GIF", save_all=True, append_images=pictures[1:], duration=80, loop=0)
+    pictures[0].save(buf, fmt, save_all=True, append_images=pictures[1:], duration=80, loop=0)
     return buf.getvalue()
 
 
@@ -51,14 +51,26 @@ def test_storing_a_large_picture_makes_its_preview_at_most_1024_px():
     assert preview.format == "WEBP" and preview.size == (PREVIEW_SIDE, PREVIEW_SIDE // 2)
 
 
-def test_an_animation_s_preview_stays_animated_and_bounded():
-    artifact = store_file(
-        animated_gif((1600, 1200)), media_type="image/gif", extension="gif", width=1600, height=1200, frames=4
-    )
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_an_animation_s_preview_stays_animated_and_bounded(fmt):
+    data = animated_gif((1600, 1200), fmt=fmt)
+    media_type, extension = f"image/{fmt.lower()}", fmt.lower()
+    artifact = store_file(data, media_type=media_type, extension=extension, width=1600, height=1200, frames=4)
     preview = stored_preview(artifact.sha256)
     assert preview.format == "WEBP" and getattr(preview, "is_animated", False)
     assert preview.n_frames == 4, "every frame plays"
     assert max(preview.size) <= ANIMATED_PREVIEW_SIDE
+
+
+def test_a_long_animation_s_frames_shrink_further_so_the_preview_stays_bounded(monkeypatch):
+    from runs_app import storage
+
+    monkeypatch.setattr(storage, "ANIMATED_PREVIEW_PIXELS", 4 * 200 * 200)  # as if 4 frames were a long animation
+    artifact = store_file(
+        animated_gif((800, 600)), media_type="image/gif", extension="gif", width=800, height=600, frames=4
+    )
+    preview = stored_preview(artifact.sha256)
+    assert preview.n_frames == 4 and max(preview.size) == 200
 
 
 def test_the_preview_url_writes_nothing_and_stands_in_without_the_large_original(operator, monkeypatch):
