@@ -253,7 +253,13 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET draft-form": lambda w: Req(f"/drafts/{w['draft'].pk}/form/"),
     "POST draft-form": lambda w: Req(
         f"/drafts/{w['draft'].pk}/form/",
-        {"op": "save", "steps-count": "1", "step-0-id": "a", "step-0-kind": "generate_image", "step-0-model": "local/plasma"},
+        {
+            "op": "save",
+            "steps-count": "1",
+            "step-0-id": "a",
+            "step-0-kind": "generate_image",
+            "step-0-model": "local/plasma",
+        },
         expect=REDIRECT,
     ),
     "POST draft-form kind": lambda w: Req(
