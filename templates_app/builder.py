@@ -109,6 +109,7 @@ class InputRow:
     default: str
     description: str
     errors: list[str] = field(default_factory=list)
+    keys: str = ""  # the fields the input had ("required,default"), so an explicit false or "" is kept
 
 
 @dataclass
@@ -154,29 +155,35 @@ def model_options(catalogue: Catalogue) -> list[tuple[str, str]]:
     return options
 
 
-def _errors_by_field(problems: list[Problem], definition: dict[str, Any]) -> dict[str, list[str]]:
-    """Gate problems keyed by form field: steps[1].params.strength → step-1-param-strength, inputs.x… → input-x."""
+def _errors_by_field(problems: list[Problem]) -> dict[str, list[str]]:
+    """Gate problems keyed by form field: steps[1].params.strength → step-1-param-strength, inputs.x… → input-x.
+    Each message is kept twice over: bare for its field, and under "where:<key>" with its path, for the
+    list above the form when the form has no such field (an unknown parameter, a policy)."""
     found: dict[str, list[str]] = {}
     for p in problems:
         key = "general"
         path = p.path or ""
-        if m := re.match(r"^steps\[(\d+)\](?:\.(params)\.([A-Za-z_]+)|\.(id|kind|model))?", path):
+        if m := re.match(r"^steps\[(\d+)\](?:\.(params)\.([A-Za-z_][A-Za-z0-9_]*)|\.(id|kind|model))?", path):
             i = m.group(1)
             key = f"step-{i}-param-{m.group(3)}" if m.group(2) else f"step-{i}-{m.group(4) or 'step'}"
         elif m := re.match(r"^inputs\.([A-Za-z_][A-Za-z0-9_]*)", path):
             key = f"input-{m.group(1)}"
         elif m := re.match(r"^outputs\.([A-Za-z_][A-Za-z0-9_]*)", path):
             key = f"output-{m.group(1)}"
-        found.setdefault(key, []).append(
-            f"{p.message}" if key != "general" else f"{path or '(definition)'}: {p.message}"
-        )
+        found.setdefault(key, []).append(p.message)
+        found.setdefault(f"where:{key}", []).append(f"{path or '(definition)'}: {p.message}")
     return found
+
+
+def _unshown(errors: dict[str, list[str]]) -> list[str]:
+    """The problems no field took (build pops the ones it shows), with their paths."""
+    return [m for key, messages in errors.items() if key.startswith("where:") and key[6:] in errors for m in messages]
 
 
 def build(definition: Any, catalogue: Catalogue, problems: list[Problem] | None = None) -> Builder:
     """The form view of a definition; anything it cannot show as a field is carried in hidden JSON."""
     d = definition if isinstance(definition, dict) else {}
-    errors = _errors_by_field(problems or [], d)
+    errors = _errors_by_field(problems or [])
     raw_inputs = d.get("inputs") if isinstance(d.get("inputs"), dict) else {}
     inputs = []
     for i, (name, spec) in enumerate(raw_inputs.items()):  # type: ignore[union-attr]
@@ -189,7 +196,8 @@ def build(definition: Any, catalogue: Catalogue, problems: list[Problem] | None 
                 bool(spec.get("required", False)),
                 _shown(spec.get("default")),
                 _shown(spec.get("description")),
-                errors.get(f"input-{name}", []),
+                errors.pop(f"input-{name}", []),
+                ",".join(k for k in ("required", "default") if k in spec),
             )
         )
     inputs.append(InputRow(len(inputs), "", "string", False, "", ""))  # a blank row adds an input
@@ -214,13 +222,13 @@ def build(definition: Any, catalogue: Catalogue, problems: list[Problem] | None 
                 options += [(f"{{{{steps.{s}.output}}}}", f"output of step {s}") for s in earlier]
                 if value not in {v for v, _ in options}:
                     value = ""
-            fields.append(ParamField(pname, param, value, options, errors.get(f"step-{i}-param-{pname}", [])))
+            fields.append(ParamField(pname, param, value, options, errors.pop(f"step-{i}-param-{pname}", [])))
         extra = {k: v for k, v in step.items() if k not in _STEP_FIELDS}
         if not spec:  # an unknown kind keeps its params as they were
             extra["params"] = params
         sid = str(step.get("id", ""))
         card = StepCard(i, sid, kind, _shown(step.get("model")), json.dumps(extra) if extra else "", fields, spec)
-        card.errors = {k: errors.get(f"step-{i}-{k}", []) for k in ("id", "kind", "model", "step")}
+        card.errors = {k: errors.pop(f"step-{i}-{k}", []) for k in ("id", "kind", "model", "step")}
         card.first, card.last = i == 0, i == len(raw_steps) - 1
         if card.model and card.model not in known_models:
             card.unknown_model = card.model
@@ -229,7 +237,7 @@ def build(definition: Any, catalogue: Catalogue, problems: list[Problem] | None 
             earlier.append(sid)
     raw_outputs = d.get("outputs") if isinstance(d.get("outputs"), dict) else {}
     outputs = [
-        OutputRow(i, name, _shown(src), errors.get(f"output-{name}", []))
+        OutputRow(i, name, _shown(src), errors.pop(f"output-{name}", []))
         for i, (name, src) in enumerate(raw_outputs.items())  # type: ignore[union-attr]
     ]
     outputs.append(OutputRow(len(outputs), "", ""))
@@ -246,7 +254,7 @@ def build(definition: Any, catalogue: Catalogue, problems: list[Problem] | None 
         INPUT_TYPES,
         model_options(catalogue),
         sources,
-        errors.get("general", []),
+        _unshown(errors),
     )
 
 
@@ -285,9 +293,16 @@ def form_to_definition(post: QueryDict) -> dict[str, Any]:
         if not name:
             continue
         typ = post.get(f"input-{i}-type", "string")
-        spec: dict[str, Any] = {"type": typ, "required": post.get(f"input-{i}-required") == "on"}
-        if (default := post.get(f"input-{i}-default", "")).strip() and typ != "image":
-            spec["default"] = _typed(default, typ) if typ != "string" else default
+        had = post.get(f"input-{i}-keys", "").split(",")
+        spec: dict[str, Any] = {"type": typ}
+        required = post.get(f"input-{i}-required") == "on"
+        if required or "required" in had:
+            spec["required"] = required
+        default = post.get(f"input-{i}-default", "")
+        if typ == "string" and (default or "default" in had):
+            spec["default"] = default
+        elif default.strip() and typ != "image":
+            spec["default"] = _typed(default, typ)
         if description := post.get(f"input-{i}-description", "").strip():
             spec["description"] = description
         definition["inputs"][name] = spec

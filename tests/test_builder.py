@@ -134,10 +134,10 @@ def test_inputs_are_typed_by_their_declared_type():
         )
     )
     assert definition["inputs"] == {
-        "n": {"type": "integer", "required": False, "default": 3},
-        "x": {"type": "number", "required": False, "default": 0.5},
-        "flag": {"type": "boolean", "required": False, "default": True},
-        "label": {"type": "string", "required": False, "default": " 7 "},
+        "n": {"type": "integer", "default": 3},
+        "x": {"type": "number", "default": 0.5},
+        "flag": {"type": "boolean", "default": True},
+        "label": {"type": "string", "default": " 7 "},
     }
 
 
@@ -172,6 +172,7 @@ def posted(b: builder.Builder) -> QueryDict:
     for row in b.inputs:
         fields.update({f"input-{row.index}-name": row.name, f"input-{row.index}-type": row.type})
         fields.update({f"input-{row.index}-default": row.default, f"input-{row.index}-description": row.description})
+        fields[f"input-{row.index}-keys"] = row.keys
         if row.required:
             fields[f"input-{row.index}-required"] = "on"
     for card in b.steps:
@@ -309,3 +310,21 @@ def test_a_taken_slug_creates_neither_workflow_nor_draft(operator, make_workflow
     response = signed_in(operator).post("/workflows/new/", {"slug": "taken", "name": "x", "starter": "text_to_image"})
     assert response.status_code == 400 and "already taken" in response.content.decode()
     assert not Draft.objects.filter(workflow__slug="taken").exists()
+
+
+@pytest.mark.parametrize("starter", ["text_to_image", "image_to_image"])
+def test_saving_the_form_unchanged_keeps_the_definition_as_it_was(starter):
+    """An input's explicit `required: false` or empty default is not dropped by opening and saving the form."""
+    definition = builder.starter_definition(starter, Catalogue.load())
+    definition["inputs"]["count"] = {"type": "integer", "required": False}
+    definition["inputs"]["flag"] = {"type": "boolean"}
+    assert builder.form_to_definition(posted(builder.build(definition, Catalogue.load()))) == definition
+
+
+def test_a_problem_at_a_field_the_form_does_not_show_is_shown_above_the_form(draft, operator):
+    """An unknown parameter has no field of its own: its problem must not disappear."""
+    broken = json.loads(json.dumps(TWO_STEPS_DEFINITION))
+    broken["steps"][1]["params"]["colour"] = "red"
+    templates.update_draft(actor=operator, draft=draft, definition=broken)
+    html = signed_in(operator).get(f"/drafts/{draft.pk}/form/").content.decode()
+    assert 'data-testid="form-error-general"' in html and "colour" in html.split('id="editor"')[1]
