@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import jsonsafe
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from templates_app import builder, limits, services
 from templates_app.catalogue import Catalogue
@@ -81,7 +81,9 @@ def workflow_new(request: HttpRequest) -> HttpResponse:
 def _create_from_starter(request: HttpRequest, values: dict[str, str]) -> str:
     """The one service call the chosen starting point asks for; where to go next (the first draft's form)."""
     if values["starter"] == "direction":
-        base = get_object_or_404(Workflow.objects.visible_to(request.user), slug=values["base"])
+        base = Workflow.objects.visible_to(request.user).filter(slug=values["base"]).first()
+        if base is None:  # said on the form, like any other missing field, not a 404 page
+            raise ValidationFailed([Problem("required", "base", "Choose the workflow to take a direction of.")])
         direction = services.derive_direction(
             actor=request.user,
             base=base,

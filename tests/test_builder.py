@@ -328,3 +328,11 @@ def test_a_problem_at_a_field_the_form_does_not_show_is_shown_above_the_form(dra
     templates.update_draft(actor=operator, draft=draft, definition=broken)
     html = signed_in(operator).get(f"/drafts/{draft.pk}/form/").content.decode()
     assert 'data-testid="form-error-general"' in html and "colour" in html.split('id="editor"')[1]
+
+
+def test_a_direction_without_a_base_is_refused_on_the_form(operator):
+    response = signed_in(operator).post(
+        "/workflows/new/", {"slug": "orphan", "name": "Orphan", "starter": "direction", "direction_label": "Warm"}
+    )
+    assert response.status_code == 400 and "Choose the workflow to take a direction of." in response.content.decode()
+    assert not Workflow.objects.filter(slug="orphan").exists()
