@@ -32,6 +32,7 @@ urlpatterns = [
     path("workflows/<slug:slug>/drafts/new/", templates.draft_new, name="draft-new"),
     path("workflows/<slug:slug>/run/", pages.run_form, name="run-form"),
     path("drafts/<int:pk>/", templates.draft_editor, name="draft"),
+    path("drafts/<int:pk>/form/", templates.draft_form, name="draft-form"),
     path("drafts/<int:pk>/validate/", templates.draft_validate, name="draft-validate"),
     path("drafts/<int:pk>/publish/", templates.draft_publish, name="draft-publish"),
     path("drafts/<int:pk>/discard/", templates.draft_discard, name="draft-discard"),

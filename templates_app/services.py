@@ -98,6 +98,18 @@ def create_workflow(*, actor: Actor, slug: str, name: str, description: str = ""
     return _insert_workflow(Workflow(slug=slug, name=name, description=description, created_by=actor))
 
 
+def create_workflow_with_draft(
+    *, actor: Actor, slug: str, name: str, description: str = "", definition: dict[str, Any]
+) -> tuple[Workflow, Draft]:
+    """A new workflow and its first draft, seeded from a starting template, together or not at all."""
+    actor = require_role(actor, Role.OPERATOR, action="create workflows")
+    _check_definition_document(definition)
+    with transaction.atomic():
+        workflow = create_workflow(actor=actor, slug=slug, name=name, description=description)
+        draft = Draft.objects.create(workflow=workflow, definition=definition, based_on=None, author=actor)
+    return workflow, draft
+
+
 def _insert_workflow(workflow: Workflow) -> Workflow:
     """Insert a workflow with its lineage in one row: lineage columns are frozen afterwards."""
     slug = workflow.slug

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import jsonsafe
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
-from templates_app import limits, services
+from templates_app import builder, limits, services
 from templates_app.catalogue import Catalogue
 from templates_app.models import VERSION_MESSAGE_MAX, Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
 from templates_app.tree import forest
@@ -55,17 +55,53 @@ def library(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @team_only
 def workflow_new(request: HttpRequest) -> HttpResponse:
-    values = {"slug": "", "name": "", "description": ""}
+    """A new workflow from a starting template (its first draft is seeded from it), or a direction of an
+    existing workflow (derived from its canonical version)."""
+    values = {"slug": "", "name": "", "description": "", "starter": "text_to_image", "base": "", "direction_label": ""}
     error = ""
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in values}
         try:
-            workflow = services.create_workflow(actor=request.user, **values)
+            target = _create_from_starter(request, values)
         except DomainError as exc:
             error = problem_text(exc)
         else:
-            return HttpResponseRedirect(reverse("workflow", args=[workflow.slug]))
-    return page(request, "floniks/workflow_new.html", {"values": values, "error": error}, status=400 if error else 200)
+            return HttpResponseRedirect(target)
+    bases = list(
+        Workflow.objects.visible_to(request.user).filter(canonical_version__isnull=False).order_by("slug").only("slug")
+    )
+    return page(
+        request,
+        "floniks/workflow_new.html",
+        {"values": values, "error": error, "starters": builder.STARTERS, "bases": bases},
+        status=400 if error else 200,
+    )
+
+
+def _create_from_starter(request: HttpRequest, values: dict[str, str]) -> str:
+    """The one service call the chosen starting point asks for; where to go next (the first draft's form)."""
+    if values["starter"] == "direction":
+        base = Workflow.objects.visible_to(request.user).filter(slug=values["base"]).first()
+        if base is None:  # said on the form, like any other missing field, not a 404 page
+            raise ValidationFailed([Problem("required", "base", "Choose the workflow to take a direction of.")])
+        direction = services.derive_direction(
+            actor=request.user,
+            base=base,
+            slug=values["slug"],
+            name=values["name"],
+            direction_label=values["direction_label"],
+        )
+        draft = Draft.objects.filter(workflow=direction).first()
+        return reverse("draft-form", args=[draft.pk]) if draft else reverse("workflow", args=[direction.slug])
+    starter = builder.starter_definition(values["starter"], Catalogue.load())
+    _workflow, draft = services.create_workflow_with_draft(
+        actor=request.user,
+        slug=values["slug"],
+        name=values["name"],
+        description=values["description"],
+        definition=starter,
+    )
+    return reverse("draft-form", args=[draft.pk])
 
 
 def visible_workflow(request: HttpRequest, slug: str) -> Workflow:
@@ -186,7 +222,8 @@ def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             error = problem_text(exc)
         else:
-            return succeed(request, "Draft saved.", reverse("draft", args=[draft.pk]))
+            then = "draft-form" if request.POST.get("then") == "form" else "draft"  # the switch saves first
+            return succeed(request, "Draft saved.", reverse(then, args=[draft.pk]))
     shown = _safe_parse(text) if request.method == "POST" else draft.definition  # stored data: no re-parse
     validation = services.validate_draft(draft=Draft(workflow=draft.workflow, definition=shown))
     return page(
@@ -210,6 +247,47 @@ def _safe_parse(text: str) -> Any:
         return _parse(text)
     except ValidationFailed:
         return None
+
+
+@require_http_methods(["GET", "POST"])
+@team_only
+def draft_form(request: HttpRequest, pk: int) -> HttpResponse:
+    """The form view of a draft. Saving ("save", or "json" to switch to the JSON view) goes through the
+    same service as the JSON editor; add/remove/move/kind changes re-render from the posted form unsaved."""
+    draft = _draft(request, pk)
+    catalogue = Catalogue.load()
+    definition: Any = draft.definition
+    error = ""
+    if request.method == "POST":
+        definition = builder.form_to_definition(request.POST)
+        op = request.POST.get("op", "save")
+        if op in ("save", "json"):
+            try:
+                services.update_draft(actor=request.user, draft=draft, definition=definition)
+            except DomainError as exc:
+                error = problem_text(exc)
+            else:
+                return succeed(request, "Draft saved.", reverse("draft" if op == "json" else "draft-form", args=[pk]))
+        else:
+            definition = builder.apply_op(definition, op)
+    validation = services.validate_draft(
+        draft=Draft(workflow=draft.workflow, definition=definition), catalogue=catalogue
+    )
+    return page(
+        request,
+        "floniks/draft_form.html",
+        {
+            "draft": draft,
+            "form": builder.build(definition, catalogue, validation.problems),
+            "error": error,
+            "validation": validation,
+            "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
+            "channels": Channel.values,
+            "message_max": VERSION_MESSAGE_MAX,
+        },
+        fragment="floniks/_builder.html",
+        status=400 if error else 200,
+    )
 
 
 @require_POST
@@ -247,6 +325,8 @@ def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if "definition" in post:  # publish what is on screen, not an older save
             draft = services.update_draft(actor=request.user, draft=draft, definition=_parse(post["definition"]))
+        elif "steps-count" in post:  # the same, from the form view
+            draft = services.update_draft(actor=request.user, draft=draft, definition=builder.form_to_definition(post))
         version = services.publish_draft(
             actor=request.user,
             draft=draft,

@@ -98,6 +98,7 @@ POLICY: dict[str, dict[str, str]] = {
     "draft-new": {"POST": TEAM},
     "run-form": {"GET": TEAM, "POST": TEAM},
     "draft": {"GET": TEAM, "POST": TEAM},
+    "draft-form": {"GET": TEAM, "POST": TEAM},
     "draft-validate": {"POST": TEAM},
     "draft-publish": {"POST": TEAM},
     "draft-discard": {"POST": TEAM},

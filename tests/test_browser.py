@@ -753,3 +753,55 @@ def test_the_record_page_shows_web_sized_previews_in_a_grid(page, live_server, o
     hash_line = gallery.locator(".hash-line").first.bounding_box()
     assert hash_line and hash_line["height"] < boxes[0]["height"] / 3, "the hash takes less room than the picture"
     shot(page, "20-record-previews")
+
+
+def test_a_new_user_builds_a_two_step_workflow_in_the_form_view(page, live_server, operator, worker):
+    """No JSON typed: a blank workflow, an input, a generate step, an img2img step reading it (its image
+    picked from a list that offers only earlier steps), an output; validated, published and run."""
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/workflows/new/")
+    page.fill("#slug", "built-by-form")
+    page.fill("#name", "Built by form")
+    page.get_by_test_id("starter-blank").check()
+    page.click("text=Create")
+    expect(page).to_have_url(re.compile(r"/drafts/\d+/form/$"))
+
+    page.fill("[name=input-0-name]", "subject")
+    page.check("[name=input-0-required]")
+    page.get_by_test_id("add-step").click()
+    page.select_option("#step-0-model", "local/plasma")
+    page.fill("#step-0-id", "background")
+    page.fill("#step-0-param-prompt", "{{inputs.subject}}, warm light")
+    page.fill("#step-0-param-width", "96")
+    page.fill("#step-0-param-height", "64")
+    page.fill("#step-0-param-steps", "8")
+    page.get_by_test_id("add-step").click()
+    expect(page.get_by_test_id("step-card-1")).to_be_visible()
+    # The kind select re-renders the card's parameters in place (htmx): upscale has a factor, img2img a strength.
+    page.select_option("#step-1-kind", "upscale")
+    expect(page.locator("#step-1-param-factor")).to_be_visible()
+    page.select_option("#step-1-kind", "img2img")
+    expect(page.locator("#step-1-param-strength")).to_be_visible()
+    page.fill("#step-1-id", "styled")
+    page.select_option("#step-1-param-image", "{{steps.background.output}}")
+    page.fill("#step-1-param-strength", "0.4")
+    page.fill("#step-1-param-steps", "8")
+    page.get_by_test_id("form-save").click()
+    expect(page.locator(".msg.success")).to_contain_text("Draft saved.")
+    # The first step cannot read the second: only inputs and earlier steps are offered.
+    expect(page.locator("#step-0-param-prompt")).to_have_value("{{inputs.subject}}, warm light")
+    expect(page.locator("#step-1-param-image option")).to_have_count(2)
+    page.select_option("[name=output-0-source]", "{{steps.styled.output}}")
+    page.fill("[name=output-0-name]", "hero")
+    page.get_by_test_id("form-save").click()
+    expect(page.get_by_test_id("validation-state")).to_have_text("ready to publish")
+    shot(page, "30-form-view")
+
+    page.fill("#message", "built in the form view")
+    page.click("#publish")
+    expect(page.locator(".msg.success")).to_contain_text("Published")
+    page.goto(f"{live_server.url}/workflows/built-by-form/run/")
+    page.fill("#input_subject", "a lighthouse")
+    page.click("text=Start run")
+    expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
+    expect(page.get_by_test_id("output-hero")).to_be_visible()

@@ -64,8 +64,8 @@ QUERY_COUNTS: dict[str, int] = {
     "GET manifest public as anonymous": 1,
     "GET manifest internal": 4,
     "GET library": 4,  # session, user, role (read once), the workflows
-    "GET workflow-new": 3,
-    "POST workflow-new": 20,
+    "GET workflow-new": 4,  # session, user, role, the workflows a direction may start from
+    "POST workflow-new": 25,  # the workflow and its first draft from a starting template (the catalogue read for its model)
     "GET workflow": 10,
     "GET workflow production": 12,
     "GET workflow just published": 10,  # the notice reads the version from the list already fetched
@@ -85,6 +85,9 @@ QUERY_COUNTS: dict[str, int] = {
     "GET draft": 6,
     "POST draft": 8,
     "POST draft-validate": 6,
+    "GET draft-form": 6,  # as the JSON page: the draft, the catalogue (2) once for the model selects and the gate
+    "POST draft-form": 10,
+    "POST draft-form kind": 6,  # a kind changed: the card re-rendered, nothing saved
     "POST draft-publish": 16,
     "POST draft-discard": 8,
     "POST draft-spawn": 27,
@@ -247,6 +250,23 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET draft": lambda w: Req(f"/drafts/{w['draft'].pk}/"),
     "POST draft": lambda w: Req(
         f"/drafts/{w['draft'].pk}/", {"definition": json.dumps(small_definition(steps=20))}, expect=REDIRECT
+    ),
+    "GET draft-form": lambda w: Req(f"/drafts/{w['draft'].pk}/form/"),
+    "POST draft-form": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/form/",
+        {
+            "op": "save",
+            "steps-count": "1",
+            "step-0-id": "a",
+            "step-0-kind": "generate_image",
+            "step-0-model": "local/plasma",
+        },
+        expect=REDIRECT,
+    ),
+    "POST draft-form kind": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/form/",
+        {"op": "kind", "steps-count": "1", "step-0-id": "a", "step-0-kind": "upscale", "step-0-model": "local/plasma"},
+        htmx=True,
     ),
     "POST draft-validate": lambda w: Req(
         f"/drafts/{w['draft'].pk}/validate/", {"definition": json.dumps(small_definition(steps=20))}
