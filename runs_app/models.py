@@ -10,7 +10,6 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
@@ -84,20 +83,10 @@ class RunQuerySet(models.QuerySet["Run"]):
         return self.select_related("workflow", "version", "created_by", "record").prefetch_related(steps_in_order())
 
     def with_thumbnail(self) -> RunQuerySet:
-        """Each run's `thumbnail_sha`: the sha256 of its first named output made so far (None before),
-        the one `outputs_by_name()` lists first, in the same query as the runs (lists pay no query per row).
-        jsonb_each_text walks the stored outputs in the order Python reads them back."""
-        return self.annotate(
-            thumbnail_sha=RawSQL(
-                """SELECT s.output_id
-                     FROM jsonb_each_text(runs_app_run.specification -> 'outputs') WITH ORDINALITY AS o(name, step_id, n)
-                     JOIN runs_app_runstep s ON s.run_id = runs_app_run.id AND s.step_id = o.step_id
-                    WHERE s.output_id IS NOT NULL
-                    ORDER BY o.n LIMIT 1""",
-                (),
-                output_field=models.CharField(),
-            )
-        )
+        """Each run's `thumbnail_sha`: the sha256 of the output its latest step made so far (None
+        before), in the same query as the runs (lists pay no query per row; SQLite and PostgreSQL)."""
+        made = RunStep.objects.filter(run=models.OuterRef("pk"), output__isnull=False).order_by("-index")
+        return self.annotate(thumbnail_sha=models.Subquery(made.values("output_id")[:1]))
 
 
 def steps_in_order() -> models.Prefetch[Any]:
