@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,18 +88,37 @@ def _diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def compare_records(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
+def artifacts_to_read(records: Iterable[VersionRecord]) -> dict[str, Artifact]:
+    """Every output artifact of these records by sha256, in one query (comparing reads the bytes
+    of the outputs that differ; fetched one by one, that would be a query per output and record)."""
+    shas = {o["sha256"] for r in records for o in r.outputs.values()}
+    return Artifact.objects.in_bulk(list(shas), field_name="sha256") if shas else {}
+
+
+def compare_records(
+    a: VersionRecord, b: VersionRecord, artifacts: Mapping[str, Artifact] | None = None
+) -> dict[str, Any]:
+    """What differs between two records; `artifacts` (from `artifacts_to_read`) spares the
+    queries when the caller compares several pairs."""
     parameters = {}
     for step in sorted(set(a.parameters) | set(b.parameters)):
         changed = _diff(a.parameters.get(step, {}), b.parameters.get(step, {}))
         if changed:
             parameters[step] = changed
+    if artifacts is None:  # only the outputs whose bytes are compared: none when all are the same file
+        differing = [
+            sha
+            for name in set(a.outputs) & set(b.outputs)
+            for sha in (a.outputs[name]["sha256"], b.outputs[name]["sha256"])
+            if a.outputs[name]["sha256"] != b.outputs[name]["sha256"]
+        ]
+        artifacts = Artifact.objects.in_bulk(differing, field_name="sha256") if differing else {}
     outputs = {}
     for name in sorted(set(a.outputs) | set(b.outputs)):
         oa, ob = a.outputs.get(name), b.outputs.get(name)
         entry: dict[str, Any] = {"a": oa, "b": ob, "identical": bool(oa and ob and oa["sha256"] == ob["sha256"])}
         if oa and ob and not entry["identical"]:
-            da, db = (read_artifact(Artifact.objects.get(sha256=o["sha256"])) for o in (oa, ob))
+            da, db = (read_artifact(_artifact(artifacts, o["sha256"])) for o in (oa, ob))
             entry["identical"] = pixels_identical(da, db)
             entry["similarity"] = 1.0 if entry["identical"] else similarity(da, db)
         outputs[name] = entry
@@ -112,3 +132,10 @@ def compare_records(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
         "models": _diff(a.step_models, b.step_models),
         "outputs": outputs,
     }
+
+
+def _artifact(artifacts: Mapping[str, Artifact], sha: str) -> Artifact:
+    try:
+        return artifacts[sha]
+    except KeyError:  # as Artifact.objects.get did: a record naming a file that is gone
+        raise Artifact.DoesNotExist(sha) from None

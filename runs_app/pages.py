@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -21,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
-from runs_app.compare import NEAR_THRESHOLD, compare_records, difference_image
+from runs_app.compare import NEAR_THRESHOLD, artifacts_to_read, compare_records, difference_image
 from runs_app.drift import accepted_drift, pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import (
@@ -416,42 +417,119 @@ def _records(request: HttpRequest, ids: list[str]) -> tuple[VersionRecord, Versi
     return a, b
 
 
+# The compare page shows two to four records: one column each, the first the reference the others
+# are compared with (and the one the wipe and overlay put the chosen other over).
+MIN_COMPARED, MAX_COMPARED = 2, 4
+LETTERS = "ABCD"
+
+
 @require_GET
 @team_only
 def compare(request: HttpRequest) -> HttpResponse:
     ids = request.GET.getlist("r") or [request.GET.get("a", ""), request.GET.get("b", "")]
     ids = [i for i in ids if i]
-    if len(ids) != 2:
-        return page(request, "floniks/compare.html", {"error": "Pick exactly two records to compare."}, status=400)
-    a, b = _records(request, ids)
-    diff = compare_records(a, b)
-    outputs = [{"name": n, **o, "a_art": o["a"], "b_art": o["b"]} for n, o in diff["outputs"].items()]
+    if len(ids) > MAX_COMPARED:
+        error = f"You picked {len(ids)} records; compare at most four at once."
+        return page(request, "floniks/compare.html", {"error": error}, status=400)
+    if len(ids) < MIN_COMPARED:
+        return page(request, "floniks/compare.html", {"error": "Pick two to four records to compare."}, status=400)
+    records = _records_in_order(request, ids)
+    first, others = records[0], records[1:]
+    artifacts = artifacts_to_read(records)  # one query for every output of every record
+    diffs = [compare_records(first, other, artifacts) for other in others]
+    # The other record the wipe and overlay put over the first: 1 (the second record) unless asked.
+    try:
+        pair = int(request.GET.get("pair", "1"))
+    except ValueError:  # not a number (or one of thousands of digits)
+        pair = 1
+    if not 1 <= pair <= len(others):
+        pair = 1
+    diff, other = diffs[pair - 1], others[pair - 1]
+    columns = [{"record": r, "letter": LETTERS[i]} for i, r in enumerate(records)]
     return page(
         request,
         "floniks/compare.html",
         {
-            "a": a,
-            "b": b,
+            "a": first,
+            "b": other,
+            "a_letter": "A",
+            "b_letter": LETTERS[pair],
+            "columns": columns,
+            "many": len(records) > MIN_COMPARED,
+            "pairs": [
+                {
+                    "letter": LETTERS[i],
+                    "record": r,
+                    "current": i == pair,
+                    "url": f"{reverse('compare')}?{urlencode([*(('r', pk) for pk in ids), ('pair', i)])}",
+                }
+                for i, r in enumerate(records)
+                if i
+            ],
             "diff": diff,
-            "parameters": _compared_parameters(a, b, diff["parameters"]),
-            "outputs": outputs,
-            "steps": sorted(set(a.parameters) | set(b.parameters)),
+            "grid": _compared_outputs(records, diffs),
+            "parameters": _compared_parameters(records),
+            "seeds_and_models": _compared_seeds_and_models(records),
+            "outputs": [{"name": n, **o} for n, o in diff["outputs"].items()],
         },
     )
 
 
-def _compared_parameters(
-    a: VersionRecord, b: VersionRecord, changed: dict[str, dict[str, Any]]
-) -> list[tuple[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]]:
-    """Each changed parameter as two cells to show: an image binding becomes the image it names
-    (a reference image, or what the bound step made in that record's run), never a dict."""
-    bound = {v["step"] for params in changed.values() for ab in params.values() for v in ab.values() if _is_step(v)}
+def _records_in_order(request: HttpRequest, ids: list[str]) -> list[VersionRecord]:
+    """The records the user may see, in the order asked, in one query; a malformed or unknown id
+    is a 404, never a 500. The same record twice is allowed (it is compared with itself)."""
+    try:
+        pks = [uuid.UUID(i) for i in ids]
+    except ValueError:
+        raise Http404 from None
+    found = VersionRecord.objects.visible_to(request.user).for_list().in_bulk(pks)
+    if any(pk not in found for pk in pks):
+        raise Http404
+    return [found[pk] for pk in pks]
+
+
+def _compared_outputs(records: list[VersionRecord], diffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each output any record made, with one cell per record: the first is the reference, every
+    other says whether its output is the same as the first's (pixel-identical) or differs."""
+    names = sorted({n for r in records for n in r.outputs})
+    rows = []
+    for name in names:
+        cells: list[dict[str, Any]] = [{"output": records[0].outputs.get(name), "letter": "A", "reference": True}]
+        for i, (record, diff) in enumerate(zip(records[1:], diffs, strict=True), start=1):
+            entry = diff["outputs"][name]
+            cells.append(
+                {
+                    "output": record.outputs.get(name),
+                    "letter": LETTERS[i],
+                    "identical": entry["identical"],
+                    "similarity": entry.get("similarity"),
+                    "changed": not entry["identical"],
+                }
+            )
+        for cell, record in zip(cells, records, strict=True):
+            cell["record"] = record
+        rows.append({"name": name, "cells": cells})
+    return rows
+
+
+def _compared_parameters(records: list[VersionRecord]) -> list[tuple[str, list[tuple[str, list[dict[str, Any]]]]]]:
+    """Each parameter whose value differs between the first record and any other, as one cell per
+    record (marked `changed` where it differs from the first's): an image binding becomes the image
+    it names (a reference image, or what the bound step made in that record's run), never a dict."""
+    changed: list[tuple[str, list[tuple[str, list[Any]]]]] = []
+    for step in sorted({s for r in records for s in r.parameters}):
+        keys = sorted({k for r in records for k in r.parameters.get(step, {})})
+        rows = [(k, [r.parameters.get(step, {}).get(k) for r in records]) for k in keys]
+        rows = [(k, values) for k, values in rows if any(v != values[0] for v in values[1:])]
+        if rows:
+            changed.append((step, rows))
+    bound = {v["step"] for _step, rows in changed for _k, values in rows for v in values if _is_step(v)}
     made: dict[tuple[Any, str], str] = {}
     if bound:  # one query, and only when an image from another step differs
         made = {
             (run_id, step_id): sha
             for run_id, step_id, sha in RunStep.objects.filter(
-                run_id__in=[a.run_id, b.run_id], step_id__in=bound, output__isnull=False
+                run_id__in=[r.run_id for r in records], step_id__in=bound, output__isnull=False
             ).values_list("run_id", "step_id", "output__sha256")
         }
 
@@ -464,8 +542,33 @@ def _compared_parameters(
         return {"text": value}
 
     return [
-        (step, [(k, cell(a, v["a"]), cell(b, v["b"])) for k, v in params.items()]) for step, params in changed.items()
+        (
+            step,
+            [
+                (
+                    k,
+                    [
+                        {**cell(r, v), "changed": i > 0 and v != values[0]}
+                        for i, (r, v) in enumerate(zip(records, values, strict=True))
+                    ],
+                )
+                for k, values in rows
+            ],
+        )
+        for step, rows in changed
     ]
+
+
+def _compared_seeds_and_models(records: list[VersionRecord]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each step's seed and model where any record's differs from the first's: one cell per record."""
+    shown = []
+    for what, values_of in (("seed", lambda r: r.seeds), ("model", lambda r: r.step_models)):
+        for step in sorted({s for r in records for s in values_of(r)}):
+            values = [values_of(r).get(step) for r in records]
+            if any(v != values[0] for v in values[1:]):
+                cells = [{"text": v, "changed": i > 0 and v != values[0]} for i, v in enumerate(values)]
+                shown.append((f"{step} {what}", cells))
+    return shown
 
 
 def _is_step(value: Any) -> bool:

@@ -26,13 +26,15 @@
     img.hidden = false;
   }
 
-  // <form data-compare-picker>: its submit button is enabled only with exactly two ticked records.
+  // <form data-compare-picker>: its submit button is enabled only with two to four ticked records
+  // (the compare page shows at most four).
   function countPicked(picker) {
     const n = picker.querySelectorAll("input[name=r]:checked").length;
+    const fits = n >= 2 && n <= 4;
     const submit = picker.querySelector("[data-compare-submit]");
     const hint = picker.querySelector("[data-compare-hint]");
-    if (submit) submit.disabled = n !== 2;
-    if (hint) hint.textContent = n === 2 ? "" : `Tick exactly two records (${n} ticked).`;
+    if (submit) submit.disabled = !fits;
+    if (hint) hint.textContent = fits ? "" : `Tick two to four records (${n} ticked).`;
   }
 
   // <textarea id="x" data-limit="N"> with <… data-counts="x">: "n / N" as you type, marked .over past N.
@@ -79,6 +81,46 @@
       button.textContent = "copied";
       setTimeout(() => { button.textContent = word; }, 1200);
     });
+  });
+
+  // The compare page's wipe and overlay: <input type=range data-wipe> inside [data-wipe-box] sets
+  // --wipe (where the divider is, 0-100%), <input type=range data-overlay> inside [data-overlay-box]
+  // sets --overlay (the top image's opacity, 0-1); base.css draws the clip and the opacity from them.
+  // element.style.setProperty is CSSOM, which the CSP allows (a style= attribute it would refuse).
+  function slide(input) {
+    if (input.matches("[data-wipe]")) {
+      input.closest("[data-wipe-box]")?.style.setProperty("--wipe", `${Number(input.value)}%`);
+    } else if (input.matches("[data-overlay]")) {
+      input.closest("[data-overlay-box]")?.style.setProperty("--overlay", String(Number(input.value) / 100));
+    }
+  }
+  function slideAll(root) {
+    root.querySelectorAll("input[data-wipe], input[data-overlay]").forEach(slide);
+  }
+  // A slider's value survives Back and a reload; the picture follows it.
+  document.addEventListener("DOMContentLoaded", () => slideAll(document));
+  window.addEventListener("pageshow", () => slideAll(document));
+  document.addEventListener("input", (e) => {
+    if (e.target instanceof HTMLInputElement && e.target.matches("[data-wipe], [data-overlay]")) slide(e.target);
+  });
+  // Dragging on the wiped image moves the divider too: the slider follows the pointer.
+  function dragTo(layers, e) {
+    const slider = layers.closest("[data-wipe-box]")?.querySelector("input[data-wipe]");
+    const box = layers.getBoundingClientRect();
+    if (!slider || box.width === 0) return;
+    slider.value = String(Math.round(Math.min(100, Math.max(0, ((e.clientX - box.left) / box.width) * 100))));
+    slide(slider);
+  }
+  document.addEventListener("pointerdown", (e) => {
+    const layers = e.target instanceof Element ? e.target.closest("[data-wipe-drag]") : null;
+    if (!layers) return;
+    e.preventDefault(); // no image drag-and-drop
+    layers.setPointerCapture(e.pointerId);
+    dragTo(layers, e);
+  });
+  document.addEventListener("pointermove", (e) => {
+    const layers = e.target instanceof Element ? e.target.closest("[data-wipe-drag]") : null;
+    if (layers && layers.hasPointerCapture(e.pointerId)) dragTo(layers, e);
   });
 
   // <form data-warn-unsaved>: warn before leaving with edits that were neither saved nor published.
