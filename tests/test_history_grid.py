@@ -155,7 +155,11 @@ def test_every_page_with_outputs_marks_its_images_for_the_viewer(world, client, 
     assert viewable(client.get(f"/runs/{fox.run_id}/")) == [fox_original]
     assert viewable(client.get("/records/")) == [hare_original, fox_original]  # the table's thumbnails too
     compared = viewable(client.get(f"/records/compare/?a={fox.pk}&b={hare.pk}"))
-    assert compared[:3] == [fox_original, hare_original, f"/records/compare/diff.png?a={fox.pk}&b={hare.pk}&output=hero"]
+    assert compared[:3] == [
+        fox_original,
+        hare_original,
+        f"/records/compare/diff.png?a={fox.pk}&b={hare.pk}&output=hero",
+    ]
     waiting = run_now(services.start_run(actor=operator, workflow=fox.workflow, inputs={"subject": "owl"}))
     assert len(viewable(client.get(f"/runs/{waiting.pk}/"))) == 1
 

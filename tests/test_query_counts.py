@@ -16,8 +16,8 @@ Row keys: "METHOD url-name [variant] [as persona]"; the persona defaults to oper
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -570,6 +570,6 @@ def test_the_history_grid_costs_the_same_with_1_and_30_records(make_workflow, pu
         assert len(sql) == len(one_sql)
         seen += cells(html)
         every_sql += sql
-    assert seen == 30 and 'cursor=' not in html.split('data-testid="history-grid"')[1]
+    assert seen == 30 and "cursor=" not in html.split('data-testid="history-grid"')[1]
     assert not [s for s in one_sql + thirty_sql + every_sql if re.search(r"\bOFFSET\b", s, re.I)]
     assert any(re.search(r'"created_at" < ', s) for s in every_sql), "the older pages come from a keyset"
