@@ -276,7 +276,7 @@
   // Make each marked image reachable from the keyboard and say what it does.
   function mark(root) {
     const found = Array.from(root.querySelectorAll(SELECTOR));
-    if (root.matches(SELECTOR)) found.push(root);
+    if (root instanceof Element && root.matches(SELECTOR)) found.push(root);
     found.forEach((img) => {
       if (!img.hasAttribute("tabindex")) img.tabIndex = 0;
       if (!img.title) img.title = "View full screen";
