@@ -679,6 +679,7 @@ def test_screenshots_of_the_main_pages_in_both_themes(page, live_server, operato
         "run": f"/runs/{run.pk}/",
         "record": f"/records/{first.pk}/",
         "history": "/records/",
+        "history-grid": "/records/?view=grid",
         "compare": f"/records/compare/?r={first.pk}&r={second.pk}",
     }
     sign_in(page, live_server, operator)
@@ -847,3 +848,35 @@ def test_a_large_image_fits_the_screen_and_a_double_click_shows_it_at_100_percen
     assert _rendered_width(page) == pytest.approx(fitted)
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("viewer")).to_be_hidden()
+
+
+def test_the_viewer_opens_on_the_run_and_compare_pages_too(page, live_server, operator, make_workflow, publish):
+    workflow = _two_outputs(make_workflow, publish, "pages-with-outputs")
+    a = finished_record(operator, workflow, label="one")
+    b = finished_record(operator, workflow, inputs={"subject": "a hare"}, label="two")
+    sign_in(page, live_server, operator)
+    viewer, image = page.get_by_test_id("viewer"), page.get_by_test_id("viewer-image")
+
+    page.goto(f"{live_server.url}/runs/{a.run_id}/")
+    page.get_by_test_id("output-plate").click()
+    expect(viewer).to_be_visible()
+    expect(image).to_have_attribute("src", a.outputs["plate"]["url"])
+    page.get_by_role("button", name="Close (Escape)").click()
+    expect(viewer).to_be_hidden()
+
+    # The compare page: per output, the two originals and their difference, in page order.
+    page.goto(f"{live_server.url}/records/compare/?a={a.pk}&b={b.pk}")
+    page.get_by_test_id("diff-image").first.click()
+    expect(viewer).to_be_visible()
+    expect(image).to_have_attribute("src", re.compile(r"/records/compare/diff\.png\?a=.*&output="))
+    page.wait_for_function("() => document.querySelector('[data-testid=viewer-image]').naturalWidth > 0")
+    page.keyboard.press("ArrowLeft")  # the image before the difference: record b's, of the same output
+    expect(page.locator(".viewer-caption")).to_have_text(re.compile(rf"^{b.label} · "))
+    expect(image).to_have_attribute("src", b.outputs[image_output(page)]["url"])
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+
+def image_output(page: Page) -> str:
+    """The output named in the viewer's caption ("<label> · <output>")."""
+    return page.locator(".viewer-caption").inner_text().rsplit(" · ", 1)[1]
