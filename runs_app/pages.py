@@ -41,6 +41,7 @@ from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
 from templates_app.views import WorkflowAction
 
 HISTORY_PAGE = 50
+HISTORY_GRID = "grid"  # ?view=grid: the history as a grid of images (the table otherwise)
 
 
 def _switch_mode(request: HttpRequest, workflow: Workflow) -> Workflow:
@@ -291,6 +292,14 @@ def history(request: HttpRequest) -> HttpResponse:
     if more:
         params["cursor"] = _cursor(rows[-1])
         next_url = "?" + params.urlencode()
+    # The grid and the table are two views of the same rows: same filters, same keyset page. The
+    # toggle keeps the filters and the cursor, so switching shows the records just seen.
+    grid = request.GET.get("view") == HISTORY_GRID
+    views = request.GET.copy()
+    views.pop("view", None)
+    table_url = "?" + views.urlencode()
+    views["view"] = HISTORY_GRID
+    grid_url = "?" + views.urlencode()
     since, until = request.GET.get("since", ""), request.GET.get("until", "")
     reversed_range = bool(since and until and since > until)
     return page(
@@ -299,6 +308,9 @@ def history(request: HttpRequest) -> HttpResponse:
         {
             "records": rows,
             "next_url": next_url,
+            "grid": grid,
+            "table_url": table_url,
+            "grid_url": grid_url,
             "filters": request.GET,
             "errors": records.errors,
             "reversed_range": reversed_range,

@@ -743,6 +743,7 @@ def test_screenshots_of_the_main_pages_in_both_themes(page, live_server, operato
         "run": f"/runs/{run.pk}/",
         "record": f"/records/{first.pk}/",
         "history": "/records/",
+        "history-grid": "/records/?view=grid",
         "compare": f"/records/compare/?r={first.pk}&r={second.pk}",
     }
     sign_in(page, live_server, operator)
@@ -869,3 +870,158 @@ def test_a_new_user_builds_a_two_step_workflow_in_the_form_view(page, live_serve
     page.click("text=Start run")
     expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation", timeout=60_000)
     expect(page.get_by_test_id("output-hero")).to_be_visible()
+
+
+# The history as a grid, and the full-screen viewer (static/floniks/viewer.js).
+def _two_outputs(make_workflow: Any, publish: Any, slug: str, **params: Any) -> Workflow:
+    workflow = make_workflow(slug, slug.title())
+    d = small_definition(**params)
+    d["outputs"] = {"hero": "{{steps.styled.output}}", "plate": "{{steps.background.output}}"}
+    publish(workflow, d)
+    return workflow
+
+
+def _rendered_width(page: Page) -> float:
+    box = page.get_by_test_id("viewer-image").bounding_box()
+    assert box is not None
+    return box["width"]
+
+
+def test_the_history_grid_shows_the_records_and_opens_one_full_screen(page, live_server, manager, campaign):
+    first, second = campaign["records"]
+    services.approve_record(actor=manager, record=first)
+    sign_in(page, live_server, manager)
+    page.goto(f"{live_server.url}/records/?workflow=campaign-a-warmearthy")
+    page.get_by_test_id("view-grid").click()
+    expect(page).to_have_url(re.compile(r"view=grid"))
+    cells = page.get_by_test_id("grid-cell")
+    expect(cells).to_have_count(2)
+    expect(cells.nth(0)).to_contain_text(second.label)
+    expect(cells.nth(0)).to_contain_text("not approved")
+    expect(cells.nth(1)).to_contain_text(first.label)
+    expect(cells.nth(1).get_by_test_id("grid-approved")).to_be_visible()
+    expect(cells.nth(1)).to_contain_text("campaign-a-warmearthy")
+    page.wait_for_load_state("networkidle")
+    assert cells.locator("img").evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)") == [True, True]
+    shot(page, "history-grid")
+    cells.nth(1).locator("img").click()
+    viewer = page.get_by_test_id("viewer")
+    expect(viewer).to_be_visible()
+    expect(page.get_by_test_id("viewer-original")).to_have_attribute(
+        "href", f"/artifacts/{first.outputs['hero']['sha256']}"
+    )
+    expect(page.get_by_test_id("viewer-position")).to_have_text("2 / 2")
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_test_id("viewer-original")).to_have_attribute(
+        "href", f"/artifacts/{second.outputs['hero']['sha256']}"
+    )
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    # The filter form still knows the view: searching again stays in the grid.
+    page.fill("#f-q", "hare")
+    page.click("text=Search")
+    expect(cells).to_have_count(1)
+    expect(page.get_by_test_id("history-grid")).to_be_visible()
+
+
+def test_the_viewer_on_the_record_page_zooms_moves_to_the_next_image_and_closes(
+    page, live_server, operator, make_workflow, publish
+):
+    record = finished_record(operator, _two_outputs(make_workflow, publish, "two-outputs"))
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.get_by_test_id("record-output-hero").click()
+    viewer = page.get_by_test_id("viewer")
+    expect(viewer).to_be_visible()
+    image = page.get_by_test_id("viewer-image")
+    expect(image).to_have_attribute("src", record.outputs["hero"]["url"])
+    expect(page.get_by_test_id("viewer-position")).to_have_text("1 / 2")
+    expect(page.get_by_test_id("viewer-zoom")).to_have_text("100 %")  # a small image is not enlarged to fit
+    fitted = _rendered_width(page)
+    assert fitted == 96
+    page.get_by_role("button", name="Zoom in (+)").click()
+    assert _rendered_width(page) > fitted
+    page.keyboard.press("+")
+    expect(page.get_by_test_id("viewer-zoom")).to_have_text("156 %")
+    assert _rendered_width(page) == pytest.approx(96 * 1.5625)
+    page.keyboard.press("-")
+    expect(page.get_by_test_id("viewer-zoom")).to_have_text("125 %")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "viewer-zoomed.png"))  # the screen, as the viewer fills it
+
+    page.keyboard.press("ArrowRight")
+    expect(image).to_have_attribute("src", record.outputs["plate"]["url"])
+    expect(page.get_by_test_id("viewer-position")).to_have_text("2 / 2")
+    expect(page.get_by_test_id("viewer-zoom")).to_have_text("100 %")  # each image opens fitted
+    expect(page.get_by_test_id("viewer-original")).to_have_attribute("href", record.outputs["plate"]["url"])
+    page.keyboard.press("ArrowRight")  # round to the first
+    expect(image).to_have_attribute("src", record.outputs["hero"]["url"])
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(page.get_by_test_id("record-output-hero")).to_be_focused()  # back where the viewer was opened
+
+
+def test_a_large_image_fits_the_screen_and_a_double_click_shows_it_at_100_percent_to_pan(
+    page, live_server, operator, make_workflow, publish
+):
+    record = finished_record(operator, _two_outputs(make_workflow, publish, "large", width=768, height=512))
+    page.set_viewport_size({"width": 640, "height": 480})
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    page.get_by_test_id("record-output-plate").click()
+    image = page.get_by_test_id("viewer-image")
+    expect(image).to_have_attribute("src", record.outputs["plate"]["url"])
+    expect(page.get_by_test_id("viewer-zoom")).not_to_have_text("100 %")
+    fitted = _rendered_width(page)
+    assert fitted < 640
+    image.dblclick()
+    expect(page.get_by_test_id("viewer-zoom")).to_have_text("100 %")
+    assert _rendered_width(page) == 768
+    before = image.bounding_box()
+    assert before is not None
+    # Drag to the right: the image follows (as far as its left edge allows).
+    page.mouse.move(320, 300)
+    page.mouse.down()
+    page.mouse.move(380, 300, steps=4)
+    page.mouse.up()
+    after = image.bounding_box()
+    assert after is not None and after["x"] == pytest.approx(before["x"] + 60)
+    page.mouse.wheel(0, 300)  # the wheel zooms out, back to fit at most
+    expect(page.get_by_test_id("viewer-zoom")).not_to_have_text("100 %")
+    image.dblclick()  # zoomed in a little still: back to fit
+    assert _rendered_width(page) == pytest.approx(fitted)
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("viewer")).to_be_hidden()
+
+
+def test_the_viewer_opens_on_the_run_and_compare_pages_too(page, live_server, operator, make_workflow, publish):
+    workflow = _two_outputs(make_workflow, publish, "pages-with-outputs")
+    a = finished_record(operator, workflow, label="one")
+    b = finished_record(operator, workflow, inputs={"subject": "a hare"}, label="two")
+    sign_in(page, live_server, operator)
+    viewer, image = page.get_by_test_id("viewer"), page.get_by_test_id("viewer-image")
+
+    page.goto(f"{live_server.url}/runs/{a.run_id}/")
+    page.get_by_test_id("output-plate").click()
+    expect(viewer).to_be_visible()
+    expect(image).to_have_attribute("src", a.outputs["plate"]["url"])
+    page.get_by_role("button", name="Close (Escape)").click()
+    expect(viewer).to_be_hidden()
+
+    # The compare page: per output, the two originals and their difference, in page order.
+    page.goto(f"{live_server.url}/records/compare/?a={a.pk}&b={b.pk}")
+    page.get_by_test_id("diff-image").first.click()
+    expect(viewer).to_be_visible()
+    expect(image).to_have_attribute("src", re.compile(r"/records/compare/diff\.png\?a=.*&output="))
+    page.wait_for_function("() => document.querySelector('[data-testid=viewer-image]').naturalWidth > 0")
+    page.keyboard.press("ArrowLeft")  # the image before the difference: record b's, of the same output
+    expect(page.locator(".viewer-caption")).to_have_text(re.compile(rf"^{b.label} · "))
+    expect(image).to_have_attribute("src", b.outputs[image_output(page)]["url"])
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+
+def image_output(page: Page) -> str:
+    """The output named in the viewer's caption ("<label> · <output>")."""
+    return page.locator(".viewer-caption").inner_text().rsplit(" · ", 1)[1]

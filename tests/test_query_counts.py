@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runs_app import services as runs
+from runs_app.pages import _cursor
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
 from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
@@ -99,6 +101,11 @@ QUERY_COUNTS: dict[str, int] = {
     "POST run-continue": 14,
     "GET history": 6,
     "GET history filtered": 6,
+    # The grid is the same rows as the table: the same queries, whatever the number of records
+    # (test_the_history_grid_costs_the_same_with_1_and_30_records).
+    "GET history grid": 6,
+    "GET history grid filtered": 6,
+    "GET history grid older": 6,  # its "load more" fragment, from a cursor
     # Session, user, role, the records (one query, however many), their outputs' artifacts (one
     # query): the same for two records as for four.
     "GET compare": 5,
@@ -293,6 +300,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "POST run-cancel": lambda w: Req(f"/runs/{w['queued'].pk}/cancel/", {}, expect=REDIRECT),
     "GET history": lambda w: Req("/records/"),
     "GET history filtered": lambda w: Req("/records/?q=look&model=local/plasma&approved=false"),
+    "GET history grid": lambda w: Req("/records/?view=grid"),
+    "GET history grid filtered": lambda w: Req("/records/?view=grid&q=look&model=local/plasma&approved=false"),
+    "GET history grid older": lambda w: Req(f"/records/?view=grid&cursor={_cursor(w['records'][2])}", htmx=True),
     "GET compare": lambda w: Req(f"/records/compare/?a={w['records'][0].pk}&b={w['records'][1].pk}"),
     "GET compare four": lambda w: Req("/records/compare/?" + "&".join(f"r={r.pk}" for r in w["records"])),
     "GET compare-image": lambda w: Req(
@@ -540,3 +550,52 @@ def test_query_counts(world):
             "(QUERY_COUNTS_SQL=1 shows the statements):\n" + "\n".join(lines),
             pytrace=False,
         )
+
+
+def test_the_history_grid_costs_the_same_with_1_and_30_records(make_workflow, publish, operator, monkeypatch):
+    """The grid reads no more per record than the table (no N+1 behind a thumbnail, a workflow or an
+    approval), and its pages are a keyset (WHERE created_at < cursor) rather than an OFFSET that
+    deepens with each page. 10^4 records would show it too but would slow the suite; 1 and 30 show
+    the same constancy."""
+    from runs_app import pages
+
+    workflow = make_workflow("gallery", "Gallery")
+    publish(workflow, small_definition())
+    client = Client()
+    client.force_login(operator)
+
+    def grid(url: str, htmx: bool = False) -> tuple[str, list[str]]:
+        Catalogue.forget()
+        ContentType.objects.clear_cache()
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, headers={"HX-Request": "true"} if htmx else None)
+        assert response.status_code == 200
+        return response.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+    def cells(html: str) -> int:
+        return html.count('data-testid="grid-cell"')
+
+    finished_record(operator, workflow, label="look 0")
+    one_html, one_sql = grid("/records/?view=grid")
+    for i in range(1, 30):
+        finished_record(operator, workflow, label=f"look {i}")
+    thirty_html, thirty_sql = grid("/records/?view=grid")
+    assert (cells(one_html), cells(thirty_html)) == (1, 30)
+    assert len(thirty_sql) == len(one_sql) == QUERY_COUNTS["GET history grid"]
+
+    # Ten a page: each "load more" (an htmx fragment, still a grid) costs the same as the first page.
+    monkeypatch.setattr(pages, "HISTORY_PAGE", 10)
+    html, sql = grid("/records/?view=grid")
+    seen, every_sql = cells(html), list(sql)
+    for _ in range(2):
+        older = re.search(r'hx-get="(\?[^"]*cursor=[^"]+)"', html)
+        assert older is not None and "view=grid" in older.group(1)
+        html, sql = grid("/records/" + older.group(1).replace("&amp;", "&"), htmx=True)
+        assert 'data-testid="history-grid"' in html and "<html" not in html
+        assert len(sql) == len(one_sql)
+        seen += cells(html)
+        every_sql += sql
+    assert seen == 30 and "cursor=" not in html.split('data-testid="history-grid"')[1]
+    assert not [s for s in one_sql + thirty_sql + every_sql if re.search(r"\bOFFSET\b", s, re.I)]
+    assert any(re.search(r'"created_at" < ', s) for s in every_sql), "the older pages come from a keyset"

@@ -105,6 +105,9 @@ PAIRS = [
     Pair("--muted", "--annotation-bg", TEXT, "muted text in an annotation"),
     Pair("--ink", "--annotation-bg", TEXT, "an annotation"),
     Pair("--ink", "--warn-soft", TEXT, "a changed row on the compare page"),
+    Pair("--ink", "--card", TEXT, "the image viewer's bar", ".viewer-bar"),
+    Pair("--shadow-ink", "--shadow-bg", TEXT, "the image viewer", "dialog.viewer"),
+    Pair("--on-accent", "--accent", TEXT, "the chosen view of the history", ".view-toggle a.active"),
     Pair("--code-ink", "--code-bg", TEXT, "a manifest", "pre"),
     # Links
     Pair("--accent", "--paper", TEXT, "a link on the page", "a"),
