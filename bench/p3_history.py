@@ -20,92 +20,7 @@ from typing import Any
 
 from _env import start_services, user
 
-WORDS = [
-    "warm",
-    "cool",
-    "earthy",
-    "minimal",
-    "vibrant",
-    "urban",
-    "fox",
-    "hare",
-    "dusk",
-    "dawn",
-    "client",
-    "review",
-    "palette",
-    "grain",
-    "golden",
-    "hero",
-    "banner",
-    "retouch",
-    "approved",
-    "softer",
-    "brighter",
-    "campaign",
-]
-MODELS = [
-    ("local/plasma", "2026-04-21"),
-    ("local/plasma", "2026-06-15"),
-    ("local/mosaic", "2026-05-02"),
-    ("local/mosaic", "2026-08-30"),
-    ("local/aurora", "2026-03-10"),
-    ("local/aurora", "2026-07-01"),
-]
-
-
-def generated_rows() -> str:
-    """SELECT of records %s..%s (two placeholders): seeds, models, label words and annotation per
-    record number. Floniks and MLflow load the very same rows from it."""
-    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
-    models = "ARRAY[" + ",".join(f"'{f}@{s}'" for f, s in MODELS) + "]"
-    return f"""
-        SELECT g AS n, gen_random_uuid() AS run_id, gen_random_uuid() AS record_id,
-               (hashint8(g::bigint) & 2147483647) AS seed_a, (hashint8(g::bigint * 7919) & 2147483647) AS seed_b,
-               ({models})[1 + (g %% 6)] AS model_a, ({models})[1 + ((g / 6) %% 6)] AS model_b,
-               ({words})[1 + (g %% 22)] || ' ' || ({words})[1 + ((g / 22) %% 22)] AS label_words,
-               'Client asked for ' || ({words})[1 + ((g / 7) %% 22)] || ' ' || ({words})[1 + ((g / 131) %% 22)]
-                 || ' after review ' || g AS annotation,
-               timestamptz '2025-01-01' + (g || ' minutes')::interval AS at
-        FROM generate_series(%s, %s) g"""
-
-
-def load(upto: int, already: int, workflow_id: int, version_id: int, user_id: int) -> None:
-    """Insert records already+1..upto with their runs and filter rows, entirely in SQL."""
-    from django.db import connection
-
-    with connection.cursor() as c:
-        c.execute(f"CREATE TEMP TABLE gen ON COMMIT DROP AS {generated_rows()}", [already + 1, upto])
-        c.execute(
-            """
-            INSERT INTO runs_app_run (id, workflow_id, version_id, mode, status, inputs, specification, spec_hash,
-                drift_warnings, error, created_by_id, created_at, lease_owner, cancel_requested, label, annotation,
-                saved_without_annotation, annotated_by_id, annotated_at)
-            SELECT run_id, %s, %s, 'discovery', 'finalized', '{}', '{}', 'sha256:' || repeat('0', 64), '[]', '', %s, at,
-                   '', false, label_words, annotation, false, %s, at FROM gen""",
-            [workflow_id, version_id, user_id, user_id],
-        )
-        c.execute(
-            """
-            INSERT INTO runs_app_versionrecord (id, run_id, workflow_id, version_id, number, label, manifest_hash, spec_hash,
-                mode, run_at, inputs, parameters, seeds, step_models, subworkflows, reference_images, outputs, annotation,
-                saved_without_annotation, annotated_by_id, created_at, legacy_required)
-            SELECT record_id, run_id, %s, %s, n, 'v' || n || '-' || replace(label_words, ' ', '-'), 'sha256:' || repeat('0', 64),
-                   'sha256:' || repeat('0', 64), 'discovery', at, '{}', '{}',
-                   jsonb_build_object('background', seed_a, 'styled', seed_b),
-                   jsonb_build_object('background', model_a, 'styled', model_b), '{}', '[]', '{}', annotation, false, %s, at,
-                   false FROM gen""",
-            [workflow_id, version_id, user_id],
-        )
-        c.execute("""
-            INSERT INTO runs_app_recordmodel (record_id, step, family, snapshot)
-            SELECT record_id, 'background', split_part(model_a, '@', 1), split_part(model_a, '@', 2) FROM gen
-            UNION ALL SELECT record_id, 'styled', split_part(model_b, '@', 1), split_part(model_b, '@', 2) FROM gen""")
-        c.execute("""
-            INSERT INTO runs_app_recordseed (record_id, step, seed)
-            SELECT record_id, 'background', seed_a FROM gen UNION ALL SELECT record_id, 'styled', seed_b FROM gen""")
-        c.execute("ANALYZE runs_app_versionrecord; ANALYZE runs_app_recordmodel; ANALYZE runs_app_recordseed")
-
+from testing.history import MODELS, WORDS, generated_rows, load
 
 Filter = tuple[str, int, str]  # model (family@snapshot), seed, a word of text
 
@@ -142,9 +57,9 @@ def measure(filters: list[Filter], operator: Any) -> tuple[float, float, int, in
         operator._floniks_role = None
         with CaptureQueriesContext(connection) as ctx:
             began = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, secure=True)  # DEBUG off, as in production: plain HTTP is redirected
             latencies.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200
+        assert response.status_code == 200, (response.status_code, response.content[:300])
         counts.add(len(ctx))
         hits += bool(response.json()["results"])
     assert len(counts) == 1, f"query count varies: {counts}"
