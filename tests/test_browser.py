@@ -910,6 +910,7 @@ def test_the_form_view_checks_a_field_as_it_is_typed_and_draws_the_steps(page, l
     expect(strength).to_be_focused()  # only the problem slots were swapped, not the field being typed in
     draft.refresh_from_db()
     assert "strength" not in draft.definition["steps"][1]["params"]  # nothing saved
+    shot(page, "31-form-view-live-problem-and-graph")
 
     strength.fill("0.5")
     strength.press("Tab")

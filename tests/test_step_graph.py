@@ -3,6 +3,7 @@ references drawn rather than raised, and the SVG on both draft views and in the 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -19,7 +20,7 @@ def step(sid: str, *reads: str, kind: str = "img2img") -> dict[str, Any]:
     return {"id": sid, "kind": kind, "model": "local/plasma", "params": params}
 
 
-DIAMOND = {
+DIAMOND: dict[str, Any] = {
     "inputs": {"subject": {"type": "string"}},
     "steps": [
         step("a", "inputs.subject", kind="generate_image"),
@@ -187,3 +188,14 @@ def test_every_problem_slot_the_live_validation_answers_is_on_the_form_page(draf
     assert len(slots) > 10
     missing = [s for s in slots if f'id="{s}"' not in page]
     assert missing == []
+
+
+@pytest.mark.django_db
+def test_the_json_editor_s_live_validation_redraws_the_graph_out_of_band(draft, operator):
+    text = json.dumps({**DIAMOND, "steps": DIAMOND["steps"][:2]})
+    response = signed_in(operator).post(f"/drafts/{draft.pk}/validate/", {"definition": text}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'id="step-graph" data-testid="step-graph" hx-swap-oob="true"' in html
+    assert html.count('data-testid="graph-step"') == 2
+    page = signed_in(operator).get(f"/drafts/{draft.pk}/").content.decode()
+    assert page.count(' id="step-graph"') == 1  # the whole page draws it once, in its card
