@@ -34,6 +34,7 @@ urlpatterns = [
     path("drafts/<int:pk>/", templates.draft_editor, name="draft"),
     path("drafts/<int:pk>/form/", templates.draft_form, name="draft-form"),
     path("drafts/<int:pk>/validate/", templates.draft_validate, name="draft-validate"),
+    path("drafts/<int:pk>/form/validate/", templates.draft_form_validate, name="draft-form-validate"),
     path("drafts/<int:pk>/publish/", templates.draft_publish, name="draft-publish"),
     path("drafts/<int:pk>/discard/", templates.draft_discard, name="draft-discard"),
     path("drafts/<int:pk>/spawn/", templates.draft_spawn, name="draft-spawn"),

@@ -132,6 +132,22 @@ class Builder:
     output_sources: list[tuple[str, str]]
     general_errors: list[str] = field(default_factory=list)  # problems not tied to one field
 
+    def problem_slots(self) -> list[tuple[str, str, list[str]]]:
+        """Every field's problem slot as (element id suffix, test id suffix, messages), as _builder.html names
+        them: the form view's live validation re-renders all of them, so a fixed field's message goes away."""
+        slots = []
+        for row in self.inputs:
+            slots.append((f"input-{row.index}", f"input-{row.name}", row.errors))
+        for step in self.steps:
+            slots.append((f"step-{step.index}-step", f"step-{step.index}", step.errors.get("step", [])))
+            for k in ("id", "kind", "model"):
+                slots.append((f"step-{step.index}-{k}", f"step-{step.index}-{k}", step.errors.get(k, [])))
+            for f in step.params:
+                slots.append((f"step-{step.index}-param-{f.name}", f"step-{step.index}-param-{f.name}", f.errors))
+        for out in self.outputs:
+            slots.append((f"output-{out.index}", f"output-{out.name}", out.errors))
+        return slots
+
 
 def _shown(value: Any) -> str:
     if value is None:

@@ -20,6 +20,7 @@ from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from templates_app import builder, limits, services
 from templates_app.catalogue import Catalogue
 from templates_app.models import VERSION_MESSAGE_MAX, Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
+from templates_app.step_graph import layout as step_graph
 from templates_app.tree import forest
 
 
@@ -234,6 +235,7 @@ def draft_editor(request: HttpRequest, pk: int) -> HttpResponse:
             "text": text,
             "error": error,
             "validation": validation,
+            "graph": step_graph(shown),
             "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
             "channels": Channel.values,
             "message_max": VERSION_MESSAGE_MAX,
@@ -281,6 +283,7 @@ def draft_form(request: HttpRequest, pk: int) -> HttpResponse:
             "form": builder.build(definition, catalogue, validation.problems),
             "error": error,
             "validation": validation,
+            "graph": step_graph(definition),
             "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
             "channels": Channel.values,
             "message_max": VERSION_MESSAGE_MAX,
@@ -311,9 +314,37 @@ def draft_validate(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "validation": validation,
             "draft": draft,
+            "graph": step_graph(definition),
+            "oob": True,  # the step graph follows the text too
             "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
         },
         fragment="floniks/_validation.html",
+    )
+
+
+@require_POST
+@team_only
+def draft_form_validate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Live validation of the form view as it is filled in (an htmx fragment): the same gate as the JSON
+    editor's, its problems put back in each field's slot out of band (the fields are not re-rendered, so
+    focus and the caret stay), and the step graph redrawn. Nothing is saved."""
+    draft = _draft(request, pk)
+    catalogue = Catalogue.load()
+    definition = builder.form_to_definition(request.POST)
+    validation = services.validate_draft(
+        draft=Draft(workflow=draft.workflow, definition=definition), catalogue=catalogue
+    )
+    return page(
+        request,
+        "floniks/_form_validation.html",
+        {
+            "validation": validation,
+            "draft": draft,
+            "form": builder.build(definition, catalogue, validation.problems),
+            "graph": step_graph(definition),
+            "contract_changed": any(p.code == "contract_changed" for p in validation.problems),
+        },
+        fragment="floniks/_form_validation.html",
     )
 
 

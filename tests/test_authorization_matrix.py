@@ -100,6 +100,7 @@ POLICY: dict[str, dict[str, str]] = {
     "draft": {"GET": TEAM, "POST": TEAM},
     "draft-form": {"GET": TEAM, "POST": TEAM},
     "draft-validate": {"POST": TEAM},
+    "draft-form-validate": {"POST": TEAM},
     "draft-publish": {"POST": TEAM},
     "draft-discard": {"POST": TEAM},
     "draft-spawn": {"POST": TEAM},

@@ -872,6 +872,53 @@ def test_a_new_user_builds_a_two_step_workflow_in_the_form_view(page, live_serve
     expect(page.get_by_test_id("output-hero")).to_be_visible()
 
 
+def test_the_form_view_checks_a_field_as_it_is_typed_and_draws_the_steps(page, live_server, operator, make_workflow):
+    """Live validation of the form view (draft-form-validate): a problem appears by its field while typing,
+    nothing is saved, focus stays, and fixing the value clears it; the step graph shows the two steps."""
+    workflow = make_workflow("graph-live", "Graph live")
+    definition = {
+        "inputs": {"subject": {"type": "string", "required": True}},
+        "steps": [
+            {
+                "id": "background",
+                "kind": "generate_image",
+                "model": "local/plasma",
+                "params": {"prompt": "{{inputs.subject}}"},
+            },
+            {
+                "id": "styled",
+                "kind": "img2img",
+                "model": "local/plasma",
+                "params": {"image": "{{steps.background.output}}"},
+            },
+        ],
+        "outputs": {"hero": "{{steps.styled.output}}"},
+    }
+    draft = templates.save_draft(actor=operator, workflow=workflow, definition=definition)
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/drafts/{draft.pk}/form/")
+    graph = page.get_by_test_id("step-graph")
+    expect(graph.get_by_test_id("graph-step")).to_have_count(2)
+    expect(graph.locator('[data-testid=edge][data-from="step:background"][data-to="step:styled"]')).to_have_count(1)
+
+    strength = page.locator("#step-1-param-strength")
+    strength.click()
+    strength.press_sequentially("3")
+    problem = page.get_by_test_id("error-step-1-param-strength")
+    expect(problem).to_contain_text("at most 1")
+    expect(page.locator("#problems-step-1-param-strength")).to_contain_text("at most 1")  # by its own field
+    expect(strength).to_be_focused()  # only the problem slots were swapped, not the field being typed in
+    draft.refresh_from_db()
+    assert "strength" not in draft.definition["steps"][1]["params"]  # nothing saved
+    shot(page, "31-form-view-live-problem-and-graph")
+
+    strength.fill("0.5")
+    strength.press("Tab")
+    expect(problem).to_have_count(0)
+    draft.refresh_from_db()
+    assert "strength" not in draft.definition["steps"][1]["params"]
+
+
 # The history as a grid, and the full-screen viewer (static/floniks/viewer.js).
 def _two_outputs(make_workflow: Any, publish: Any, slug: str, **params: Any) -> Workflow:
     workflow = make_workflow(slug, slug.title())

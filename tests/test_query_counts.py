@@ -87,6 +87,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET draft": 6,
     "POST draft": 8,
     "POST draft-validate": 6,
+    "POST draft-form-validate": 6,  # the form view's live validation: the draft, the catalogue (2), the gate; nothing saved
     "GET draft-form": 6,  # as the JSON page: the draft, the catalogue (2) once for the model selects and the gate
     "POST draft-form": 10,
     "POST draft-form kind": 6,  # a kind changed: the card re-rendered, nothing saved
@@ -280,6 +281,18 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     ),
     "POST draft-validate": lambda w: Req(
         f"/drafts/{w['draft'].pk}/validate/", {"definition": json.dumps(small_definition(steps=20))}
+    ),
+    "POST draft-form-validate": lambda w: Req(
+        f"/drafts/{w['draft'].pk}/form/validate/",
+        {
+            "steps-count": "20",
+            **{
+                f"step-{i}-{k}": v
+                for i in range(20)
+                for k, v in (("id", f"s{i}"), ("kind", "upscale"), ("model", "local/plasma"))
+            },
+        },
+        htmx=True,
     ),
     "POST draft-publish": lambda w: Req(
         f"/drafts/{w['draft'].pk}/publish/", {"visibility": "internal", "message": "cooler light"}, REDIRECT
