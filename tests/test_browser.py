@@ -1048,7 +1048,7 @@ def image_output(page: Page) -> str:
 
 # Links the crawl never follows: downloads, originals, the API, the admin, signing out, media.
 CRAWL_SKIPS = ("/admin/", "/accounts/logout/", "/artifacts/", "/api/", "/media/")
-ID_IN_PATH = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f-]{27}|\d+)(?=/)")
+ID_IN_PATH = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f-]{27}|\d+|sha256:[0-9a-f]{64})(?=/)")  # uuid, number, digest
 # Every same-origin link on the page, minus downloads; the crawl filters the rest.
 LINKS = """() => Array.from(document.querySelectorAll("a[href]"))
   .filter((a) => !a.hasAttribute("download") && a.origin === location.origin)
