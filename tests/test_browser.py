@@ -597,6 +597,25 @@ def test_the_annotation_counter_follows_typing(page, live_server, operator, make
     expect(page.get_by_test_id("annotation-count")).to_have_text("20,001 / 20,000")
 
 
+def test_the_label_counter_follows_typing(page, live_server, operator, make_workflow, publish):
+    """The label counts its characters against its limit as you type, like the annotation."""
+    workflow = make_workflow("labelled", "Labelled")
+    publish(workflow, small_definition())
+    run = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a heron"}))
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    counter = page.get_by_test_id("label-count")
+    expect(counter).to_have_text("0 / 60")
+    page.fill("#label", "misty heron")
+    expect(counter).to_have_text("11 / 60")
+    page.fill("#label", "z" * 80)  # maxlength keeps it at the limit, and the counter says so
+    expect(counter).to_have_text("60 / 60")
+    expect(counter).not_to_have_class(re.compile(r"\bover\b"))
+    page.click("#finalize")  # refused for want of an annotation; the swapped-in form counts again
+    expect(page.get_by_test_id("annotation-error")).to_contain_text("tick the box")
+    expect(page.get_by_test_id("label-count")).to_have_text("60 / 60")
+
+
 # The wrapper of a table: its nearest ancestor that scrolls sideways. At phone width it is scrolled to
 # its end, so the answer says where the table's last header cell then is.
 LAST_COLUMN_AFTER_SCROLLING = """
@@ -1072,3 +1091,81 @@ def test_the_viewer_opens_on_the_run_and_compare_pages_too(page, live_server, op
 def image_output(page: Page) -> str:
     """The output named in the viewer's caption ("<label> · <output>")."""
     return page.locator(".viewer-caption").inner_text().rsplit(" · ", 1)[1]
+
+
+# Links the crawl never follows: downloads, originals, the API, the admin, signing out, media.
+CRAWL_SKIPS = ("/admin/", "/accounts/logout/", "/artifacts/", "/api/", "/media/")
+ID_IN_PATH = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f-]{27}|\d+|sha256:[0-9a-f]{64})(?=/)")  # uuid, number, digest
+# Every same-origin link on the page, minus downloads; the crawl filters the rest.
+LINKS = """() => Array.from(document.querySelectorAll("a[href]"))
+  .filter((a) => !a.hasAttribute("download") && a.origin === location.origin)
+  .map((a) => a.pathname + a.search)"""
+
+
+def test_no_page_a_crawl_reaches_logs_an_error_as_any_role(
+    page, live_server, operator, manager, admin_user, outsider, capsys
+):
+    """The demo workspace, crawled as each role and signed out: every page a link leads to answers
+    below 500, logs no console error (a broken image, a failed script, a CSP violation) and does not
+    scroll sideways at 1280 px. Detail pages of one kind are sampled (three a URL pattern), and the
+    history's "Older" pages are followed once."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from django.core.management import call_command
+
+    call_command("load_demo")
+    errors: list[str] = []
+
+    def listen(message: Any) -> None:
+        # A page a role may not see answers 403 (or 404), and Chromium logs its own document's status
+        # as an error; the status is checked below, so only what the page then loads counts here.
+        own_status = message.text.startswith("Failed to load resource") and message.location.get("url") == page.url
+        if message.type == "error" and not own_status:
+            errors.append(f"{page.url}: {message.text} ({message.location.get('url')})")
+
+    page.on("console", listen)
+    reached: dict[str, int] = {}
+    for role, user in (
+        ("operator", operator),
+        ("manager", manager),
+        ("admin", admin_user),
+        ("no role", outsider),
+        ("anonymous", None),
+    ):
+        page.context.clear_cookies()
+        if user is not None:
+            page.goto(f"{live_server.url}/accounts/login/")
+            page.fill("#id_username", user.username)
+            page.fill("#id_password", "pw-" + user.username)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+        queue = ["/", "/public/", "/workflows/", "/records/"]
+        seen: set[str] = set()
+        per_pattern: dict[str, int] = {}
+        while queue and len(seen) < 150:
+            url = queue.pop(0)
+            parts = urlsplit(url)
+            query = parse_qsl(parts.query)
+            if url in seen or parts.path.startswith(CRAWL_SKIPS):
+                continue
+            # One kind of page is one path with its ids blanked and the same query keys; a cursor
+            # (the history's "Older" link) is followed once.
+            keys = sorted({k for k, _ in query})
+            pattern = ID_IN_PATH.sub("/<id>", parts.path) + "?" + "&".join(keys)
+            if per_pattern.get(pattern, 0) >= (1 if "cursor" in keys else 3):
+                continue
+            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
+            seen.add(url)
+            response = page.goto(f"{live_server.url}{url}")
+            assert response is not None and response.status < 500, (
+                f"{role}: {url} answered {response and response.status}"
+            )
+            page.wait_for_load_state("networkidle")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1281, f"{role}: {url} is {width} px wide at 1280 px"
+            assert errors == [], f"{role}: " + "\n".join(errors)
+            queue.extend(link for link in page.evaluate(LINKS) if link not in seen)
+        reached[role] = len(seen)
+    with capsys.disabled():
+        print("\npages reached:", ", ".join(f"{role} {n}" for role, n in reached.items()))
+    assert all(n >= 3 for n in reached.values()), reached

@@ -37,7 +37,7 @@
     if (hint) hint.textContent = fits ? "" : `Tick two to four records (${n} ticked).`;
   }
 
-  // <textarea id="x" data-limit="N"> with <… data-counts="x">: "n / N" as you type, marked .over past N.
+  // <textarea or input id="x" data-limit="N"> with <… data-counts="x">: "n / N" as you type, marked .over past N.
   // Counted in code points after dropping the ends' whitespace, as the server counts (Python's len of
   // the stripped text).
   const numbers = new Intl.NumberFormat("en");
