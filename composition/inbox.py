@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, F, Max, Q
 
+from core.querysets import JSONList
 from runs_app.drift import production_drift
 from runs_app.models import VersionRecord
 from templates_app.catalogue import Catalogue
@@ -145,7 +145,7 @@ def directions_awaiting_decision() -> Section[DirectionsAwaitingDecision]:
         .exclude(derived_from_id__in=decided)
         .values("derived_from__slug", "derived_from__name")
         .annotate(
-            labels=ArrayAgg("direction_label", order_by="direction_label"),
+            labels=JSONList("direction_label"),
             published=Count("id", filter=Q(canonical_version__isnull=False)),
             newest=Max("created_at"),
         )
@@ -157,12 +157,17 @@ def directions_awaiting_decision() -> Section[DirectionsAwaitingDecision]:
             DirectionsAwaitingDecision(
                 base_slug=r["derived_from__slug"],
                 base_name=r["derived_from__name"],
-                directions=r["labels"],
+                directions=sorted(r["labels"]),
                 published=r["published"],
             )
             for r in rows
         ]
     )
+
+
+def _version_order(version: str) -> tuple[int, ...]:
+    """`2026.11.29.10` after `2026.11.29.9`: versions compare by their numbers, not as text."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
 def versions_ahead_of_canonical() -> Section[VersionsAheadOfCanonical]:
@@ -177,7 +182,7 @@ def versions_ahead_of_canonical() -> Section[VersionsAheadOfCanonical]:
         )
         .exclude(workflow__lifecycle=Lifecycle.ARCHIVED)
         .values("workflow__slug", "workflow__name", "workflow__canonical_version__version")
-        .annotate(newer=ArrayAgg("version", order_by="-sequence"), latest=Max("published_at"))
+        .annotate(newer=JSONList("version"), latest=Max("published_at"))
         .order_by("-latest", "workflow__slug")[: INBOX_LIMIT + 1]
     )
     return Section.of(
@@ -186,7 +191,7 @@ def versions_ahead_of_canonical() -> Section[VersionsAheadOfCanonical]:
                 workflow_slug=r["workflow__slug"],
                 workflow_name=r["workflow__name"],
                 canonical=r["workflow__canonical_version__version"],
-                newer=r["newer"],
+                newer=sorted(r["newer"], key=_version_order, reverse=True),
             )
             for r in rows
         ]

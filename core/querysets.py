@@ -42,3 +42,15 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         names = getattr(self.model, "FROZEN_FIELDS", [])
         # Accept both `workflow` and `workflow_id` spellings.
         return [*names, *(f"{n}_id" for n in names)]
+
+
+class JSONList(models.Aggregate):
+    """A group's values as a list, on PostgreSQL (jsonb_agg) and SQLite (json_group_array) alike —
+    `make run` uses SQLite, where ArrayAgg does not exist. No order within the group is promised:
+    callers sort what they get."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = models.JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)

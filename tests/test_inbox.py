@@ -261,3 +261,13 @@ def test_the_inbox_costs_the_same_queries_with_1_and_with_20_items_per_section(
     twenty, page = dashboard_queries(as_manager)
     assert [items(page, name) for name in SECTIONS] == [20, 20, 20, 20]
     assert twenty == one
+
+
+def test_newer_versions_are_listed_by_their_numbers_not_as_text():
+    from composition.inbox import _version_order
+
+    assert sorted(["2026.11.29.9", "2026.11.29.10", "2026.11.28.11"], key=_version_order, reverse=True) == [
+        "2026.11.29.10",
+        "2026.11.29.9",
+        "2026.11.28.11",
+    ]
