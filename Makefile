@@ -45,9 +45,11 @@ lint: $(VENV)/.dev-deps
 typecheck: $(VENV)/.dev-deps
 	$(DEV_ENV) $(PY) -m mypy
 
-## The whole suite against private PostgreSQL and Redis servers, browser tests included.
+## The whole suite against private PostgreSQL and Redis servers, browser tests included, on
+## TEST_WORKERS processes (pytest-xdist; each gets servers of its own: testing/pytest_servers.py).
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev-deps system-deps lint typecheck
-	$(PY) -m testing.run -- $(PY) -m pytest
+	$(PY) -m testing.run -- $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## The API fuzzed through its own schema on a live server (gunicorn, own PostgreSQL and Redis),
 ## as operator, manager and admin; SCHEMATHESIS_EXAMPLES per operation (default 50). 0 failures or it fails.
