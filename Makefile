@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 DEV_ENV := DEBUG=1
 
-.PHONY: run test lint typecheck schemathesis system-deps run-system-deps migrate demo clean
+.PHONY: client run test lint typecheck schemathesis system-deps run-system-deps migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: $(VENV)/.dev-deps
 
 typecheck: $(VENV)/.dev-deps
 	$(DEV_ENV) $(PY) -m mypy
+
+## The Python client, generated from the API's OpenAPI schema (tests fail when it is stale).
+client: $(VENV)/.dev-deps
+	$(DEV_ENV) $(PY) scripts/make_client.py
 
 ## The whole suite against private PostgreSQL and Redis servers, browser tests included, on
 ## TEST_WORKERS processes (pytest-xdist; each gets servers of its own: testing/pytest_servers.py).

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="DeriveRequest")
+
+
+@_attrs_define
+class DeriveRequest:
+    """
+    Attributes:
+        direction_label (str):
+        name (str):
+        slug (str):
+        version (str | Unset):
+    """
+
+    direction_label: str
+    name: str
+    slug: str
+    version: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        direction_label = self.direction_label
+
+        name = self.name
+
+        slug = self.slug
+
+        version = self.version
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "direction_label": direction_label,
+                "name": name,
+                "slug": slug,
+            }
+        )
+        if version is not UNSET:
+            field_dict["version"] = version
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        direction_label = d.pop("direction_label")
+
+        name = d.pop("name")
+
+        slug = d.pop("slug")
+
+        version = d.pop("version", UNSET)
+
+        derive_request = cls(
+            direction_label=direction_label,
+            name=name,
+            slug=slug,
+            version=version,
+        )
+
+        derive_request.additional_properties = d
+        return derive_request
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,330 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.mode_enum import ModeEnum
+from ..models.run_status_enum import RunStatusEnum
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.run_summary_gate_type_0 import RunSummaryGateType0
+    from ..models.run_summary_outputs import RunSummaryOutputs
+
+
+T = TypeVar("T", bound="RunSummary")
+
+
+@_attrs_define
+class RunSummary:
+    """A run in a list (issue 11): no step list and no specification — those are the detail's
+    (GET /api/runs/<id>/), so a page of runs stays small whatever the runs expand to.
+
+        Attributes:
+            annotation (str):
+            created_at (datetime.datetime):
+            created_by (str):
+            drift_warnings (Any):
+            error (str):
+            error_code (str): Why it failed, for machines: step_timeout …
+            finished_at (datetime.datetime | None):
+            gate (None | RunSummaryGateType0): Where a run in awaiting_gate paused: {after}; else null.
+            id (UUID):
+            inputs (Any):
+            label (str):
+            mode (ModeEnum): * `discovery` - Discovery
+                * `production` - Production
+            outputs (RunSummaryOutputs):
+            progress (float):
+            record_id (None | str):
+            reproduces (None | UUID):
+            saved_without_annotation (bool):
+            spec_hash (str):
+            started_at (datetime.datetime | None):
+            status (RunStatusEnum): * `queued` - Queued
+                * `running` - Running
+                * `awaiting_gate` - Paused at a gate
+                * `awaiting_annotation` - Awaiting annotation
+                * `recording` - Writing the record
+                * `finalized` - Finalized
+                * `failed` - Failed
+                * `cancelled` - Cancelled
+            version (str):
+            workflow (str):
+    """
+
+    annotation: str
+    created_at: datetime.datetime
+    created_by: str
+    drift_warnings: Any
+    error: str
+    error_code: str
+    finished_at: datetime.datetime | None
+    gate: None | RunSummaryGateType0
+    id: UUID
+    inputs: Any
+    label: str
+    mode: ModeEnum
+    outputs: RunSummaryOutputs
+    progress: float
+    record_id: None | str
+    reproduces: None | UUID
+    saved_without_annotation: bool
+    spec_hash: str
+    started_at: datetime.datetime | None
+    status: RunStatusEnum
+    version: str
+    workflow: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.run_summary_gate_type_0 import RunSummaryGateType0  # noqa: PLC0415
+        from ..models.run_summary_outputs import RunSummaryOutputs  # noqa: PLC0415
+
+        annotation = self.annotation
+
+        created_at = self.created_at.isoformat()
+
+        created_by = self.created_by
+
+        drift_warnings = self.drift_warnings
+
+        error = self.error
+
+        error_code = self.error_code
+
+        finished_at: None | str
+        if isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
+        else:
+            finished_at = self.finished_at
+
+        gate: dict[str, Any] | None
+        if isinstance(self.gate, RunSummaryGateType0):
+            gate = self.gate.to_dict()
+        else:
+            gate = self.gate
+
+        id = str(self.id)
+
+        inputs = self.inputs
+
+        label = self.label
+
+        mode = self.mode.value
+
+        outputs = self.outputs.to_dict()
+
+        progress = self.progress
+
+        record_id: None | str
+        record_id = self.record_id
+
+        reproduces: None | str
+        if isinstance(self.reproduces, UUID):
+            reproduces = str(self.reproduces)
+        else:
+            reproduces = self.reproduces
+
+        saved_without_annotation = self.saved_without_annotation
+
+        spec_hash = self.spec_hash
+
+        started_at: None | str
+        if isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
+
+        status = self.status.value
+
+        version = self.version
+
+        workflow = self.workflow
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "annotation": annotation,
+                "created_at": created_at,
+                "created_by": created_by,
+                "drift_warnings": drift_warnings,
+                "error": error,
+                "error_code": error_code,
+                "finished_at": finished_at,
+                "gate": gate,
+                "id": id,
+                "inputs": inputs,
+                "label": label,
+                "mode": mode,
+                "outputs": outputs,
+                "progress": progress,
+                "record_id": record_id,
+                "reproduces": reproduces,
+                "saved_without_annotation": saved_without_annotation,
+                "spec_hash": spec_hash,
+                "started_at": started_at,
+                "status": status,
+                "version": version,
+                "workflow": workflow,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.run_summary_gate_type_0 import RunSummaryGateType0  # noqa: PLC0415
+        from ..models.run_summary_outputs import RunSummaryOutputs  # noqa: PLC0415
+
+        d = dict(src_dict)
+        annotation = d.pop("annotation")
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        created_by = d.pop("created_by")
+
+        drift_warnings = d.pop("drift_warnings")
+
+        error = d.pop("error")
+
+        error_code = d.pop("error_code")
+
+        def _parse_finished_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        finished_at = _parse_finished_at(d.pop("finished_at"))
+
+        def _parse_gate(data: object) -> None | RunSummaryGateType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                gate_type_0 = RunSummaryGateType0.from_dict(data)
+
+                return gate_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RunSummaryGateType0, data)
+
+        gate = _parse_gate(d.pop("gate"))
+
+        id = UUID(d.pop("id"))
+
+        inputs = d.pop("inputs")
+
+        label = d.pop("label")
+
+        mode = ModeEnum(d.pop("mode"))
+
+        outputs = RunSummaryOutputs.from_dict(d.pop("outputs"))
+
+        progress = d.pop("progress")
+
+        def _parse_record_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        record_id = _parse_record_id(d.pop("record_id"))
+
+        def _parse_reproduces(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                reproduces_type_0 = UUID(data)
+
+                return reproduces_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        reproduces = _parse_reproduces(d.pop("reproduces"))
+
+        saved_without_annotation = d.pop("saved_without_annotation")
+
+        spec_hash = d.pop("spec_hash")
+
+        def _parse_started_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        started_at = _parse_started_at(d.pop("started_at"))
+
+        status = RunStatusEnum(d.pop("status"))
+
+        version = d.pop("version")
+
+        workflow = d.pop("workflow")
+
+        run_summary = cls(
+            annotation=annotation,
+            created_at=created_at,
+            created_by=created_by,
+            drift_warnings=drift_warnings,
+            error=error,
+            error_code=error_code,
+            finished_at=finished_at,
+            gate=gate,
+            id=id,
+            inputs=inputs,
+            label=label,
+            mode=mode,
+            outputs=outputs,
+            progress=progress,
+            record_id=record_id,
+            reproduces=reproduces,
+            saved_without_annotation=saved_without_annotation,
+            spec_hash=spec_hash,
+            started_at=started_at,
+            status=status,
+            version=version,
+            workflow=workflow,
+        )
+
+        run_summary.additional_properties = d
+        return run_summary
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
