@@ -627,7 +627,7 @@ def set_default_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str =
     history. Records keep their recorded snapshots (DESIGN §7), so reproducing them is unaffected."""
     actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
     with transaction.atomic():
-        fam = ModelFamily.objects.select_for_update().select_related("default_snapshot").get(pk=snapshot.family_id)
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
         snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
         if snapshot.status == SnapshotStatus.RETIRED:
             raise Conflict(
