@@ -27,7 +27,7 @@ SSIM_NEAR = 0.90
 # SSIM is computed on luminance, frames larger than this (either side) downscaled by area first:
 # the verdict stays fast on 4K frames and long animations, and structure at this size is what the
 # eye compares. pHash works on its own 32×32 reduction anyway.
-SSIM_MAX_SIDE = 512
+SSIM_MAX_SIDE = 256
 
 
 def _frames(data: bytes) -> list[Image.Image]:

@@ -104,7 +104,7 @@ def test_an_animation_whose_last_frame_alone_differs_is_not_exact():
 
 
 def test_large_frames_are_scored_fast_and_downscaled_for_ssim():
-    """A 2048×2048 frame: SSIM runs on a 512-pixel reduction, so the verdict stays quick."""
+    """A 2048×2048 frame: SSIM runs on a 256-pixel reduction, so the verdict stays quick."""
     import time
 
     big = np.kron(BLOCKS, np.ones((512, 342, 1)))[:2048, :2048]
