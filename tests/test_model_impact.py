@@ -283,7 +283,7 @@ def test_the_audit_after_a_default_change_reports_every_approved_record_exact(
     call_command("audit_reproducibility", "--as", operator.username, "--wait", "90")
     out = capsys.readouterr().out
     assert "2 reproduction(s) started, 0 problem(s)." in out
-    assert out.count(": exact ") == 2 and "v3-not-approved" not in out
+    assert out.count(": exact (hero identical pixels)") == 2 and "v3-not-approved" not in out
     checks = ReproductionCheck.objects.filter(record__in=approved)
     assert sorted(c.verdict for c in checks) == ["exact", "exact"]
     assert {s for c in checks for s in c.run.steps.filter(step_id="background").values_list("model", flat=True)} == {
