@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView
 
+from composition import catalogue_pages as catalogue
 from composition import pages as composed
 from floniks.auth import ThrottledLoginView
 from floniks.browser_policy import api_docs_view
@@ -51,6 +52,17 @@ urlpatterns = [
     path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),
     path("artifacts/<str:sha256>/thumb", artifacts.thumbnail, name="thumbnail"),
     path("artifacts/<str:sha256>/preview", artifacts.preview, name="preview"),
+    path("models/", catalogue.catalogue, name="catalogue"),
+    re_path(
+        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/$",
+        catalogue.snapshot_page,
+        name="model-snapshot",
+    ),
+    re_path(
+        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/(?P<action>[a-z]+)/$",
+        catalogue.snapshot_action,
+        name="model-snapshot-action",
+    ),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("templates_app.api.urls")),

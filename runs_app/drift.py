@@ -72,7 +72,11 @@ class AcceptedDrift:
     why: str
 
 
-DRIFT_REASONS = {"retired": "the recorded snapshot is retired", "newer_default": "a newer snapshot is the default"}
+DRIFT_REASONS = {
+    "retired": "the recorded snapshot is retired",
+    "newer_default": "a newer snapshot is the default",
+    "environment_changed": "the external environment no longer matches the recorded fingerprint",
+}
 
 
 def accepted_drift(check: ReproductionCheck, steps: Iterable[RunStep]) -> list[AcceptedDrift]:

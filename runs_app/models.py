@@ -587,6 +587,21 @@ class ReproductionCheck(models.Model):
         return self.compared_outputs and not self.differences
 
     @property
+    def scores_shown(self) -> list[str]:
+        """Each output's scores in a few words, for lists of checks (the check page has them all)."""
+        shown = []
+        for name, score in self.scores.items():
+            if not isinstance(score, dict):  # a check settled before issue 14: the older similarity score
+                shown.append(f"{name} {score}")
+            elif score.get("missing"):
+                shown.append(f"{name} missing")
+            elif score.get("identical"):
+                shown.append(f"{name} identical pixels")
+            else:
+                shown.append(f"{name} SSIM {score['ssim']:.3f}, pHash {score['phash_distance']}")
+        return shown
+
+    @property
     def difference_urls(self) -> dict[str, str]:
         """Each compared output → the URL of its difference image."""
         return {name: f"/artifacts/{d['image']}" for name, d in self.differences.items()}

@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
-from runs_app.compare import NEAR_THRESHOLD, artifacts_to_read, compare_records, difference_image
+from runs_app.compare import PHASH_NEAR, SSIM_NEAR, artifacts_to_read, compare_records, difference_image
 from runs_app.drift import accepted_drift, pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import (
@@ -372,7 +372,8 @@ def check_page(request: HttpRequest, pk: uuid.UUID, check_pk: int) -> HttpRespon
             "run": run,
             "outputs": verification.comparisons(check, run.outputs_by_name()) if run is not None else [],
             "drift": accepted_drift(check, steps),
-            "near_threshold": NEAR_THRESHOLD,
+            "ssim_near": SSIM_NEAR,
+            "phash_near": PHASH_NEAR,
         },
     )
 

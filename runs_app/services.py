@@ -376,8 +376,8 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
     blocking = [w for w in warnings if blocks_reproduction(w)]
     if blocking and not accept_model_drift:
         raise Conflict(
-            "A recorded model snapshot is retired: reproduce with today's snapshot "
-            "(accept_model_drift) or flag the record as needing a legacy model.",
+            "A recorded model snapshot can no longer run as recorded (it is retired, or its environment "
+            "changed): reproduce with today's (accept_model_drift) or flag the record as needing a legacy model.",
             code="model_drift",
             problems=[Problem("model_drift", w["step"], w["message"]) for w in blocking],
         )

@@ -8,7 +8,7 @@ its hash; executing it needs nothing else."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,8 +261,23 @@ def _as_text(binding: Binding) -> str:
     return "" if binding is None else str(binding)
 
 
+# An external environment that no longer matches the fingerprint its snapshot recorded (DESIGN §7,
+# §8: a ComfyUI server whose nodes or model files changed) asks for the drift choice like a retired
+# snapshot. Providers that keep fingerprints register a check here: given the step id and its
+# recorded `family@snapshot`, it answers a warning with reason ENVIRONMENT_CHANGED (step, recorded,
+# current, reason, message) or None. The built-in generators register none.
+ENVIRONMENT_CHANGED = "environment_changed"
+EnvironmentCheck = Callable[[str, str, Catalogue], "dict[str, str] | None"]
+ENVIRONMENT_CHECKS: list[EnvironmentCheck] = []
+
+# What stops a reproduction until the operator chooses: only a recorded snapshot that can no longer
+# run as recorded. A newer default is not among them: the recorded snapshot is used (DESIGN §7).
+BLOCKING_REASONS = frozenset({"retired", ENVIRONMENT_CHANGED})
+
+
 def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Catalogue) -> dict[str, str] | None:
-    """A warning when a recorded snapshot is retired or differs from what the step resolves to today."""
+    """A warning when a recorded snapshot is retired, its external environment changed, or it
+    differs from what the step resolves to today."""
     family, snapshot = split_model(recorded)
     if snapshot is not None and not catalogue.is_available(family, snapshot):
         current = today or "nothing available"
@@ -273,6 +288,9 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "reason": "retired",
             "message": f"Step '{step_id}' was made with {recorded}, which is retired; today it would use {current}.",
         }
+    for check in ENVIRONMENT_CHECKS:
+        if (changed := check(step_id, recorded, catalogue)) is not None:
+            return changed
     if today is not None and today != recorded:
         return {
             "step": step_id,
@@ -285,9 +303,10 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
 
 
 def blocks_reproduction(warning: dict[str, str]) -> bool:
-    """A recorded snapshot that can no longer run (retired) stops a reproduction until the operator chooses
-    today's snapshot or flags the record; a newer default alone is only worth telling."""
-    return warning["reason"] == "retired"
+    """A recorded snapshot that can no longer run as recorded (retired, or its environment changed)
+    stops a reproduction until the operator chooses today's snapshot or flags the record; a newer
+    default alone is only worth telling."""
+    return warning["reason"] in BLOCKING_REASONS
 
 
 def resolve_specification(

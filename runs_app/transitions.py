@@ -393,7 +393,7 @@ def settle_reproduction(
     run: Run,
     worker: str,
     verdict: Verdict,
-    scores: dict[str, float],
+    scores: dict[str, dict[str, Any]],
     differences: dict[str, dict[str, Any]] | None = None,
 ) -> bool:
     """Store the verdict, with each output's difference image, and finish the reproduction together,

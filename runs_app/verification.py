@@ -9,7 +9,15 @@ from typing import Any
 
 from django.db.models import prefetch_related_objects
 
-from runs_app.compare import NEAR_THRESHOLD, difference, pixels_identical, similarity
+from runs_app.compare import (
+    IDENTICAL_STILL,
+    NEAR_THRESHOLD,
+    PHASH_NEAR,
+    SSIM_NEAR,
+    decode_frames,
+    difference,
+    score_frames,
+)
 from runs_app.models import Artifact, ReproductionCheck, Run, Verdict, steps_in_order
 from runs_app.persistence import read_bytes
 from runs_app.storage import store_file
@@ -21,16 +29,41 @@ log = logging.getLogger(__name__)
 OutputDifference = dict[str, Any]
 
 
+# What a check stores per output (ReproductionCheck.scores), runs_app.compare.OutputScores.as_json:
+# {"phash_distance": 0..64, "ssim": ..1, "identical": bool, "frames": n, "per_frame": [...] (animations)}
+# — the worst frame's scores; a missing output is {"missing": true}. Checks settled before
+# issue 14 stored one float per output (the older similarity score); pages still read those.
+OutputScore = dict[str, Any]
+MISSING: OutputScore = {"missing": True, "phash_distance": None, "ssim": None, "identical": False}
+
+
 @dataclass
 class Outcome:
     verdict: Verdict
-    scores: dict[str, float]
+    scores: dict[str, OutputScore]
     differences: dict[str, OutputDifference] = field(default_factory=dict)
 
 
-def verify(run: Run) -> tuple[Verdict, dict[str, float]]:
+def verify(run: Run) -> tuple[Verdict, dict[str, OutputScore]]:
     outcome = compare_outputs(run, with_differences=False)
     return outcome.verdict, outcome.scores
+
+
+def verdict_of(scores: dict[str, OutputScore]) -> Verdict:
+    """exact when every output is pixel-identical (every frame), near when every frame of every
+    output is within PHASH_NEAR and SSIM_NEAR, different otherwise (a missing output too)."""
+    if all(s.get("identical") for s in scores.values()):
+        return Verdict.EXACT
+    return Verdict.NEAR if all(_is_near(s) for s in scores.values()) else Verdict.DIFFERENT
+
+
+def _is_near(score: OutputScore) -> bool:
+    if score.get("identical"):
+        return True
+    if score.get("missing") or score.get("stored_frames") is not None:
+        return False
+    frames = score.get("per_frame") or [score]
+    return all(f["phash_distance"] <= PHASH_NEAR and f["ssim"] >= SSIM_NEAR for f in frames)
 
 
 def compare_outputs(run: Run, *, with_differences: bool = True) -> Outcome:
@@ -41,33 +74,26 @@ def compare_outputs(run: Run, *, with_differences: bool = True) -> Outcome:
     assert record is not None
     prefetch_related_objects([run], steps_in_order())
     produced = run.outputs_by_name()
-    scores: dict[str, float] = {}
+    scores: dict[str, OutputScore] = {}
     differences: dict[str, OutputDifference] = {}
-    exact = True
     for name, stored in record.outputs.items():
         new = produced.get(name)
         if new is None:
-            scores[name], exact = 0.0, False
+            scores[name] = dict(MISSING)
             continue
         same_bytes = new.sha256 == stored["sha256"]
         if same_bytes and not with_differences:
-            scores[name] = 1.0
+            scores[name] = IDENTICAL_STILL.as_json() | {"frames": new.frames or 1}
             continue
         new_bytes = read_bytes(new)
         old_bytes = new_bytes if same_bytes else read_bytes(Artifact.objects.get(sha256=stored["sha256"]))
-        identical = same_bytes or pixels_identical(old_bytes, new_bytes)
-        if identical:
-            scores[name] = 1.0
-        else:
-            exact = False
-            scores[name] = similarity(old_bytes, new_bytes)
-        if with_differences and (made := _difference(name, old_bytes, new_bytes, identical)) is not None:
+        # Decoded once, as arrays, for the identity of every frame and the per-frame scores.
+        new_frames = decode_frames(new_bytes)
+        measured = score_frames(new_frames if same_bytes else decode_frames(old_bytes), new_frames)
+        scores[name] = measured.as_json()
+        if with_differences and (made := _difference(name, old_bytes, new_bytes, measured.identical)) is not None:
             differences[name] = made
-    if exact:
-        verdict = Verdict.EXACT
-    else:
-        verdict = Verdict.NEAR if min(scores.values(), default=0) >= NEAR_THRESHOLD else Verdict.DIFFERENT
-    return Outcome(verdict, scores, differences)
+    return Outcome(verdict_of(scores), scores, differences)
 
 
 def _difference(name: str, old: bytes, new: bytes, identical: bool) -> OutputDifference | None:
@@ -98,13 +124,19 @@ class OutputComparison:
     name: str
     stored: dict[str, Any]  # the record's {sha256, url, media_type}
     reproduced: Artifact | None  # None: the reproduction made no such output
-    score: float | None  # None: the check has no score for it (not finished)
+    # The stored scores (OutputScore); a bare float from a check settled before issue 14 (the older
+    # similarity score: 1.0 for identical pixels, NEAR_THRESHOLD for near); None: not finished.
+    score: OutputScore | float | None
     difference: OutputDifference | None  # None: made before difference images were kept, or unreadable
 
     @property
     def is_compared(self) -> bool:
         """The check scored it: its reproduction finished."""
         return self.score is not None
+
+    @property
+    def _legacy(self) -> float | None:
+        return float(self.score) if isinstance(self.score, int | float) else None
 
     @property
     def verdict(self) -> Verdict:
@@ -114,17 +146,20 @@ class OutputComparison:
             return Verdict.DIFFERENT
         if self.is_identical:
             return Verdict.EXACT
-        return Verdict.NEAR if (self.score or 0) >= NEAR_THRESHOLD else Verdict.DIFFERENT
+        if (legacy := self._legacy) is not None:
+            return Verdict.NEAR if legacy >= NEAR_THRESHOLD else Verdict.DIFFERENT
+        return Verdict.NEAR if isinstance(self.score, dict) and _is_near(self.score) else Verdict.DIFFERENT
 
     @property
     def is_identical(self) -> bool:
-        """Identical decoded pixels (every frame); a check from before differences were kept says so
-        by a score of exactly 1 (what verify gives identical pixels)."""
+        """Identical decoded pixels (every frame)."""
         if self.reproduced is None:
             return False
+        if isinstance(self.score, dict):
+            return bool(self.score.get("identical"))
         if self.difference is not None:
             return bool(self.difference["identical"])
-        return self.score == 1.0
+        return self._legacy == 1.0
 
     @property
     def verdict_words(self) -> str:
@@ -139,8 +174,35 @@ class OutputComparison:
         }[self.verdict]
 
     @property
-    def score_shown(self) -> str:
-        return "—" if self.score is None else f"{self.score:.4g}"
+    def ssim_shown(self) -> str:
+        if isinstance(self.score, dict) and self.score.get("ssim") is not None:
+            return f"{self.score['ssim']:.4f}"
+        return "—"
+
+    @property
+    def phash_shown(self) -> str:
+        if isinstance(self.score, dict) and self.score.get("phash_distance") is not None:
+            return f"{self.score['phash_distance']} of 64"
+        return "—"
+
+    @property
+    def legacy_score_shown(self) -> str:
+        """A check from before issue 14 has only the older similarity score."""
+        return "" if self._legacy is None else f"{self._legacy:.4g}"
+
+    @property
+    def frames(self) -> list[dict[str, Any]]:
+        """Each frame's scores, numbered from 1, for an animation that is not identical."""
+        if not isinstance(self.score, dict):
+            return []
+        return [{"number": i, **f} for i, f in enumerate(self.score.get("per_frame") or [], start=1)]
+
+    @property
+    def frames_shown(self) -> str:
+        if not isinstance(self.score, dict) or self.score.get("frames") is None:
+            return "—"
+        stored = self.score.get("stored_frames")
+        return f"{self.score['frames']}" + (f" (stored: {stored})" if stored is not None else "")
 
     @property
     def changed_shown(self) -> str:

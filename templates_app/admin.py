@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from core.admin_site import ReadOnlyAdmin, RoleAdmin, service_action
 from templates_app import services
@@ -42,7 +44,9 @@ class ModelFamilyAdmin(ReadOnlyAdmin):
 class ModelSnapshotAdmin(RoleAdmin):
     list_display = ["__str__", "status", "created_at"]
     list_filter = ["status", "family"]
-    actions = [service_action("retire", "Retire the selected snapshots", services.retire_model_snapshot, "snapshot")]
+    # Each change is confirmed on the catalogue's snapshot page first, which lists what it touches
+    # (workflows floating on it, versions and production pins naming it, records, runs in flight).
+    actions = ["retire", "make_default", "restore"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["family", "snapshot", "status"] if obj else ["status"]
@@ -53,6 +57,30 @@ class ModelSnapshotAdmin(RoleAdmin):
     def save_model(self, request: HttpRequest, obj: ModelSnapshot, form: Any, change: bool) -> None:
         created = services.add_model_snapshot(actor=request.user, family=obj.family.name, snapshot=obj.snapshot)
         obj.pk = created.pk
+
+    def _confirm(
+        self, request: HttpRequest, queryset: QuerySet[ModelSnapshot], action: str
+    ) -> HttpResponseRedirect | None:
+        """To the snapshot's confirmation page, which shows its impact before anything changes."""
+        chosen = list(queryset.select_related("family")[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose one snapshot: its impact is shown before it changes.", messages.ERROR)
+            return None
+        snap = chosen[0]
+        url = reverse("model-snapshot", args=[snap.family.name, snap.snapshot])
+        return HttpResponseRedirect(f"{url}?action={action}")
+
+    @admin.action(description="Retire the selected snapshot (shows its impact first)")
+    def retire(self, request: HttpRequest, queryset: QuerySet[ModelSnapshot]) -> HttpResponseRedirect | None:
+        return self._confirm(request, queryset, "retire")
+
+    @admin.action(description="Make the selected snapshot its family's default (shows the impact first)")
+    def make_default(self, request: HttpRequest, queryset: QuerySet[ModelSnapshot]) -> HttpResponseRedirect | None:
+        return self._confirm(request, queryset, "default")
+
+    @admin.action(description="Restore the selected retired snapshot")
+    def restore(self, request: HttpRequest, queryset: QuerySet[ModelSnapshot]) -> HttpResponseRedirect | None:
+        return self._confirm(request, queryset, "restore")
 
 
 @admin.register(Workflow)

@@ -76,6 +76,16 @@ class ModelSnapshot(models.Model):
     def ref(self) -> str:
         return f"{self.family.name}@{self.snapshot}"
 
+    # Predicates for the pages (templates ask these instead of comparing status strings).
+    @property
+    def is_retired(self) -> bool:
+        return self.status == SnapshotStatus.RETIRED
+
+    @property
+    def is_default(self) -> bool:
+        """Its family's default (no query when the family is loaded with the snapshot)."""
+        return self.family.default_snapshot_id == self.pk
+
     def clean(self) -> None:
         try:
             dt.date.fromisoformat(self.snapshot)

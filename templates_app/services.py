@@ -619,3 +619,48 @@ def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: User, 
         after=snap.snapshot if snap else "",
         reason=reason,
     )
+
+
+def set_default_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
+    """Make an available snapshot its family's default: what floating steps resolve to from now on.
+    Moving the default back to an older snapshot is the same call; every move is in the pointer
+    history. Records keep their recorded snapshots (DESIGN §7), so reproducing them is unaffected."""
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
+        snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.status == SnapshotStatus.RETIRED:
+            raise Conflict(
+                f"{fam.name}@{snapshot.snapshot} is retired; restore it before making it the default.",
+                code="snapshot_retired",
+            )
+        if fam.default_snapshot_id == snapshot.pk:
+            raise Conflict(f"{fam.name}@{snapshot.snapshot} is already the default.", code="already_default")
+        _move_default(fam, snapshot, actor=actor, reason=reason or "default changed")
+    return snapshot
+
+
+def restore_model_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
+    """Un-retire a snapshot: it can be pinned, run and reproduced with again. The default does not
+    move back by itself (an admin moves it with set_default_snapshot), except for a family left
+    with no default at all, which gets this one."""
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
+        snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.status != SnapshotStatus.RETIRED:
+            raise Conflict(f"{fam.name}@{snapshot.snapshot} is not retired.", code="not_retired")
+        snapshot.status = SnapshotStatus.AVAILABLE
+        snapshot.save(update_fields=["status"])
+        transaction.on_commit(Catalogue.forget)
+        PointerMove.objects.log(
+            Pointer.SNAPSHOT_STATUS,
+            actor=actor,
+            family=fam,
+            before=f"{snapshot.snapshot} retired",
+            after=f"{snapshot.snapshot} available",
+            reason=reason or "restored",
+        )
+        if fam.default_snapshot_id is None:
+            _move_default(fam, snapshot, actor=actor, reason=f"{snapshot.snapshot} restored")
+    return snapshot

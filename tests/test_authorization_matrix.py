@@ -47,6 +47,9 @@ POLICY: dict[str, dict[str, str]] = {
     "api-token": {"POST": PUBLIC, "DELETE": SIGNED_IN},
     "api-models": {"GET": TEAM, "POST": ADMIN},
     "api-model-retire": {"POST": ADMIN},
+    "api-model-impact": {"GET": MANAGER},
+    "api-model-default": {"POST": ADMIN},
+    "api-model-restore": {"POST": ADMIN},
     "api-workflows": {"GET": TEAM, "POST": TEAM},
     "api-workflow": {"GET": TEAM, "PATCH": TEAM},
     "api-workflow-derive": {"POST": TEAM},
@@ -115,6 +118,9 @@ POLICY: dict[str, dict[str, str]] = {
     "record-check": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
     "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
+    "catalogue": {"GET": TEAM},
+    "model-snapshot": {"GET": MANAGER},  # what a model change touches; an admin's confirmation page
+    "model-snapshot-action": {"POST": ADMIN},  # exercised with "retire"
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
     "preview": {"GET": TEAM},
@@ -185,7 +191,7 @@ def url_for(namespace: str | None, name: str, params: list[str], w: dict[str, An
         "sha256": w["sha"],
         "family": "local/plasma",
         "snapshot": "2026-04-21",
-        "action": "approve" if name == "record-action" else "promote",
+        "action": {"record-action": "approve", "model-snapshot-action": "retire"}.get(name, "promote"),
         "pk": by_name.get(kind or "", 1),
         "check_pk": w["check"],
     }
@@ -266,6 +272,9 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/models/", None, TEAM_READ),
     ("POST", "/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, statuses(401, 403, 403, 403, 201)),
     ("POST", "/api/models/local/plasma@2026-04-21/retire/", {}, ADMIN_ONLY),
+    ("GET", "/api/models/local/plasma@2026-06-15/impact/", None, MANAGER_UP),
+    ("POST", "/api/models/local/plasma@2026-04-21/default/", {}, ADMIN_ONLY),
+    ("POST", "/api/models/local/plasma@2026-04-21/restore/", {}, statuses(401, 403, 403, 403, 409)),  # not retired
     ("GET", "/api/workflows/", None, TEAM_READ),
     ("POST", "/api/workflows/", {"slug": "new-job", "name": "New job"}, TEAM_CREATE),
     ("GET", "/api/workflows/{slug}/", None, TEAM_READ),

@@ -1169,3 +1169,24 @@ def test_no_page_a_crawl_reaches_logs_an_error_as_any_role(
     with capsys.disabled():
         print("\npages reached:", ", ".join(f"{role} {n}" for role, n in reached.items()))
     assert all(n >= 3 for n in reached.values()), reached
+
+
+def test_an_admin_retires_a_snapshot_after_seeing_what_it_touches(
+    page, live_server, admin_user, operator, make_workflow, publish
+):
+    """The catalogue page: "retire…" opens the snapshot's impact (the floating workflow, its record),
+    and only the confirmation retires it; the change is in the catalogue's history."""
+    workflow = make_workflow("floats", "Floats")
+    publish(workflow, small_definition())
+    finished_record(operator, workflow)
+    sign_in(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/models/")
+    family = page.get_by_test_id("family-local/plasma")
+    family.get_by_role("row").filter(has_text="2026-06-15").get_by_role("link", name="retire…").click()
+    expect(page.get_by_test_id("impact-floating")).to_have_text("floats")
+    expect(page.get_by_test_id("impact-records")).to_have_text("1")
+    page.get_by_label("Why").fill("hands look wrong")
+    page.get_by_test_id("confirm-button").click()
+    expect(page.get_by_text("local/plasma@2026-06-15 retired.")).to_be_visible()
+    expect(page.get_by_test_id("catalogue-move").filter(has_text="hands look wrong").first).to_be_visible()
+    shot(page, "model-catalogue-after-retiring")

@@ -94,8 +94,8 @@ def test_an_exact_reproduction_shows_both_outputs_and_an_all_black_difference(re
         assert black.shape == (64, 96) and not black.any(), "identical outputs differ nowhere"
     rows = score_rows(html)
     assert [r[0] for r in rows] == list(record.outputs)
-    assert rows[0][1:] == ["identical pixels", "1", "none", "0 of 255"]
-    assert "0.85 or more counts as nearly identical" in html
+    assert rows[0][1:] == ["identical pixels", "1.0000", "0 of 64", "1", "none", "0 of 255"]
+    assert "every frame has SSIM of at least 0.9 and a pHash distance of at most 12" in html
 
 
 def test_a_drifted_reproduction_shows_where_it_differs_and_the_drift_it_accepted(record, operator, admin_user, browser):
@@ -109,8 +109,10 @@ def test_a_drifted_reproduction_shows_where_it_differs_and_the_drift_it_accepted
     assert diff.any() and diff[diff > 0].min() >= 64, "where it differs, it shows"
     (row,) = score_rows(html)
     assert row[0] == "hero" and row[1] == "different"
-    assert float(row[2]) == check.scores["hero"] < 0.85
-    assert row[3].endswith("%") and row[4].endswith("of 255")
+    assert float(row[2]) == pytest.approx(check.scores["hero"]["ssim"], abs=1e-4)
+    assert row[3] == f"{check.scores['hero']['phash_distance']} of 64" and row[4] == "1"
+    assert check.scores["hero"]["ssim"] < 0.9 or check.scores["hero"]["phash_distance"] > 12  # why it is different
+    assert row[5].endswith("%") and row[6].endswith("of 255")
     drift = re.search(r'data-testid="accepted-drift">(.*?)</section>', html, re.S)
     assert drift, "the accepted drift is shown"
     cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", drift.group(1))]
@@ -138,7 +140,7 @@ def test_scores_of_several_outputs_are_set_apart_on_the_record_and_run_pages(mak
     check = reproduced(finished_record(operator, workflow), operator)
     for page in (f"/records/{check.record_id}/", f"/runs/{check.run_id}/"):
         text = re.sub(r"<[^>]+>", "", browser.get(page).content.decode())
-        assert "hero 1.0 · plate 1.0" in text, page
+        assert "hero identical pixels · plate identical pixels" in text, page
     assert len(score_rows(browser.get(check_url(check)).content.decode())) == 2
 
 
@@ -168,7 +170,7 @@ def test_the_api_check_answer_names_each_difference_image(record, operator, api)
     client = api(operator)
     (answer,) = client.get(f"/api/records/{record.pk}/checks/").json()["results"]
     assert answer["difference_images"] == {"hero": f"/artifacts/{check.differences['hero']['image']}"}
-    assert answer["scores"] == {"hero": 1.0}  # the existing fields are as they were
+    assert answer["scores"] == {"hero": {"phash_distance": 0, "ssim": 1.0, "identical": True, "frames": 1}}
     served = client.get(answer["difference_images"]["hero"])
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     detail = client.get(f"/api/records/{record.pk}/").json()
@@ -208,3 +210,13 @@ def test_a_difference_of_one_step_in_255_is_visible():
     shown = np.asarray(Image.open(io.BytesIO(diff.png)))
     assert shown[2, 3] >= 64 and np.count_nonzero(shown) == 1
     assert diff.changed == pytest.approx(1 / 64) and diff.largest == 1
+
+
+def test_a_check_settled_before_phash_and_ssim_shows_its_older_similarity_score(record, operator, browser):
+    """Checks stored one similarity float per output before issue 14; their pages still read."""
+    check = reproduced(record, operator)
+    ReproductionCheck.objects.filter(pk=check.pk).update(scores={"hero": 0.9}, differences={}, verdict="near")
+    html = browser.get(check_url(check)).content.decode()
+    (row,) = score_rows(html)
+    assert row[1] == "nearly identical" and "similarity 0.9" in row[2] and row[3] == "—"
+    assert "hero 0.9" in re.sub(r"<[^>]+>", "", browser.get(f"/records/{record.pk}/").content.decode())

@@ -123,7 +123,14 @@ def page_urls(w: dict[str, Any]) -> list[str]:
                 ):
                     pk = {"draft": w["draft"], "run": w["run"], "record": w["record"]}
                     kind = next((k for k in pk if p.name == k or p.name.startswith(k + "-")), None)
-                    values = {**w, "pk": pk.get(kind or "", 1), "action": "approve", "sha256": "0" * 64}
+                    values = {
+                        **w,
+                        "pk": pk.get(kind or "", 1),
+                        "action": "approve",
+                        "sha256": "0" * 64,
+                        "family": "local/plasma",
+                        "snapshot": "2026-06-15",
+                    }
                     urls.append(reverse(p.name, kwargs={k: values[k] for k in params}))
 
     walk(get_resolver().url_patterns, None, "")

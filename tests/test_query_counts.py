@@ -117,6 +117,12 @@ QUERY_COUNTS: dict[str, int] = {
     "POST record-action approve as manager": 10,
     "POST record-action flag-legacy": 13,
     "POST record-action reproduce": 16,
+    # The model catalogue: families, snapshots and their recent moves, whatever it holds.
+    "GET catalogue": 6,  # session, user, role, families, snapshots, recent moves
+    # What a snapshot touches (runs_app.impact): a fixed number of queries whatever it counts.
+    "GET model-snapshot as manager": 9,  # session, user, role, the snapshot, its impact (5)
+    "GET model-snapshot default as admin": 9,  # the confirmation of a default change: today's default's impact
+    "POST model-snapshot-action as admin": 10,
     "GET artifact": 4,
     "GET thumbnail": 4,
     "GET preview": 4,
@@ -124,7 +130,10 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-token as anonymous": 5,
     "GET api-models": 3,
     "POST api-models as admin": 16,
-    "POST api-model-retire as admin": 10,
+    "POST api-model-retire as admin": 16,  # the impact (5) it answers with, computed in the same transaction
+    "GET api-model-impact as manager": 8,  # token, role, the snapshot, its impact (5)
+    "POST api-model-default as admin": 19,
+    "POST api-model-restore as admin": 15,
     "GET api-workflows": 3,  # token with its user, role (read once), the workflows
     "POST api-workflows": 20,  # full_clean asks PostgreSQL to check each constraint, the slug format too
     "GET api-workflow": 4,
@@ -333,6 +342,12 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET artifact": lambda w: Req(f"/artifacts/{w['sha']}"),
     "GET thumbnail": lambda w: Req(f"/artifacts/{w['sha']}/thumb"),
     "GET preview": lambda w: Req(f"/artifacts/{w['sha']}/preview"),
+    "GET catalogue": lambda w: Req("/models/"),
+    "GET model-snapshot": lambda w: Req("/models/local/plasma@2026-11-01/"),
+    "GET model-snapshot default": lambda w: Req("/models/local/plasma@2026-06-15/?action=default"),
+    "POST model-snapshot-action": lambda w: Req(
+        "/models/local/plasma@2026-04-21/retire/", {"reason": "bad hands"}, expect=REDIRECT
+    ),
     # API
     "POST api-token": lambda w: Req(
         "/api/auth/token/", {"username": "olivia-operator", "password": "pw-olivia-operator"}
@@ -340,6 +355,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-models": lambda w: Req("/api/models/"),
     "POST api-models": lambda w: Req("/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, CREATED),
     "POST api-model-retire": lambda w: Req("/api/models/local/plasma@2026-04-21/retire/", {}),
+    "GET api-model-impact": lambda w: Req("/api/models/local/plasma@2026-11-01/impact/"),
+    "POST api-model-default": lambda w: Req("/api/models/local/plasma@2026-06-15/default/", {"reason": "back"}),
+    "POST api-model-restore": lambda w: Req("/api/models/local/aurora@2026-01-05/restore/", {}),
     "GET api-workflows": lambda w: Req("/api/workflows/"),
     "POST api-workflows": lambda w: Req("/api/workflows/", {"slug": "new-job", "name": "New job"}, CREATED),
     "GET api-workflow": lambda w: Req("/api/workflows/campaign/"),
@@ -472,6 +490,10 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
         runs.approve_record(actor=manager, record=approved)
         runs.set_workflow_mode(actor=operator, workflow=produced, mode="production", pin_record=approved, reason="go")
     templates.add_model_snapshot(actor=admin_user, family="local/plasma", snapshot="2026-11-01", make_default=True)
+    templates.retire_model_snapshot(
+        actor=admin_user,
+        snapshot=templates.add_model_snapshot(actor=admin_user, family="local/aurora", snapshot="2026-01-05"),
+    )
     awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "lynx"}))
     queued = runs.start_run(actor=operator, workflow=base, inputs={"subject": "stoat"})
     gated_workflow = make_workflow("storyboard", "Storyboard")

@@ -187,7 +187,7 @@ def test_reproduce_is_exact_and_a_newer_default_does_not_refuse_it(workflow, ope
     assert started.status_code == 202
     run_now(Run.objects.get(pk=started.json()["id"]))
     checks = client.get(f"/api/records/{record.pk}/checks/").json()["results"]
-    assert [c["verdict"] for c in checks] == ["exact"] and checks[0]["scores"] == {"hero": 1.0}
+    assert [c["verdict"] for c in checks] == ["exact"] and checks[0]["scores"]["hero"]["identical"] is True
 
     # A newer default snapshot of local/plasma appears: the record still names an available snapshot,
     # so reproducing uses it (that is what pinning is for) and says so, without asking for a choice.
@@ -232,7 +232,7 @@ def test_retired_snapshot_needs_a_choice_then_runs_with_todays(workflow, operato
     check = ReproductionCheck.objects.get(run=run)
     # Which of near/different a changed model gives is pinned on constructed images in test_verdicts.py.
     assert check.verdict in ("near", "different") and check.note == "model differs; outputs may differ"
-    assert 0 <= check.scores["hero"] < 1
+    assert check.scores["hero"]["identical"] is False and check.scores["hero"]["ssim"] < 1
 
 
 def test_retired_snapshot_can_be_flagged_legacy(workflow, operator, admin_user, api):

@@ -98,3 +98,40 @@ class ApproveResultSerializer(serializers.Serializer[Any]):
     workflow = WorkflowSerializer()
     archived = serializers.ListField(child=serializers.SlugField())
     impact = ArchivedSiblingSerializer(many=True)
+
+
+class PinnedVersionSerializer(serializers.Serializer[Any]):
+    workflow = serializers.CharField()
+    version = serializers.CharField()
+    is_canonical = serializers.BooleanField()
+
+
+class SnapshotImpactSerializer(serializers.Serializer[Any]):
+    """What retiring a snapshot, or moving its family's default away from it, touches (runs_app.impact)."""
+
+    family = serializers.CharField()
+    snapshot = serializers.CharField()
+    is_default = serializers.BooleanField()
+    status = serializers.CharField()
+    floating_workflows = serializers.ListField(
+        child=serializers.CharField(), help_text="Workflows whose canonical version floats on the family (default)."
+    )
+    pinned_workflows = serializers.ListField(child=serializers.CharField())
+    pinned_versions = PinnedVersionSerializer(many=True)
+    production_pins = serializers.ListField(child=serializers.CharField())
+    records = serializers.IntegerField()
+    approved_records = serializers.IntegerField()
+    runs_in_flight = serializers.IntegerField()
+
+
+class CatalogueChangeSerializer(serializers.Serializer[Any]):
+    """A snapshot after a catalogue change, with what the change touched."""
+
+    family = serializers.CharField()
+    snapshot = serializers.CharField()
+    tier = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    is_default = serializers.BooleanField()
+    previous_default = serializers.CharField(allow_null=True, required=False)
+    impact = SnapshotImpactSerializer(allow_null=True)

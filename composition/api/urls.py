@@ -1,8 +1,14 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from composition.api import views as v
 
+MODEL = r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/"
+
 urlpatterns = [
+    re_path(MODEL + r"impact/$", v.ModelImpactView.as_view(), name="api-model-impact"),
+    re_path(MODEL + r"retire/$", v.ModelRetireView.as_view(), name="api-model-retire"),
+    re_path(MODEL + r"default/$", v.ModelDefaultView.as_view(), name="api-model-default"),
+    re_path(MODEL + r"restore/$", v.ModelRestoreView.as_view(), name="api-model-restore"),
     path("workflows/", v.WorkflowListView.as_view(), name="api-workflows"),
     path("workflows/<slug:slug>/", v.WorkflowDetailView.as_view(), name="api-workflow"),
     path("workflows/<slug:slug>/derive/", v.DeriveView.as_view(), name="api-workflow-derive"),

@@ -17,15 +17,17 @@ from rest_framework.views import APIView
 
 from composition.api import serializers as s
 from core.errors import Problem, ValidationFailed
+from core.roles import Role, require_role
 from core.serializers import ReasonSerializer, validated
 from runs_app import services as run_services
 from runs_app.approval import approval_impact
 from runs_app.drift import workflow_drift
+from runs_app.impact import SnapshotImpact, snapshot_impact
 from runs_app.models import VersionRecord, with_pin
 from templates_app import services
 from templates_app.api import serializers as template_serializers
 from templates_app.api.views import visible_draft, visible_workflow
-from templates_app.models import Lifecycle, Workflow, WorkflowQuerySet
+from templates_app.models import Lifecycle, ModelSnapshot, Workflow, WorkflowQuerySet
 
 
 def _answered(workflows: WorkflowQuerySet) -> WorkflowQuerySet:
@@ -149,3 +151,72 @@ class SpawnSiblingView(APIView):
         values = validated(template_serializers.SpawnSiblingSerializer, request)
         workflow = services.spawn_sibling(actor=request.user, draft=draft, **values)
         return workflow_response(workflow, status.HTTP_201_CREATED)
+
+
+# --- the model catalogue's changes, with their impact ------------------------------------------
+
+
+def _snapshot(family: str, snapshot: str) -> ModelSnapshot:
+    return get_object_or_404(
+        ModelSnapshot.objects.select_related("family__default_snapshot"), family__name=family, snapshot=snapshot
+    )
+
+
+def _catalogue_change(
+    snapshot: ModelSnapshot, impact: SnapshotImpact | None, previous_default: str | None = None
+) -> Response:
+    fresh = _snapshot(snapshot.family.name, snapshot.snapshot)
+    return Response(
+        {
+            **template_serializers.ModelSnapshotSerializer(fresh).data,
+            "previous_default": previous_default,
+            "impact": impact.as_dict() if impact is not None else None,
+        }
+    )
+
+
+class ModelImpactView(APIView):
+    @extend_schema(responses=s.SnapshotImpactSerializer)
+    def get(self, request: Request, family: str, snapshot: str) -> Response:
+        """What retiring this snapshot, or moving the family's default away from it, touches."""
+        require_role(request.user, Role.MANAGER, action="see what a model change touches")
+        return Response(snapshot_impact(_snapshot(family, snapshot)).as_dict())
+
+
+class ModelRetireView(APIView):
+    @extend_schema(request=ReasonSerializer, responses=s.CatalogueChangeSerializer)
+    def post(self, request: Request, family: str, snapshot: str) -> Response:
+        """Retire a snapshot; the answer carries what it touched (its impact just before)."""
+        snap = _snapshot(family, snapshot)
+        values = validated(ReasonSerializer, request)
+        require_role(request.user, Role.ADMIN, action="manage the model catalogue")
+        with transaction.atomic():
+            impact = snapshot_impact(snap)
+            services.retire_model_snapshot(actor=request.user, snapshot=snap, reason=values["reason"])
+        return _catalogue_change(snap, impact)
+
+
+class ModelDefaultView(APIView):
+    @extend_schema(request=ReasonSerializer, responses=s.CatalogueChangeSerializer)
+    def post(self, request: Request, family: str, snapshot: str) -> Response:
+        """Make a snapshot the family's default (also to move it back); the answer carries the
+        impact of the snapshot the default moved away from (what floated on it)."""
+        snap = _snapshot(family, snapshot)
+        values = validated(ReasonSerializer, request)
+        require_role(request.user, Role.ADMIN, action="manage the model catalogue")
+        previous = snap.family.default_snapshot
+        with transaction.atomic():
+            impact = snapshot_impact(previous) if previous is not None and previous.pk != snap.pk else None
+            services.set_default_snapshot(actor=request.user, snapshot=snap, reason=values["reason"])
+        return _catalogue_change(snap, impact, previous.snapshot if previous is not None else None)
+
+
+class ModelRestoreView(APIView):
+    @extend_schema(request=ReasonSerializer, responses=s.CatalogueChangeSerializer)
+    def post(self, request: Request, family: str, snapshot: str) -> Response:
+        """Un-retire a snapshot; the answer carries what depends on it now."""
+        snap = _snapshot(family, snapshot)
+        values = validated(ReasonSerializer, request)
+        services.restore_model_snapshot(actor=request.user, snapshot=snap, reason=values["reason"])
+        fresh = _snapshot(family, snapshot)
+        return _catalogue_change(fresh, snapshot_impact(fresh))

@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from core.token_api import TokenView
 from templates_app.api import views as v
@@ -8,11 +8,6 @@ VERSION = "workflows/<slug:slug>/versions/<str:version>/"
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("models/", v.ModelListView.as_view(), name="api-models"),
-    re_path(
-        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/retire/$",
-        v.ModelRetireView.as_view(),
-        name="api-model-retire",
-    ),
     path("workflows/<slug:slug>/tree/", v.TreeView.as_view(), name="api-workflow-tree"),
     path("workflows/<slug:slug>/history/", v.PointerHistoryView.as_view(), name="api-workflow-history"),
     path("workflows/<slug:slug>/drafts/", v.DraftListView.as_view(), name="api-workflow-drafts"),

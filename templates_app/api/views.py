@@ -73,17 +73,6 @@ class ModelListView(generics.ListCreateAPIView[ModelSnapshot]):
         return Response(s.ModelSnapshotSerializer(snap).data, status=status.HTTP_201_CREATED)
 
 
-class ModelRetireView(APIView):
-    @extend_schema(request=ReasonSerializer, responses={200: s.ModelSnapshotSerializer})
-    def post(self, request: Request, family: str, snapshot: str) -> Response:
-        snap = get_object_or_404(ModelSnapshot, family__name=family, snapshot=snapshot)
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.retire_model_snapshot(actor=request.user, snapshot=snap, reason=data.validated_data["reason"])
-        snap = ModelSnapshot.objects.select_related("family").get(pk=snap.pk)
-        return Response(s.ModelSnapshotSerializer(snap).data)
-
-
 # --- workflows -------------------------------------------------------------------------
 
 

@@ -66,5 +66,8 @@ class Command(BaseCommand):
             check = ReproductionCheck.objects.get(run_id=run_id)
             ok = check.verdict in (Verdict.EXACT, Verdict.NEAR)
             bad += 0 if ok or check.verdict == Verdict.PENDING else 1
-            self.stdout.write(f"{record.workflow.slug} {record.label}: {check.verdict} {check.scores}")
+            scores = "; ".join(check.scores_shown)
+            self.stdout.write(
+                f"{record.workflow.slug} {record.label}: {check.verdict}" + (f" ({scores})" if scores else "")
+            )
         return bad
