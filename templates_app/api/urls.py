@@ -9,7 +9,7 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("models/", v.ModelListView.as_view(), name="api-models"),
     re_path(
-        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/retire/$",
+        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?)@(?P<snapshot>[a-z0-9._-]{10,100})/retire/$",
         v.ModelRetireView.as_view(),
         name="api-model-retire",
     ),
