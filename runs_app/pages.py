@@ -130,8 +130,6 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             request, DomainError("Publish a version before running this workflow."), reverse("workflow", args=[slug])
         )
     pin = getattr(workflow, "production_pin", None)
-    catalogue = Catalogue.cached()  # for display only: start_run decides on a fresh one
-    drift = pin_drift(pin, version, catalogue) if workflow.mode == Mode.PRODUCTION else []
     errors: dict[str, list[str]] = {}
     refused_with = 400
     if request.method == "POST":
@@ -153,6 +151,9 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
                 errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))
+    # Read for display only, once the form is shown (start_run decides on a fresh catalogue of its own).
+    catalogue = Catalogue.cached()
+    drift = pin_drift(pin, version, catalogue) if workflow.mode == Mode.PRODUCTION else []
     sent = request.POST if request.method == "POST" else None
     fields = _form_fields(version.definition.get("inputs") or {}, sent, errors)
     return page(
