@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 TOKEN = "r8_Zq3secretTOKENthatMustNeverLeak9f2"
 OPENAI_KEY = "sk-proj-secretKEYthatMustNeverLeak77"
 VERSION = "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b"
-DATED = "gpt-image-1-2025-04-15"
+DATED = "gpt-image-1.5-2025-12-16"
 REPLICATE_API = "https://api.replicate.test/v1"
 OPENAI_API = "https://api.openai.test/v1"
 DELIVERY = "https://replicate.delivery.test/xezq/out-0.png"
@@ -163,26 +163,22 @@ def stub(settings: Any) -> Iterator[Callable[[Callable[[httpx.Request], httpx.Re
 
 
 @pytest.fixture
-def replicate_workflow(stub: Any, admin_user: Any, make_workflow: Any, publish: Any) -> Any:
-    templates.add_model_snapshot(
-        actor=admin_user, family="replicate/stability-ai/sdxl", snapshot=VERSION, tier="premium", provider="replicate"
-    )
+def replicate_workflow(stub: Any, make_workflow: Any, publish: Any) -> Any:
+    """On the family the migration catalogues: SDXL at a pinned version."""
     workflow = make_workflow("replicate-hero", "Replicate hero")
     publish(workflow, definition("replicate/stability-ai/sdxl"))
     return workflow
 
 
 @pytest.fixture
-def openai_family(stub: Any, admin_user: Any) -> None:
-    templates.add_model_snapshot(
-        actor=admin_user, family="openai/gpt-image-1", snapshot=DATED, tier="premium", provider="openai"
-    )
+def openai_family(stub: Any) -> None:
+    """The migration catalogues openai/gpt-image-1.5 at its dated name; the stub fixture gives the key."""
 
 
 @pytest.fixture
 def openai_workflow(openai_family: None, make_workflow: Any, publish: Any) -> Any:
     workflow = make_workflow("openai-hero", "OpenAI hero")
-    publish(workflow, definition("openai/gpt-image-1"))
+    publish(workflow, definition("openai/gpt-image-1.5"))
     return workflow
 
 
@@ -352,7 +348,7 @@ def test_openai_generates_with_the_dated_model_and_no_seed(openai_workflow, stub
     body = json.loads(sent.content)
     assert body["model"] == DATED and body["prompt"] == "a red fox at dawn" and "seed" not in body
     assert body["size"] == "1024x1024" and body["n"] == 1
-    assert step.model == f"openai/gpt-image-1@{DATED}"
+    assert step.model == f"openai/gpt-image-1.5@{DATED}"
     assert step.fingerprint == {"provider": "openai", "model": DATED, "api_base": OPENAI_API}
     assert step.submitted["endpoint"] == "/images/generations"
     assert (step.output.width, step.output.height) == (96, 64)
@@ -360,7 +356,7 @@ def test_openai_generates_with_the_dated_model_and_no_seed(openai_workflow, stub
 
 def test_openai_edits_when_the_step_has_a_reference_image(openai_family, stub, operator, make_workflow, publish):
     workflow = make_workflow("openai-edit", "OpenAI edit")
-    publish(workflow, definition("openai/gpt-image-1", kind="img2img"))
+    publish(workflow, definition("openai/gpt-image-1.5", kind="img2img"))
     reference = services.upload_artifact(actor=operator, data=png(32, 32, (1, 2, 3)))
     fake = FakeOpenAI()
     stub(fake)
@@ -472,19 +468,22 @@ def test_the_catalogue_says_provider_queue_and_seed_and_the_gate_and_run_form_wa
     openai_workflow, replicate_workflow, api, operator, client: Client
 ):
     rows = {r["family"]: r for r in api(operator).get("/api/models/?limit=100").json()["results"]}
-    assert rows["openai/gpt-image-1"].items() >= {
-        "provider": "openai",
-        "seeded": False,
-        "queue": "floniks",
-        "available": True,
-    }.items()
+    assert (
+        rows["openai/gpt-image-1.5"].items()
+        >= {
+            "provider": "openai",
+            "seeded": False,
+            "queue": "floniks",
+            "available": True,
+        }.items()
+    )
     assert (
         rows["replicate/stability-ai/sdxl"]["seeded"] is True
         and rows["replicate/stability-ai/sdxl"]["snapshot"] == VERSION
     )
     assert rows["local/plasma"]["seeded"] is True and rows["local/plasma"]["provider"] == "builtin"
     draft = templates.save_draft(
-        actor=operator, workflow=openai_workflow, definition=definition("openai/gpt-image-1", steps=20)
+        actor=operator, workflow=openai_workflow, definition=definition("openai/gpt-image-1.5", steps=20)
     )
     answer = api(operator).get(f"/api/drafts/{draft.pk}/validate/").json()
     assert answer["valid"] is True
@@ -597,9 +596,6 @@ def test_a_url_in_a_definition_or_an_input_is_never_fetched(
     """Every HTTP request a hosted step makes goes through the stub transport, which hands anything for
     127.0.0.1 to a real transport: a fetch of the URL the definition and the input name would reach the
     counting server."""
-    templates.add_model_snapshot(
-        actor=admin_user, family="replicate/stability-ai/sdxl", snapshot=VERSION, tier="premium", provider="replicate"
-    )
     workflow = make_workflow("url-params", "URL params")
     publish(
         workflow,
@@ -642,3 +638,19 @@ def test_downloads_are_size_capped_and_decoded_under_the_pixel_bound(replicate_w
     not_an_image = run_now(start(replicate_workflow, operator))
     assert not_an_image.status == RunStatus.FAILED and "not an image Floniks can read" in not_an_image.error
     assert not RunStep.objects.filter(run__in=[too_big, too_many, not_an_image], output__isnull=False).exists()
+
+
+def test_the_migration_catalogues_hosted_families_unavailable_until_their_keys_are_set(settings, api, operator):
+    settings.REPLICATE_API_TOKEN, settings.OPENAI_API_KEY = "", ""
+    rows = {r["family"]: r for r in api(operator).get("/api/models/?limit=100").json()["results"]}
+    hosted = {name: row for name, row in rows.items() if row["provider"] in ("replicate", "openai")}
+    assert {name: (row["snapshot"], row["seeded"], row["available"]) for name, row in hosted.items()} == {
+        "replicate/stability-ai/sdxl": (VERSION, True, False),
+        "openai/gpt-image-1-mini": ("gpt-image-1-mini-2025-10-06", False, False),
+        "openai/gpt-image-1.5": (DATED, False, False),
+    }
+    settings.OPENAI_API_KEY = OPENAI_KEY
+    rows = {r["family"]: r for r in api(operator).get("/api/models/?limit=100").json()["results"]}
+    assert (
+        rows["openai/gpt-image-1.5"]["available"] is True and rows["replicate/stability-ai/sdxl"]["available"] is False
+    )
