@@ -26,7 +26,7 @@ from runs_app.generators import StepHandle, StepRequest
 from runs_app.generators.replicate import ReplicateProvider
 from runs_app.models import Run, RunStatus, RunStep, VersionRecord
 from templates_app import services as templates
-from tests.helpers import run_now
+from tests.helpers import run_now, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -654,3 +654,46 @@ def test_the_migration_catalogues_hosted_families_unavailable_until_their_keys_a
     assert (
         rows["openai/gpt-image-1.5"]["available"] is True and rows["replicate/stability-ai/sdxl"]["available"] is False
     )
+
+
+# --- On a real worker process ----------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_replicate_step_runs_on_a_celery_worker(stub, replicate_workflow, start_worker, operator, tmp_path):
+    """The worker process gets its transport, key and API base from its environment, as a deployment
+    would (testing/hosted_stub.py answers there and logs what it was sent)."""
+    from testing import hosted_stub
+
+    log = tmp_path / "hosted-requests.jsonl"
+    start_worker(
+        env={
+            "FLONIKS_HOSTED_TRANSPORT": "testing.hosted_stub.transport",
+            "FLONIKS_TEST_HOSTED_LOG": str(log),
+            "REPLICATE_API_TOKEN": TOKEN,
+            "FLONIKS_REPLICATE_API_BASE": hosted_stub.API,
+            "FLONIKS_HOSTED_POLL_SECONDS": "0.01",
+            "FLONIKS_HOSTED_POLL_MAX_SECONDS": "0.05",
+        }
+    )
+    run = start(replicate_workflow, operator)
+    wait_for(
+        lambda: Run.objects.filter(pk=run.pk, status__in=[RunStatus.AWAITING_ANNOTATION, RunStatus.FAILED]).exists(),
+        90,
+        what="the run on the worker",
+    )
+    run.refresh_from_db()
+    step = run.steps.get()
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    assert step.model == f"replicate/stability-ai/sdxl@{VERSION}" and (step.submitted or {})["prediction"] == "w1"
+    assert (step.output.width, step.output.height) == (40, 30)
+    sent = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["method"], r["url"]) for r in sent] == [
+        ("POST", f"{hosted_stub.API}/predictions"),
+        *[("GET", f"{hosted_stub.API}/predictions/w1")] * 3,
+        ("GET", hosted_stub.OUTPUT),
+    ]
+    assert json.loads(sent[0]["body"])["input"]["seed"] == step.seed
+    assert all(r["authorized"] for r in sent[:4]) and not sent[4]["authorized"]  # the key goes to the API only
+    assert TOKEN not in log.read_text()
