@@ -80,7 +80,9 @@ class FakeReplicate:
         image: bytes | None = None,
         on_poll: Callable[[int], None] | None = None,
         passthrough: httpx.BaseTransport | None = None,
+        poll_failures: int = 0,
     ) -> None:
+        self.poll_failures = poll_failures
         self.states, self.error, self.on_poll = states, error, on_poll
         self.create_answers = list(create_answers or [])
         self.output = [DELIVERY] if output is None else output
@@ -134,6 +136,9 @@ class FakeReplicate:
             return httpx.Response(200, json=self.prediction(pid))
         if request.method == "GET" and url.startswith(f"{REPLICATE_API}/predictions/"):
             pid = url.rsplit("/", 1)[-1]
+            if self.poll_failures > 0:
+                self.poll_failures -= 1
+                return httpx.Response(502, text="Bad Gateway")
             self.polls += 1
             if self.on_poll:
                 self.on_poll(self.polls)
@@ -278,6 +283,16 @@ def test_429_and_5xx_are_transient_and_retried(replicate_workflow, stub, operato
     run = run_now(start(replicate_workflow, operator))
     assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
     assert fake.posts_to_create() == 3  # two refusals, then the prediction (the default policy retries twice)
+
+
+def test_a_5xx_while_following_a_prediction_asks_again_instead_of_paying_for_a_new_one(
+    replicate_workflow, stub, operator
+):
+    fake = FakeReplicate(poll_failures=2)
+    stub(fake)
+    run = run_now(start(replicate_workflow, operator))
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    assert fake.posts_to_create() == 1 and fake.cancelled == []
 
 
 def test_a_4xx_with_a_message_is_permanent_and_carries_the_providers_message(replicate_workflow, stub, operator):

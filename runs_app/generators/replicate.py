@@ -166,6 +166,9 @@ class ReplicateProvider:
                         raise transient_from(error, who=WHO, secret=token) from None
                     raise
                 log.info("Replicate: a poll failed (%s); asking again", redact(str(error), token))
+            except GeneratorError:
+                self.cancel(handle)  # a refusal while following it (a 4xx): stop the prediction, then fail
+                raise
 
     def _remember(self, handle: StepHandle, cancel_url: str) -> None:
         with self._lock:
