@@ -11,12 +11,14 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from django.core import serializers as django_serializers
+from django.db import connection
 from django.test import Client
 from PIL import Image
 
@@ -463,17 +465,21 @@ def test_cancelling_a_run_stops_an_openai_request_in_flight(openai_workflow, stu
     holder: dict[str, Run] = {}
 
     def slow(request: httpx.Request) -> httpx.Response:
+        # This runs on the provider's request thread: the cancel is the only database work there.
         services.cancel_run(actor=operator, run=holder["run"])
+        connection.close()
         release.wait(30)  # an image taking its time; the step must not wait for it
         return FakeOpenAI()(request)
 
     stub(slow)
     holder["run"] = start(openai_workflow, operator)
+    began = time.monotonic()
     try:
         run = run_now(holder["run"])
     finally:
         release.set()
     assert run.status == RunStatus.CANCELLED
+    assert time.monotonic() - began < 15, "the step waited for the request instead of stopping"
 
 
 # --- Catalogue, gate and run form -------------------------------------------------------------------
@@ -712,3 +718,25 @@ def test_a_replicate_step_runs_on_a_celery_worker(stub, replicate_workflow, star
     assert json.loads(sent[0]["body"])["input"]["seed"] == step.seed
     assert all(r["authorized"] for r in sent[:4]) and not sent[4]["authorized"]  # the key goes to the API only
     assert TOKEN not in log.read_text()
+
+
+def test_an_admin_retires_a_replicate_version_by_its_id(api, admin_user):
+    answer = api(admin_user).post(
+        f"/api/models/replicate/stability-ai/sdxl@{VERSION}/retire/", {"reason": "superseded"}
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "retired" and answer.json()["snapshot"] == VERSION
+    added = api(admin_user).post(
+        "/api/models/",
+        {
+            "family": "replicate/black-forest-labs/flux-dev",
+            "snapshot": "f" * 64,
+            "tier": "premium",
+            "provider": "replicate",
+        },
+        format="json",
+    )
+    assert added.status_code == 201 and added.json()["seeded"] is True
+    refused = api(admin_user).post(
+        "/api/models/", {"family": "openai/gpt-image-1.5", "snapshot": "gpt-image-1.5-2025-13-45"}, format="json"
+    )
+    assert refused.status_code == 400
