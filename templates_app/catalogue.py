@@ -52,7 +52,10 @@ def provider_facts(provider: str) -> ProviderFacts:
     paths: dict[str, str] = settings.FLONIKS_PROVIDERS
     if provider not in paths:
         return ProviderFacts(True, queue, f"No provider '{provider}' is configured on this server.")
-    cls = import_string(paths[provider])
+    try:
+        cls = import_string(paths[provider])
+    except ImportError as error:  # a misconfigured plugin makes its families unavailable, not every page fail
+        return ProviderFacts(True, queue, f"The provider '{provider}' cannot be loaded ({error}).")
     check = getattr(cls, "unavailable", None)
     return ProviderFacts(bool(getattr(cls, "takes_seed", True)), queue, check() if callable(check) else "")
 

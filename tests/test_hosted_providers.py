@@ -740,3 +740,16 @@ def test_an_admin_retires_a_replicate_version_by_its_id(api, admin_user):
         "/api/models/", {"family": "openai/gpt-image-1.5", "snapshot": "gpt-image-1.5-2025-13-45"}, format="json"
     )
     assert refused.status_code == 400
+
+
+def test_a_provider_that_cannot_be_loaded_makes_its_families_unavailable_not_the_catalogue_fail(
+    settings, api, operator, admin_user
+):
+    settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "acme": "acme_images.providers.Missing"}
+    templates.add_model_snapshot(
+        actor=admin_user, family="acme/painter", snapshot="2026-10-01", tier="premium", provider="acme"
+    )
+    answer = api(operator).get("/api/models/?limit=100")
+    assert answer.status_code == 200
+    row = next(r for r in answer.json()["results"] if r["family"] == "acme/painter")
+    assert row["available"] is False and "cannot be loaded" in row["unavailable_reason"]
