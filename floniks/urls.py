@@ -12,6 +12,7 @@ from floniks.health import healthz
 from runs_app import pages
 from runs_app import views as artifacts
 from templates_app import views as templates
+from templates_app.models import MODEL_REF_PATH
 
 handler404 = "core.api.not_found"
 
@@ -54,12 +55,12 @@ urlpatterns = [
     path("artifacts/<str:sha256>/preview", artifacts.preview, name="preview"),
     path("models/", catalogue.catalogue, name="catalogue"),
     re_path(
-        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/$",
+        rf"^models/{MODEL_REF_PATH}/$",
         catalogue.snapshot_page,
         name="model-snapshot",
     ),
     re_path(
-        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/(?P<action>[a-z]+)/$",
+        rf"^models/{MODEL_REF_PATH}/(?P<action>[a-z]+)/$",
         catalogue.snapshot_action,
         name="model-snapshot-action",
     ),

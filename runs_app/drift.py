@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from runs_app.models import ProductionPin, ReproductionCheck, RunStep, VersionRecord
 from runs_app.spec import drift_warnings_for
-from templates_app.catalogue import Catalogue
+from templates_app.catalogue import UNSEEDED_WARNING, Catalogue
+from templates_app.definition import split_model
 from templates_app.models import Lifecycle, Mode, Workflow, WorkflowVersion
 
 Warning = dict[str, str]  # {step, recorded, current, reason, message}: stored on runs and checks as is
@@ -92,3 +93,21 @@ def accepted_drift(check: ReproductionCheck, steps: Iterable[RunStep]) -> list[A
         )
         for w in check.drift_warnings
     ]
+
+
+def model_notes(version: WorkflowVersion | None, catalogue: Catalogue) -> list[str]:
+    """What a user should know before running a version about the models its steps use: a family that
+    takes no seed (reproduction can at best be near), a family that cannot run on this server now."""
+    if version is None:
+        return []
+    notes: list[str] = []
+    for step in version.definition.get("steps") or []:
+        model = step.get("model") if isinstance(step, dict) else None
+        info = catalogue.families.get(split_model(model)[0]) if isinstance(model, str) else None
+        if info is None:
+            continue
+        if not info.seeded:
+            notes.append(f"Step '{step.get('id')}': " + UNSEEDED_WARNING.format(family=info.name))
+        if info.unavailable:
+            notes.append(f"Step '{step.get('id')}': {info.name} cannot run now. {info.unavailable}")
+    return notes

@@ -229,7 +229,7 @@ class RunStep(models.Model):
     index = models.PositiveIntegerField()
     step_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=20)
-    model = models.CharField(max_length=140, blank=True)
+    model = models.CharField(max_length=200, blank=True)  # family@snapshot: a family of 100, a snapshot of up to 100
     seed = models.BigIntegerField(null=True, blank=True)
     params = models.JSONField(default=dict)
     status = models.CharField(max_length=12, choices=StepStatus.choices, default=StepStatus.PENDING)
@@ -492,7 +492,7 @@ class RecordModel(models.Model):
     record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="model_rows")
     step = models.CharField(max_length=200)
     family = models.CharField(max_length=100)
-    snapshot = models.CharField(max_length=20)
+    snapshot = models.CharField(max_length=100)  # a date, a Replicate version id or a dated model name
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -23,7 +23,7 @@ from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
 from runs_app.compare import PHASH_NEAR, SSIM_NEAR, artifacts_to_read, compare_records, difference_image
-from runs_app.drift import accepted_drift, pin_drift, record_drift
+from runs_app.drift import accepted_drift, model_notes, pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import (
     ANNOTATION_MAX_LENGTH,
@@ -37,6 +37,7 @@ from runs_app.models import (
 )
 from runs_app.spec import blocks_reproduction
 from runs_app.storage import read_artifact, read_upload
+from templates_app.catalogue import Catalogue
 from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
 from templates_app.views import WorkflowAction
 
@@ -129,7 +130,6 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             request, DomainError("Publish a version before running this workflow."), reverse("workflow", args=[slug])
         )
     pin = getattr(workflow, "production_pin", None)
-    drift = pin_drift(pin, version) if workflow.mode == Mode.PRODUCTION else []
     errors: dict[str, list[str]] = {}
     refused_with = 400
     if request.method == "POST":
@@ -151,6 +151,9 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
                 errors[""] = stray
         else:
             return HttpResponseRedirect(reverse("run", args=[run.pk]))
+    # Read for display only, once the form is shown (start_run decides on a fresh catalogue of its own).
+    catalogue = Catalogue.cached()
+    drift = pin_drift(pin, version, catalogue) if workflow.mode == Mode.PRODUCTION else []
     sent = request.POST if request.method == "POST" else None
     fields = _form_fields(version.definition.get("inputs") or {}, sent, errors)
     return page(
@@ -162,6 +165,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "versions": versions,
             "fields": fields,
             "drift": drift,
+            "model_notes": model_notes(version, catalogue),
             "errors": errors,
             "archived": workflow.is_archived,
             "pin": pin,

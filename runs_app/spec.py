@@ -202,6 +202,11 @@ class _Expander:
             elif param.default is not None:
                 params[name] = param.default
         model = self._model(step["model"], full_id) if kind.takes_model else ""
+        if model and (info := self.catalogue.families.get(split_model(model)[0])) and info.unavailable:
+            # Refused before anything is queued: a hosted provider without its key on this server.
+            self.problems.append(
+                Problem("model_unavailable", full_id, f"{info.name} cannot run now: {info.unavailable}")
+            )
         seed = self._seed(full_id) if kind.takes_seed else None
         frozen: dict[str, Any] = {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
         # The steps it reads, so it runs as soon as they have succeeded, and its own policy, enforced at run time.

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from core.admin_site import ReadOnlyAdmin, RoleAdmin, service_action
 from templates_app import services
+from templates_app.catalogue import provider_facts
 from templates_app.models import Draft, ModelFamily, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -36,8 +37,24 @@ class SnapshotInline(_TabularInline):
 
 @admin.register(ModelFamily)
 class ModelFamilyAdmin(ReadOnlyAdmin):
-    list_display = ["name", "tier", "provider", "default_snapshot"]
+    """The catalogue page: per family its provider, queue, whether it takes a seed and whether runs can
+    use it on this server now (a hosted provider without its key cannot)."""
+
+    list_display = ["name", "tier", "provider", "queue", "takes_seed", "availability", "default_snapshot"]
     inlines = [SnapshotInline]
+
+    @admin.display(description="queue")
+    def queue(self, obj: ModelFamily) -> str:
+        return provider_facts(obj.provider).queue
+
+    @admin.display(description="takes a seed", boolean=True)
+    def takes_seed(self, obj: ModelFamily) -> bool:
+        return provider_facts(obj.provider).seeded
+
+    @admin.display(description="available")
+    def availability(self, obj: ModelFamily) -> str:
+        reason = provider_facts(obj.provider).unavailable
+        return f"unavailable: {reason}" if reason else "available"
 
 
 @admin.register(ModelSnapshot)

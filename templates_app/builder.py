@@ -164,7 +164,10 @@ def model_options(catalogue: Catalogue) -> list[tuple[str, str]]:
     options = []
     for name in sorted(catalogue.families):
         info = catalogue.families[name]
-        options.append((name, f"{name} — {info.tier}, latest ({info.default or 'none available'})"))
+        notes = ("; takes no seed" if not info.seeded else "") + (
+            "; unavailable on this server" if info.unavailable else ""
+        )
+        options.append((name, f"{name} — {info.tier}, latest ({info.default or 'none available'}){notes}"))
         for snap in sorted(info.snapshots, reverse=True):
             retired = info.snapshots[snap] != SnapshotStatus.AVAILABLE
             options.append((f"{name}@{snap}", f"{name}@{snap} — {info.tier}{' (retired)' if retired else ''}"))

@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from templates_app.definition import split_model
 from templates_app.models import ModelFamily, ModelSnapshot, SnapshotStatus
 
@@ -25,6 +28,36 @@ class FamilyInfo:
     provider: str
     default: str | None
     snapshots: dict[str, str] = field(default_factory=dict)  # snapshot → status
+    seeded: bool = True  # whether the same seed gives the same output (else reproduction is at best near)
+    queue: str = ""
+    unavailable: str = ""  # why no run can use it now (a hosted provider without its key); "" when it can
+
+
+@dataclass(frozen=True)
+class ProviderFacts:
+    seeded: bool
+    queue: str
+    unavailable: str
+
+
+UNSEEDED_WARNING = "{family} takes no seed: the same inputs give a new image each time, so reproducing a record of it can at best be near."
+
+
+def provider_facts(provider: str) -> ProviderFacts:
+    """What the catalogue says of a provider: read from the class settings.FLONIKS_PROVIDERS names
+    (its `takes_seed`, and `unavailable()` when it has one: a hosted API without its key). Providers are
+    plugins chosen by settings, as Django's backends are, so this reads them by their configured path."""
+    queues: dict[str, str] = settings.FLONIKS_PROVIDER_QUEUES
+    queue = queues.get(provider, settings.FLONIKS_DEFAULT_QUEUE)
+    paths: dict[str, str] = settings.FLONIKS_PROVIDERS
+    if provider not in paths:
+        return ProviderFacts(True, queue, f"No provider '{provider}' is configured on this server.")
+    try:
+        cls = import_string(paths[provider])
+    except ImportError as error:  # a misconfigured plugin makes its families unavailable, not every page fail
+        return ProviderFacts(True, queue, f"The provider '{provider}' cannot be loaded ({error}).")
+    check = getattr(cls, "unavailable", None)
+    return ProviderFacts(bool(getattr(cls, "takes_seed", True)), queue, check() if callable(check) else "")
 
 
 @dataclass(frozen=True)
@@ -65,9 +98,20 @@ class Catalogue:
         for family_id, snapshot, status in ModelSnapshot.objects.values_list("family_id", "snapshot", "status"):
             snapshots.setdefault(family_id, {})[snapshot] = status
         families = {}
+        facts: dict[str, ProviderFacts] = {}
         for fam in ModelFamily.objects.select_related("default_snapshot"):
             default = fam.default_snapshot.snapshot if fam.default_snapshot else None
-            families[fam.name] = FamilyInfo(fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}))
+            found = facts.setdefault(fam.provider, provider_facts(fam.provider))
+            families[fam.name] = FamilyInfo(
+                fam.name,
+                fam.tier,
+                fam.provider,
+                default,
+                snapshots.get(fam.pk, {}),
+                seeded=found.seeded,
+                queue=found.queue,
+                unavailable=found.unavailable,
+            )
         return cls(families)
 
     def tier_of(self, model_ref: str) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import Problem
-from templates_app.catalogue import Catalogue
+from templates_app.catalogue import UNSEEDED_WARNING, Catalogue
 from templates_app.definition import (
     INPUT_NAME,
     INPUT_TYPES,
@@ -58,6 +58,7 @@ class _Step:
 class GateResult:
     problems: list[Problem]
     contract: Contract | None = None
+    warnings: list[Problem] = field(default_factory=list)  # worth telling, no reason to refuse
     sub_versions: dict[str, WorkflowVersion] = field(default_factory=dict)
 
     @property
@@ -80,6 +81,7 @@ class _Checker:
         self.workflow = workflow
         self.catalogue = catalogue
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.inputs: dict[str, str] = {}
         self.steps: dict[str, _Step] = {}
         self.sub_versions: dict[str, WorkflowVersion] = {}
@@ -91,7 +93,7 @@ class _Checker:
     def run(self, definition: Any) -> GateResult:
         if not isinstance(definition, dict):
             self.add("invalid_definition", "", "A definition must be a JSON object with inputs, steps and outputs.")
-            return GateResult(self.problems)
+            return GateResult(self.problems, warnings=self.warnings)
         if shape := shape_problems(definition):  # bounds first: a deep document would exhaust the checks below
             return GateResult(shape)
         for key in definition:
@@ -118,7 +120,7 @@ class _Checker:
         if not self.problems:
             sub_outputs = {sid: s.sub_contract.outputs for sid, s in self.steps.items() if s.sub_contract}
             contract = contract_of(definition, sub_outputs)
-        return GateResult(self.problems, contract, self.sub_versions)
+        return GateResult(self.problems, contract, warnings=self.warnings, sub_versions=self.sub_versions)
 
     # -- pieces --------------------------------------------------------------
 
@@ -223,6 +225,10 @@ class _Checker:
             )
         elif not snapshot and info.default is None:
             self.add("retired_model", path, f"'{family}' has no available snapshot to resolve to.")
+        if info is not None and not info.seeded:
+            self.warnings.append(Problem("unseeded_model", path, UNSEEDED_WARNING.format(family=family)))
+        if info is not None and info.unavailable:
+            self.warnings.append(Problem("model_unavailable", path, f"{family} cannot run now: {info.unavailable}"))
 
     def _check_params(self, index: int, params: Any, schema: dict[str, Param], path: str) -> None:
         if params is None:

@@ -4,6 +4,7 @@ model catalogue and the append-only history of every pointer move."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pgtrigger
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 # --- Model catalogue --------------------------------------------------------
 
 
+FAMILY_NAME_PATTERN = r"^[a-z0-9_-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"
+# A snapshot is a release date (YYYY-MM-DD), a Replicate version id (64 hex digits) or a dated model
+# name as OpenAI publishes them (`gpt-image-1-2025-04-15`).
+# Where an address names one snapshot (`<family>@<snapshot>`): the shapes above, loosely (the row decides).
+MODEL_REF_PATH = r"(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?)@(?P<snapshot>[a-z0-9._-]{10,100})"
+SNAPSHOT_PATTERN = r"^(\d{4}-\d{2}-\d{2}|[0-9a-f]{64}|[a-z0-9][a-z0-9._-]*-\d{4}-\d{2}-\d{2})$"
+
+
 class ModelFamily(models.Model):
     """A generation model family such as `local/plasma`; its snapshots are dated."""
 
@@ -39,7 +48,8 @@ class ModelFamily(models.Model):
         ordering = ["name"]
         verbose_name_plural = "model families"
         constraints = [
-            models.CheckConstraint(condition=Q(name__regex=r"^[a-z0-9_-]+/[a-z0-9_.-]+$"), name="family_name_shape"),
+            # `local/plasma`, `openai/gpt-image-1`; Replicate's `replicate/<owner>/<model>` has one part more.
+            models.CheckConstraint(condition=Q(name__regex=FAMILY_NAME_PATTERN), name="family_name_shape_with_owner"),
         ]
 
     def __str__(self) -> str:
@@ -53,7 +63,10 @@ class SnapshotStatus(models.TextChoices):
 
 class ModelSnapshot(models.Model):
     family = models.ForeignKey(ModelFamily, on_delete=models.PROTECT, related_name="snapshots")
-    snapshot = models.CharField(max_length=20, help_text="Release date, YYYY-MM-DD.")
+    snapshot = models.CharField(
+        max_length=100,
+        help_text="Release date (YYYY-MM-DD), a Replicate version id (64 hex) or a dated model name (gpt-image-1-2025-04-15).",
+    )
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.AVAILABLE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,7 +74,7 @@ class ModelSnapshot(models.Model):
         ordering = ["family__name", "snapshot"]
         constraints = [
             models.UniqueConstraint(fields=["family", "snapshot"], name="unique_family_snapshot"),
-            models.CheckConstraint(condition=Q(snapshot__regex=r"^\d{4}-\d{2}-\d{2}$"), name="snapshot_is_date"),
+            models.CheckConstraint(condition=Q(snapshot__regex=SNAPSHOT_PATTERN), name="snapshot_shape"),
             models.CheckConstraint(condition=Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),
         ]
         triggers: ClassVar[list[Any]] = [
@@ -87,10 +100,14 @@ class ModelSnapshot(models.Model):
         return self.family.default_snapshot_id == self.pk
 
     def clean(self) -> None:
-        try:
-            dt.date.fromisoformat(self.snapshot)
-        except ValueError:
-            raise ValidationError({"snapshot": "Use a real calendar date, YYYY-MM-DD."}) from None
+        shape = "Use a release date (YYYY-MM-DD), a Replicate version id (64 hex digits) or a dated model name."
+        if not re.match(SNAPSHOT_PATTERN, self.snapshot or ""):
+            raise ValidationError({"snapshot": shape})
+        if not re.fullmatch(r"[0-9a-f]{64}", self.snapshot):
+            try:
+                dt.date.fromisoformat(self.snapshot[-10:])
+            except ValueError:
+                raise ValidationError({"snapshot": "Use a real calendar date, YYYY-MM-DD."}) from None
 
 
 # --- Workflows ----------------------------------------------------------------

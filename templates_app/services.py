@@ -19,7 +19,7 @@ from templates_app import guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
-from templates_app.gate import check_definition, contract_problems, leads_to
+from templates_app.gate import GateResult, check_definition, contract_problems, leads_to
 from templates_app.manifest import canonical_bytes, manifest_of
 from templates_app.models import (
     BUMP_ORDER,
@@ -186,6 +186,7 @@ class Validation:
     bump: Bump | None = None
     bump_reasons: list[str] = field(default_factory=list)
     manifest_hash: str | None = None
+    warnings: list[Problem] = field(default_factory=list)  # e.g. an unseeded model: reproduction at best near
 
     @property
     def valid(self) -> bool:
@@ -198,7 +199,14 @@ def validate_draft(*, draft: Draft, catalogue: Catalogue | None = None) -> Valid
 
 
 def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validation:
+    """The gate's verdict, with its warnings (which never refuse) whatever the verdict."""
     result = check_definition(definition, workflow=workflow, catalogue=catalogue)
+    validation = _verdict(workflow, definition, catalogue, result)
+    validation.warnings = result.warnings
+    return validation
+
+
+def _verdict(workflow: Workflow, definition: Any, catalogue: Catalogue, result: GateResult) -> Validation:
     if not result.valid:
         return Validation(result.problems)
     canonical = workflow.canonical_version

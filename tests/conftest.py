@@ -112,7 +112,7 @@ def _reseed_after_flush(request: pytest.FixtureRequest) -> None:
 
     from django.apps import apps
 
-    for seeding in ("0002_seed_catalogue_and_roles", "0007_realesrgan_families"):
+    for seeding in ("0002_seed_catalogue_and_roles", "0007_realesrgan_families", "0009_hosted_families"):
         importlib.import_module(f"templates_app.migrations.{seeding}").seed(apps, None)
 
 

@@ -81,7 +81,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST workflow-action edit": 12,
     "POST workflow-derive": 29,
     "POST draft-new": 5,
-    "GET run-form": 5,
+    "GET run-form": 7,  # +2: the catalogue (cold), for the notes on unseeded and unavailable models
     "GET run-form production": 7,
     "POST run-form": 15,
     "GET draft": 6,

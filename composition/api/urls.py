@@ -1,8 +1,9 @@
 from django.urls import path, re_path
 
 from composition.api import views as v
+from templates_app.models import MODEL_REF_PATH
 
-MODEL = r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)@(?P<snapshot>\d{4}-\d{2}-\d{2})/"
+MODEL = rf"^models/{MODEL_REF_PATH}/"
 
 urlpatterns = [
     re_path(MODEL + r"impact/$", v.ModelImpactView.as_view(), name="api-model-impact"),

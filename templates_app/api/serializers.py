@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core.roles import Role, role_of
 from core.serializers import username_or_none
+from templates_app.catalogue import ProviderFacts, provider_facts
 from templates_app.models import (
     VERSION_MESSAGE_MAX,
     Bump,
@@ -27,18 +28,55 @@ class ModelSnapshotSerializer(serializers.ModelSerializer[ModelSnapshot]):
     tier = serializers.CharField(source="family.tier")
     provider = serializers.CharField(source="family.provider")
     is_default = serializers.SerializerMethodField()
+    seeded = serializers.SerializerMethodField(help_text="Whether the same seed gives the same output.")
+    queue = serializers.SerializerMethodField(help_text="The queue its steps are sent to.")
+    available = serializers.SerializerMethodField(
+        help_text="Whether runs can use it on this server now (a hosted provider needs its key)."
+    )
+    unavailable_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelSnapshot
-        fields = ["family", "snapshot", "tier", "provider", "status", "is_default"]
+        fields = [
+            "family",
+            "snapshot",
+            "tier",
+            "provider",
+            "status",
+            "is_default",
+            "seeded",
+            "queue",
+            "available",
+            "unavailable_reason",
+        ]
 
     def get_is_default(self, obj: ModelSnapshot) -> bool:
         return obj.family.default_snapshot_id == obj.pk
 
+    def _facts(self, obj: ModelSnapshot) -> ProviderFacts:
+        # Once per provider and answer: a list of snapshots shares a handful of providers.
+        context = self.context
+        cache: dict[str, ProviderFacts] = context.setdefault("provider_facts", {}) if isinstance(context, dict) else {}
+        if obj.family.provider not in cache:
+            cache[obj.family.provider] = provider_facts(obj.family.provider)
+        return cache[obj.family.provider]
+
+    def get_seeded(self, obj: ModelSnapshot) -> bool:
+        return self._facts(obj).seeded
+
+    def get_queue(self, obj: ModelSnapshot) -> str:
+        return self._facts(obj).queue
+
+    def get_available(self, obj: ModelSnapshot) -> bool:
+        return not self._facts(obj).unavailable
+
+    def get_unavailable_reason(self, obj: ModelSnapshot) -> str:
+        return self._facts(obj).unavailable
+
 
 class ModelSnapshotCreateSerializer(serializers.Serializer[Any]):
     family = serializers.CharField(max_length=100)
-    snapshot = serializers.CharField(max_length=20)
+    snapshot = serializers.CharField(max_length=100)
     tier = serializers.CharField(max_length=40, required=False)
     provider = serializers.CharField(max_length=40, required=False)
     make_default = serializers.BooleanField(default=False)
@@ -116,6 +154,7 @@ class ValidationResultSerializer(serializers.Serializer[Any]):
     bump = serializers.CharField(allow_null=True)
     bump_reasons = serializers.ListField(child=serializers.CharField())
     manifest_hash = serializers.CharField(allow_null=True)
+    warnings = ProblemSerializer(many=True, help_text="Worth knowing, never a refusal: e.g. an unseeded model.")
 
 
 class PublishSerializer(serializers.Serializer[Any]):
