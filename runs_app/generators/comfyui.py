@@ -293,13 +293,14 @@ class ComfyUIProvider:
     ) -> None:
         tracker = _Progress(graph, progress)
         quiet_since = time.monotonic()
+        succeeded = False
         while True:
             if handle.cancelled:
                 raise StepCancelled(handle.reason)
             try:
                 raw = ws.recv()
             except websocket.WebSocketTimeoutException:
-                if time.monotonic() - quiet_since > HISTORY_POLL_SECONDS:
+                if succeeded or time.monotonic() - quiet_since > HISTORY_POLL_SECONDS:
                     quiet_since = time.monotonic()
                     if self._history(server, http, prompt_id) is not None:
                         return  # ended while a message was missed
@@ -329,7 +330,7 @@ class ComfyUIProvider:
             elif kind == "progress":
                 tracker.progress(str(data.get("node")), data.get("value"), data.get("max"))
             elif kind == "execution_success":
-                return
+                succeeded = True  # its history is written just before the `executing` None that follows
             elif kind in ("execution_error", "execution_interrupted"):
                 raise _failure_from([[kind, data]], graph, handle)
 
