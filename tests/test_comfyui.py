@@ -272,6 +272,12 @@ def pixels(step: RunStep) -> Image.Image:
     return Image.open(io.BytesIO(read_artifact(step.output))).convert("RGB")
 
 
+def sent_by(step: RunStep) -> dict[str, Any]:
+    """What the step submitted to the server (recorded once it succeeded)."""
+    assert step.submitted is not None
+    return step.submitted
+
+
 def same_pixels(a: Image.Image, b: Image.Image) -> bool:
     return a.size == b.size and ImageChops.difference(a, b).getbbox() is None
 
@@ -288,7 +294,7 @@ def test_a_comfyui_run_uploads_the_reference_binds_the_seed_and_records_what_it_
     assert not same_pixels(pixels(a), pixels(b))  # another seed, other noise
     assert pixels(a).size == (96, 72)
 
-    sent = a.submitted
+    sent = sent_by(a)
     assert sent["server"] == server.url and sent["output_node"] == "6"
     assert sent["graph"]["4"]["inputs"]["seed"] == a.seed  # the exact graph submitted, seed in place
     assert sent["graph"]["6"]["inputs"]["filename_prefix"] == "floniks/fox"
@@ -384,7 +390,7 @@ def test_a_server_restarted_mid_step_is_retried_and_the_step_succeeds(studio, op
     step = done.steps.get()
     assert step.attempts == 1  # one claim; the provider's transient error was retried within it
     lost, retried = server.prompts[before:]  # the prompt lost with the server, then the retry's
-    assert lost["prompt_id"] != retried["prompt_id"] == step.submitted["prompt_id"]
+    assert lost["prompt_id"] != retried["prompt_id"] == sent_by(step)["prompt_id"]
     assert lost["prompt"] == retried["prompt"]
     assert step.output is not None and pixels(step).size == (96, 72)
 
@@ -405,7 +411,7 @@ def test_reproducing_a_comfyui_record_frees_the_cache_first_and_is_exact(studio,
     assert server.frees[frees:] == [{"unload_models": True, "free_memory": True}]
     assert server.executions == executions + 1  # really executed, not answered from the cache
     original, reproduced = run.steps.get(), again.steps.get()
-    assert reproduced.submitted["freed_cache"] is True and reproduced.seed == original.seed
+    assert sent_by(reproduced)["freed_cache"] is True and reproduced.seed == original.seed
     assert same_pixels(pixels(original), pixels(reproduced))  # the same seed, the same pixels
 
 
