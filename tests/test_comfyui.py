@@ -419,7 +419,7 @@ def test_reproducing_a_comfyui_record_frees_the_cache_first_and_is_exact(studio,
 
 
 @pytest.mark.skipif(not os.environ.get("COMFYUI_URL"), reason="COMFYUI_URL names no real ComfyUI server")
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # a step of seconds: the watch must see the run
 def test_a_real_comfyui_server_runs_a_graph(settings, make_workflow, publish, operator):
     """Core nodes only (no model weights needed): an uploaded image, scaled, inverted, saved."""
     settings.FLONIKS_COMFYUI_POOLS = {"real": [os.environ["COMFYUI_URL"].rstrip("/")]}
@@ -451,3 +451,39 @@ def test_a_real_comfyui_server_runs_a_graph(settings, make_workflow, publish, op
     step = run.steps.get()
     assert pixels(step).size == (80, 60)
     assert step.fingerprint["comfyui_version"] and step.fingerprint["node_classes"]
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # a step of about a second: the watch must see the run
+def test_the_run_and_record_pages_show_a_comfyui_step(pool, make_workflow, publish, operator, client):
+    """In this process (no worker needed for pages): the run and its record render, the step's error
+    or output and its bindings readable."""
+    workflow = make_workflow()
+    publish(workflow, comfy_definition())
+    run = run_now(
+        services.start_run(
+            actor=operator, workflow=workflow, inputs={"subject": "owl", "reference": reference(operator)}
+        )
+    )
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    client.force_login(operator)
+    page = client.get(f"/runs/{run.pk}/")
+    assert page.status_code == 200
+    services.finalize_run(actor=operator, run=run, label="owl", annotation="comfy")
+    record = services.write_record(run_id=run.pk)
+    assert record is not None
+    page = client.get(f"/records/{record.pk}/")
+    assert page.status_code == 200
+    assert "floniks/owl" in page.content.decode()  # the bound filename prefix, as frozen
+
+    pool.fail_node("ImageScale", "Tensor sizes do not match")
+    failed = run_now(
+        services.start_run(
+            actor=operator, workflow=workflow, inputs={"subject": "owl", "reference": reference(operator)}
+        )
+    )
+    assert failed.status == RunStatus.FAILED
+    page = client.get(f"/runs/{failed.pk}/")
+    assert "ComfyUI node 5 (ImageScale) failed: Tensor sizes do not match" in page.content.decode()
