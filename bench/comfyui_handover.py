@@ -7,7 +7,7 @@ process, over real HTTP and websocket) followed by a small built-in step that re
 server's clock and the worker's are the same machine's. Prints the median and p95 of each part
 (target: ≤ 50 ms median from done to the next step started).
 
-    .venv/bin/python bench/comfyui_handover.py [--runs 50] [--same-queue]
+    .venv/bin/python bench/comfyui_handover.py [--runs 50] [--same-queue] [--size 512]
 
 By default the ComfyUI step is on its pool's queue (comfyui.bench) and the next step on the default
 queue, as deployed, so the next step goes through the broker; --same-queue puts both on one queue.
@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--same-queue", action="store_true", help="the ComfyUI step on the default queue too")
+    parser.add_argument("--size", type=int, default=512, help="the output's side in pixels (noise: PNG's worst case)")
     args = parser.parse_args()
 
     from testing.comfyui_server import ComfyUITestServer
@@ -63,7 +64,7 @@ def main() -> None:
                 "graph": {
                     "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
                     "2": {"class_type": "ImageAddNoise", "inputs": {"image": ["1", 0], "seed": 0, "strength": 0.3}},
-                    "3": {"class_type": "ImageScale", "inputs": {"image": ["2", 0], "upscale_method": "bicubic", "width": 512, "height": 512, "crop": "disabled"}},
+                    "3": {"class_type": "ImageScale", "inputs": {"image": ["2", 0], "upscale_method": "bicubic", "width": args.size, "height": args.size, "crop": "disabled"}},
                     "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "bench"}},
                 },
                 "bindings": {"1.image": "{{inputs.reference}}", "2.seed": "$seed"},
@@ -101,7 +102,8 @@ def main() -> None:
         worker.stop()
         server.close()
 
-    print(f"ComfyUI hand-over: {args.runs} runs, ComfyUI step on {'floniks' if args.same_queue else 'comfyui.bench'}")
+    queue = "floniks" if args.same_queue else "comfyui.bench"
+    print(f"ComfyUI hand-over: {args.runs} runs, a {args.size}×{args.size} noise PNG, ComfyUI step on {queue}")
     print("  from the server done (history written) to …")
     for name, values in (("output stored, step succeeded", stored), ("next step started", started)):
         print(
