@@ -16,6 +16,8 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
+from templates_app.catalogue import queue_for  # noqa: F401  # the rule lives with the catalogue, which shows it
+
 log = logging.getLogger(__name__)
 
 EXECUTE_STEP = "runs_app.tasks.execute_step"
@@ -45,11 +47,6 @@ class StepPolicy:
             timeout_seconds=int(declared.get("timeout_seconds") or default_timeout),
             retries=int(declared.get("retries", settings.FLONIKS_DEFAULT_STEP_RETRIES)),
         )
-
-
-def queue_for(provider: str) -> str:
-    queues: dict[str, str] = settings.FLONIKS_PROVIDER_QUEUES
-    return queues.get(provider, settings.FLONIKS_DEFAULT_QUEUE)
 
 
 @dataclass(frozen=True)

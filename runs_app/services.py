@@ -142,7 +142,7 @@ def _step_row(run: Run, index: int, frozen: dict[str, Any], catalogue: Catalogue
         seed=frozen["seed"],
         params=frozen["params"],
         provider=provider,
-        queue=dispatch.queue_for(provider),
+        queue=dispatch.queue_for(provider, family),
         timeout_seconds=policy.timeout_seconds,
         retries=policy.retries,
     )

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from core.admin_site import ReadOnlyAdmin, RoleAdmin, service_action
 from templates_app import services
-from templates_app.catalogue import provider_facts
+from templates_app.catalogue import provider_facts, queue_for
 from templates_app.models import Draft, ModelFamily, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ModelFamilyAdmin(ReadOnlyAdmin):
 
     @admin.display(description="queue")
     def queue(self, obj: ModelFamily) -> str:
-        return provider_facts(obj.provider).queue
+        return queue_for(obj.provider, obj.name)
 
     @admin.display(description="takes a seed", boolean=True)
     def takes_seed(self, obj: ModelFamily) -> bool:

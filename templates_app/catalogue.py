@@ -36,28 +36,34 @@ class FamilyInfo:
 @dataclass(frozen=True)
 class ProviderFacts:
     seeded: bool
-    queue: str
     unavailable: str
 
 
 UNSEEDED_WARNING = "{family} takes no seed: the same inputs give a new image each time, so reproducing a record of it can at best be near."
 
 
+def queue_for(provider: str, family: str = "") -> str:
+    """The queue a step of `family` (served by `provider`) is sent to. A ComfyUI pool has a queue of its
+    own, `comfyui.<pool>`, so a worker beside each pool serves it, unless settings name another."""
+    queues: dict[str, str] = settings.FLONIKS_PROVIDER_QUEUES
+    if provider == "comfyui" and family.startswith("comfyui/"):
+        return queues.get(family, queues.get(provider, f"comfyui.{family.removeprefix('comfyui/')}"))
+    return queues.get(provider, settings.FLONIKS_DEFAULT_QUEUE)
+
+
 def provider_facts(provider: str) -> ProviderFacts:
     """What the catalogue says of a provider: read from the class settings.FLONIKS_PROVIDERS names
     (its `takes_seed`, and `unavailable()` when it has one: a hosted API without its key). Providers are
     plugins chosen by settings, as Django's backends are, so this reads them by their configured path."""
-    queues: dict[str, str] = settings.FLONIKS_PROVIDER_QUEUES
-    queue = queues.get(provider, settings.FLONIKS_DEFAULT_QUEUE)
     paths: dict[str, str] = settings.FLONIKS_PROVIDERS
     if provider not in paths:
-        return ProviderFacts(True, queue, f"No provider '{provider}' is configured on this server.")
+        return ProviderFacts(True, f"No provider '{provider}' is configured on this server.")
     try:
         cls = import_string(paths[provider])
     except ImportError as error:  # a misconfigured plugin makes its families unavailable, not every page fail
-        return ProviderFacts(True, queue, f"The provider '{provider}' cannot be loaded ({error}).")
+        return ProviderFacts(True, f"The provider '{provider}' cannot be loaded ({error}).")
     check = getattr(cls, "unavailable", None)
-    return ProviderFacts(bool(getattr(cls, "takes_seed", True)), queue, check() if callable(check) else "")
+    return ProviderFacts(bool(getattr(cls, "takes_seed", True)), check() if callable(check) else "")
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ class Catalogue:
                 default,
                 snapshots.get(fam.pk, {}),
                 seeded=found.seeded,
-                queue=found.queue,
+                queue=queue_for(fam.provider, fam.name),
                 unavailable=found.unavailable,
             )
         return cls(families)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from templates_app import guards, limits
+from templates_app import comfyui, guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -208,7 +208,7 @@ def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validati
 
 def _verdict(workflow: Workflow, definition: Any, catalogue: Catalogue, result: GateResult) -> Validation:
     if not result.valid:
-        return Validation(result.problems)
+        return Validation(result.problems, warnings=result.warnings)
     canonical = workflow.canonical_version
     _text, manifest_hash = manifest_of(definition)
     if canonical is not None:
@@ -227,7 +227,7 @@ def _verdict(workflow: Workflow, definition: Any, catalogue: Catalogue, result: 
                 manifest_hash=manifest_hash,
             )
     bump = classify_bump(canonical.definition if canonical else None, definition, catalogue)
-    return Validation([], bump.bump, bump.reasons, manifest_hash)
+    return Validation([], bump.bump, bump.reasons, manifest_hash, result.warnings)
 
 
 def _next_version_string(workflow: Workflow, today: dt.date) -> str:
@@ -672,3 +672,31 @@ def restore_model_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str
         if fam.default_snapshot_id is None:
             _move_default(fam, snapshot, actor=actor, reason=f"{snapshot.snapshot} restored")
     return snapshot
+
+
+def sync_comfyui_families() -> list[ModelFamily]:
+    """Every ComfyUI pool of settings as the family comfyui/<pool> (DESIGN §8), with a first snapshot
+    dated today when it has none, so its steps can be published and run; the system's own change
+    (after migrate, or by a test), not a user's. Families of pools no longer configured are left as
+    they are: records name them. A pool's later snapshots are captured from its servers."""
+    made = []
+    today = timezone.localdate().isoformat()
+    for pool in comfyui.pools():
+        with transaction.atomic():
+            family, created = ModelFamily.objects.get_or_create(
+                name=comfyui.family_of(pool),
+                defaults={
+                    "tier": comfyui.TIER,
+                    "provider": comfyui.PROVIDER,
+                    "description": f"ComfyUI pool '{pool}' (self-hosted servers from FLONIKS_COMFYUI_POOLS).",
+                },
+            )
+            if family.default_snapshot_id is None and not family.snapshots.exists():
+                snapshot = ModelSnapshot.objects.create(family=family, snapshot=today)
+                family.default_snapshot = snapshot
+                family.save(update_fields=["default_snapshot"])
+        if created:
+            made.append(family)
+    if made:
+        Catalogue.forget()
+    return made

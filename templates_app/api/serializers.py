@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from core.roles import Role, role_of
 from core.serializers import username_or_none
-from templates_app.catalogue import ProviderFacts, provider_facts
+from templates_app.catalogue import ProviderFacts, provider_facts, queue_for
 from templates_app.models import (
     VERSION_MESSAGE_MAX,
     Bump,
@@ -65,7 +65,7 @@ class ModelSnapshotSerializer(serializers.ModelSerializer[ModelSnapshot]):
         return self._facts(obj).seeded
 
     def get_queue(self, obj: ModelSnapshot) -> str:
-        return self._facts(obj).queue
+        return queue_for(obj.family.provider, obj.family.name)
 
     def get_available(self, obj: ModelSnapshot) -> bool:
         return not self._facts(obj).unavailable
@@ -154,7 +154,9 @@ class ValidationResultSerializer(serializers.Serializer[Any]):
     bump = serializers.CharField(allow_null=True)
     bump_reasons = serializers.ListField(child=serializers.CharField())
     manifest_hash = serializers.CharField(allow_null=True)
-    warnings = ProblemSerializer(many=True, help_text="Worth knowing, never a refusal: e.g. an unseeded model.")
+    warnings = ProblemSerializer(
+        many=True, help_text="Worth knowing, never a refusal: e.g. an unseeded model, a pool not answering."
+    )
 
 
 class PublishSerializer(serializers.Serializer[Any]):
