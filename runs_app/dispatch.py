@@ -16,8 +16,6 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
-from templates_app.catalogue import queue_for  # noqa: F401  # the rule lives with the catalogue, which shows it
-
 log = logging.getLogger(__name__)
 
 EXECUTE_STEP = "runs_app.tasks.execute_step"

@@ -32,7 +32,7 @@ from runs_app.models import (
 )
 from runs_app.spec import Overrides, Resolution, blocks_reproduction, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
-from templates_app.catalogue import Catalogue
+from templates_app.catalogue import Catalogue, queue_for
 from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _step_row(run: Run, index: int, frozen: dict[str, Any], catalogue: Catalogue
         seed=frozen["seed"],
         params=frozen["params"],
         provider=provider,
-        queue=dispatch.queue_for(provider, family),
+        queue=queue_for(provider, family),
         timeout_seconds=policy.timeout_seconds,
         retries=policy.retries,
     )
