@@ -457,9 +457,11 @@ def test_a_real_comfyui_server_runs_a_graph(settings, make_workflow, publish, op
 
 
 @pytest.mark.django_db(transaction=True)  # a step of about a second: the watch must see the run
-def test_the_run_and_record_pages_show_a_comfyui_step(pool, make_workflow, publish, operator, client):
+def test_the_run_and_record_pages_show_a_comfyui_step(pool, make_workflow, publish, operator, client, settings):
     """In this process (no worker needed for pages): the run and its record render, the step's error
     or output and its bindings readable."""
+    # Its steps go to a queue no worker serves: this module's worker (module-scoped) must not take them.
+    settings.FLONIKS_PROVIDER_QUEUES = {**settings.FLONIKS_PROVIDER_QUEUES, "comfyui": "comfyui.pages-test"}
     workflow = make_workflow()
     publish(workflow, comfy_definition())
     run = run_now(
