@@ -111,3 +111,14 @@ def env_url(name: str, default: str | None = None, *, schemes: set[str]) -> str:
             f"Environment variable {name} has scheme {parsed.scheme!r}; expected one of {sorted(schemes)}."
         )
     return value
+
+
+def env_pem(name: str, default_file: os.PathLike[str] | str) -> tuple[str, str]:
+    """A PEM setting as (inline text, file path): the text when NAME is set, else the path in NAME_FILE
+    or `default_file`. The file is read where it is used, not here, so a missing development file
+    does not stop start-up and a renewed certificate needs no restart. Setting both is refused."""
+    inline = os.environ.get(name, "")
+    path = os.environ.get(f"{name}_FILE")
+    if inline and path:
+        raise ImproperlyConfigured(f"Set either {name} or {name}_FILE, not both.")
+    return inline, "" if inline else (path or str(default_file))

@@ -25,6 +25,7 @@ class Artifact(models.Model):
         OUTPUT = "output"
         REFERENCE = "reference"
         DIFFERENCE = "difference"  # where a reproduction's output differs from the stored one
+        SIGNED = "signed"  # a record output's C2PA-signed copy (runs_app.signing)
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     storage_key = models.CharField(max_length=200)
@@ -357,8 +358,10 @@ class VersionRecordQuerySet(AppendOnlyQuerySet):
 
     def for_detail(self) -> VersionRecordQuerySet:
         """One record as its page and the API show it, with its version's definition, which
-        the drift warnings expand. Its checks come from `VersionRecord.checks_shown()`."""
-        return self._with_shown("version__definition")
+        the drift warnings expand, and its signed copies. Its checks come from `VersionRecord.checks_shown()`."""
+        return self._with_shown("version__definition").prefetch_related(
+            models.Prefetch("signed_copies", queryset=SignedOutput.objects.only("record_id", "name", "artifact_id"))
+        )
 
     def _with_shown(self, *extra: str) -> VersionRecordQuerySet:
         # Only the related columns that are shown: version definitions, manifests and password
@@ -482,6 +485,44 @@ class VersionRecord(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.approved_at is not None
+
+    @property
+    def signed_outputs(self) -> dict[str, dict[str, str]]:
+        """Each signed output → its C2PA-signed copy {sha256, url}, in the order of `outputs`."""
+        copies = {c.name: c.artifact_id for c in self.signed_copies.all()}
+        return {n: {"sha256": copies[n], "url": f"/artifacts/{copies[n]}"} for n in self.outputs if n in copies}
+
+    @property
+    def signing_pending(self) -> bool:
+        """An output still waits for its signed copy (signing runs after the record is written)."""
+        return len(self.signed_outputs) < len(self.outputs)
+
+
+class SignedOutput(models.Model):
+    """A record output's C2PA-signed copy (DESIGN §13): its own artifact, the original untouched.
+
+    Written after the record, on a worker (runs_app.services.sign_record); a record with fewer of
+    these than outputs is "signing pending" and the sweep signs it. Append-only."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = ["record", "name", "original", "artifact"]
+
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="signed_copies")
+    name = models.CharField(max_length=200, help_text="The output's name in the record.")
+    original = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="signed_from")
+    signer = models.CharField(max_length=300, blank=True, help_text="Who signed it, as its certificate names them.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "name"], name="one_signed_copy_per_output")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="signed_output_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.name}: {self.artifact_id}"
 
 
 class RecordModel(models.Model):
