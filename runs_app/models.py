@@ -358,8 +358,12 @@ class VersionRecordQuerySet(AppendOnlyQuerySet):
 
     def for_detail(self) -> VersionRecordQuerySet:
         """One record as its page and the API show it, with its version's definition, which
-        the drift warnings expand, and its signed copies. Its checks come from `VersionRecord.checks_shown()`."""
-        return self._with_shown("version__definition").prefetch_related(
+        the drift warnings expand. Its checks come from `VersionRecord.checks_shown()`."""
+        return self._with_shown("version__definition")
+
+    def with_signed_copies(self) -> VersionRecordQuerySet:
+        """With each record's signed copies (`signed_outputs`), in one more query, for what shows them."""
+        return self.prefetch_related(
             models.Prefetch("signed_copies", queryset=SignedOutput.objects.only("record_id", "name", "artifact_id"))
         )
 

@@ -330,7 +330,7 @@ def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
 @require_GET
 @team_only
 def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    record = _record(request, pk)
+    record = get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail().with_signed_copies(), pk=pk)
     steps = [
         {
             "id": step,

@@ -79,6 +79,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-record-flag-legacy": {"POST": TEAM},
     "api-record-checks": {"GET": TEAM},
     "api-artifacts": {"POST": TEAM},
+    "api-provenance-verify": {"POST": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
     "healthz": {"GET": PUBLIC},
@@ -115,6 +116,7 @@ POLICY: dict[str, dict[str, str]] = {
     "record-check": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
     "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
+    "verify": {"GET": PUBLIC, "POST": PUBLIC},
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
     "preview": {"GET": TEAM},
@@ -348,6 +350,7 @@ def test_exact_answer_of_every_endpoint(world, personas, api):
 EXACT_EXEMPT = {
     "api-token": "public by design; its throttling and answers are tested with sign-in (test_security.py)",
     "api-artifacts": "needs a multipart body: test_upload_permissions below",
+    "api-provenance-verify": "open to anyone, with a multipart body: tests/test_provenance_c2pa.py",
     "api-docs": "a page for people, covered by section 1",
 }
 

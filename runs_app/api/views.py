@@ -40,8 +40,10 @@ def run_response(request: Request, run_id: Any, code: int = status.HTTP_200_OK) 
     return Response(s.RunSerializer(visible_run(request, run_id)).data, status=code)
 
 
-def visible_record(request: Request, pk: Any) -> VersionRecord:
-    return get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail(), pk=pk)
+def visible_record(request: Request, pk: Any, *, shown: bool = False) -> VersionRecord:
+    """A record the caller may see; `shown` when it is the answer (with its signed copies)."""
+    records = VersionRecord.objects.visible_to(request.user).for_detail()
+    return get_object_or_404(records.with_signed_copies() if shown else records, pk=pk)
 
 
 # --- runs -----------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class RecordListView(generics.ListAPIView[VersionRecord]):
 class RecordDetailView(APIView):
     @extend_schema(responses=s.RecordSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 def record_response(request: Request, record: VersionRecord, code: int = status.HTTP_200_OK) -> Response:
@@ -156,7 +158,7 @@ class ApproveRecordView(APIView):
     @extend_schema(request=None, responses=s.RecordSerializer)
     def post(self, request: Request, pk: Any) -> Response:
         services.approve_record(actor=request.user, record=visible_record(request, pk))
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 class ReproduceView(APIView):
@@ -176,7 +178,7 @@ class FlagLegacyView(APIView):
         services.flag_legacy(
             actor=request.user, record=visible_record(request, pk), reason=data.validated_data["reason"]
         )
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 class CheckListView(generics.ListAPIView[ReproductionCheck]):
