@@ -64,7 +64,7 @@ def sign_outputs(record: VersionRecord) -> int:
     wanted = {name: out for name, out in record.outputs.items() if name not in done}
     if not wanted:
         return 0
-    signer = signing.signer()
+    signer, who = signing.signer(), signing.signer_subject()
     originals = {a.sha256: a for a in Artifact.objects.filter(sha256__in=[o["sha256"] for o in wanted.values()])}
     references = Artifact.objects.filter(sha256__in=[r["sha256"] for r in record.reference_images])
     ingredients = [
@@ -91,7 +91,7 @@ def sign_outputs(record: VersionRecord) -> int:
             thumbnail=False,  # pages show the original's preview; the copy is for downloading
         )
         made = SignedOutput.objects.bulk_create(
-            [SignedOutput(record=record, name=name, original=original, artifact_id=copy.sha256)],
+            [SignedOutput(record=record, name=name, original=original, artifact_id=copy.sha256, signer=who)],
             ignore_conflicts=True,  # a concurrent signer of the same record won: its copy counts
         )
         signed += len(made)

@@ -97,9 +97,13 @@ def trust_anchors() -> str:
         return ""
 
 
-def signer_name(certificate_pem: str) -> str:
-    cert = x509.load_pem_x509_certificate(certificate_pem.encode())
-    return cert.subject.rfc4514_string()
+def signer_subject() -> str:
+    """The subject of the configured signing certificate (the first of its chain), as RFC 4514 text."""
+    chain = _pem(settings.FLONIKS_C2PA_CERT, settings.FLONIKS_C2PA_CERT_FILE, "certificate chain")
+    try:
+        return x509.load_pem_x509_certificate(chain.encode()).subject.rfc4514_string()
+    except ValueError as exc:
+        raise SigningUnavailable(f"The C2PA certificate chain cannot be read: {exc}.") from None
 
 
 @dataclass(frozen=True)
