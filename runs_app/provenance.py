@@ -55,6 +55,23 @@ def unsigned_records() -> Any:
     )
 
 
+def records_to_sign() -> Any:
+    """Records with what signing reads of them, and no more (not the version's definition)."""
+    return VersionRecord.objects.select_related("workflow", "version").only(
+        "pk",
+        "number",
+        "label",
+        "manifest_hash",
+        "spec_hash",
+        "seeds",
+        "step_models",
+        "outputs",
+        "reference_images",
+        "workflow__slug",
+        "version__version",
+    )
+
+
 def sign_outputs(record: VersionRecord) -> int:
     """Sign every output of `record` that has no signed copy yet; how many were signed.
 
@@ -65,10 +82,14 @@ def sign_outputs(record: VersionRecord) -> int:
     if not wanted:
         return 0
     signer, who = signing.signer(), signing.signer_subject()
-    originals = {a.sha256: a for a in Artifact.objects.filter(sha256__in=[o["sha256"] for o in wanted.values()])}
-    references = Artifact.objects.filter(sha256__in=[r["sha256"] for r in record.reference_images])
+    references = [r["sha256"] for r in record.reference_images]
+    # The outputs and the reference images in one query.
+    read = {
+        a.sha256: a for a in Artifact.objects.filter(sha256__in=[o["sha256"] for o in wanted.values()] + references)
+    }
+    originals = {o["sha256"]: read[o["sha256"]] for o in wanted.values()}
     ingredients = [
-        signing.Ingredient(read_bytes(ref), ref.media_type, f"reference {ref.sha256[:12]}") for ref in references
+        signing.Ingredient(read_bytes(read[sha]), read[sha].media_type, f"reference {sha[:12]}") for sha in references
     ]
     signed = 0
     for name, out in wanted.items():

@@ -270,7 +270,7 @@ def sign_record(*, record_id: Any) -> int:
     Called by the worker after the record is written and by the sweep for records still pending.
     Idempotent. Raises signing.SigningUnavailable when the certificate or key cannot be used: the
     record is left as it is, "signing pending"."""
-    record = VersionRecord.objects.select_related("workflow", "version").filter(pk=record_id).first()
+    record = provenance.records_to_sign().filter(pk=record_id).first()
     if record is None:
         return 0
     return provenance.sign_outputs(record)
