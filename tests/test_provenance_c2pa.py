@@ -26,9 +26,9 @@ from core.throttling import ClientScopedRateThrottle
 from runs_app import services, signing, sweep
 from runs_app.generators.base import StepRequest
 from runs_app.generators.builtin import BuiltinProvider, embedded_provenance
-from runs_app.models import Artifact, SignedOutput, VersionRecord
+from runs_app.models import Artifact, Run, RunStatus, SignedOutput, VersionRecord
 from runs_app.storage import read_artifact
-from tests.helpers import SMALL, png_bytes, run_now
+from tests.helpers import SMALL, png_bytes, run_now, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,28 @@ def test_writing_a_record_enqueues_its_signing_on_commit(
         made = services.write_record(run_id=run.pk)
     assert made is not None
     assert ("runs_app.tasks.sign_version_record", [str(made.pk)]) in sent
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_real_worker_signs_each_output_once_the_record_is_written(worker, make_workflow, publish, operator, api):
+    wf = make_workflow()
+    publish(wf, three_formats())
+    client = api(operator)
+    run = client.post("/api/runs/", {"workflow": wf.slug, "inputs": {"subject": "a fox"}}, format="json").json()
+    wait_for(lambda: Run.objects.get(pk=run["id"]).status == RunStatus.AWAITING_ANNOTATION, 120, what="the run's steps")
+    finalized = client.post(f"/api/runs/{run['id']}/finalize/", {"label": "fox", "annotation": "why"}, format="json")
+    assert finalized.status_code == 202
+    record = wait_for(lambda: VersionRecord.objects.filter(run_id=run["id"]).first(), 60, what="the record")
+    signed = wait_for(
+        lambda: client.get(f"/api/records/{record.pk}/").json()["signed_outputs"] or None, 60, what="the signing"
+    )
+    assert set(signed) == set(record.outputs) == {"hero", "loop", "gif"}
+    for name, copy_ in signed.items():
+        found = signing.verify(
+            client.get(copy_["url"]).getvalue(), record.outputs[name]["media_type"], signing.trust_anchors()
+        )
+        assert found.state == "trusted" and found.record["id"] == str(record.pk), name
 
 
 def test_every_output_gets_a_signed_copy_trusted_against_the_development_anchor(record):
