@@ -7,7 +7,6 @@ pending", and the sweep signs it later. Each signed copy is its own content-addr
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +19,6 @@ from runs_app import signing
 from runs_app.models import Artifact, RunStatus, SignedOutput, VersionRecord
 from runs_app.persistence import read_bytes
 from runs_app.storage import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, store_file
-
-log = logging.getLogger(__name__)
 
 
 def record_claim(record: VersionRecord, output: str) -> dict[str, Any]:
@@ -44,8 +41,7 @@ def unsigned_records() -> Any:
     """Finalised records none of whose outputs has a signed copy yet ("signing pending"), newest
     first, so that a record that can never be signed does not hold back the ones after it.
 
-    A record is signed all at once (sign_outputs), so one with some copies but not all is a
-    signing interrupted half way: its task's retry finishes it, and its page says pending."""
+    A record's copies are linked all at once (sign_outputs): it has all of them or none."""
     signed = SignedOutput.objects.filter(record=OuterRef("pk"))
     return (
         VersionRecord.objects.filter(run__status=RunStatus.FINALIZED)
@@ -91,32 +87,35 @@ def sign_outputs(record: VersionRecord) -> int:
     ingredients = [
         signing.Ingredient(read_bytes(read[sha]), read[sha].media_type, f"reference {sha[:12]}") for sha in references
     ]
-    signed = 0
-    for name, out in wanted.items():
-        original = originals[out["sha256"]]
-        extension = original.storage_key.rsplit(".", 1)[-1]
-        definition = signing.manifest(
-            title=f"{record.workflow.slug}-{record.label}-{name}.{extension}",
-            media_type=original.media_type,
-            record=record_claim(record, name),
-        )
-        data = signing.sign(read_bytes(original), original.media_type, definition, ingredients, signer)
-        copy = store_file(
-            data,
-            media_type=original.media_type,
-            extension=extension,
-            width=original.width,
-            height=original.height,
-            frames=original.frames,
-            kind=Artifact.Kind.SIGNED,
-            thumbnail=False,  # pages show the original's preview; the copy is for downloading
-        )
-        made = SignedOutput.objects.bulk_create(
-            [SignedOutput(record=record, name=name, original=original, artifact_id=copy.sha256, signer=who)],
-            ignore_conflicts=True,  # a concurrent signer of the same record won: its copy counts
-        )
-        signed += len(made)
-    return signed
+    rows = []
+    try:
+        for name, out in wanted.items():
+            original = originals[out["sha256"]]
+            extension = original.storage_key.rsplit(".", 1)[-1]
+            definition = signing.manifest(
+                title=f"{record.workflow.slug}-{record.label}-{name}.{extension}",
+                media_type=original.media_type,
+                record=record_claim(record, name),
+            )
+            data = signing.sign(read_bytes(original), original.media_type, definition, ingredients, signer)
+            copy = store_file(
+                data,
+                media_type=original.media_type,
+                extension=extension,
+                width=original.width,
+                height=original.height,
+                frames=original.frames,
+                kind=Artifact.Kind.SIGNED,
+                thumbnail=False,  # pages show the original's preview; the copy is for downloading
+            )
+            rows.append(SignedOutput(record=record, name=name, original=original, artifact_id=copy.sha256, signer=who))
+    finally:
+        signer.close()
+    # All of a record's copies are linked in one statement: a record has every copy or none, so the
+    # sweep (which looks for records with none) never leaves one half signed. A concurrent signer
+    # of the same record that got there first keeps its copies.
+    SignedOutput.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 EXPLAINED = {
