@@ -142,3 +142,14 @@ def env_url_pools(name: str) -> dict[str, list[str]]:
                 raise ImproperlyConfigured(f"{name}: pool {pool!r} has {url!r}, which is not an http(s) URL.")
         pools[pool] = [u.rstrip("/") for u in urls]
     return pools
+
+
+def env_pem(name: str, default_file: os.PathLike[str] | str) -> tuple[str, str]:
+    """A PEM setting as (inline text, file path): the text when NAME is set, else the path in NAME_FILE
+    or `default_file`. The file is read where it is used, not here, so a missing development file
+    does not stop start-up and a renewed certificate needs no restart. Setting both is refused."""
+    inline = os.environ.get(name, "")
+    path = os.environ.get(f"{name}_FILE")
+    if inline and path:
+        raise ImproperlyConfigured(f"Set either {name} or {name}_FILE, not both.")
+    return inline, "" if inline else (path or str(default_file))

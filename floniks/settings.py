@@ -7,6 +7,7 @@ DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), S3_BUCKET and friends.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from core.net import trusted_networks
-from floniks.env import env_bool, env_int, env_list, env_map, env_secret, env_str, env_url, env_url_pools
+from floniks.env import env_bool, env_int, env_list, env_map, env_pem, env_secret, env_str, env_url, env_url_pools
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLONIKS_VAR_DIR", str(BASE_DIR / "var")))
@@ -187,7 +188,11 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "10/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("LOGIN_THROTTLE_RATE", "10/min"),
+        # Checking a file's provenance (/verify/ and its API) is open to anyone: bounded per client.
+        "verify": env_str("VERIFY_THROTTLE_RATE", "30/min"),
+    },
     # Stock DRF throttles never believe X-Forwarded-For; core.net's throttles take the
     # client from core.net.client_ip, which believes it only from TRUSTED_PROXIES.
     "NUM_PROXIES": 0,
@@ -467,3 +472,23 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
 # A request that finalises a run must not hang when the broker is down: try briefly, the sweep does the rest.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2, minimum=1)
+
+# --- Provenance: C2PA signing of record outputs (DESIGN §13, docs/provenance.md) ------------------
+# The signing certificate chain (end-entity first, then its CA), its private key and the trust anchors
+# verification accepts, each a PEM file read when a record is signed or a file verified (a renewed
+# certificate needs no restart). `make run` creates a development CA and signer under var/c2pa on
+# first start. Each may instead be given inline as FLONIKS_C2PA_CERT / _KEY / _TRUST_ANCHORS (the PEM
+# text itself, as a secret store injects it); setting a value and its *_FILE both is refused.
+C2PA_DIR = VAR_DIR / "c2pa"
+# The claim generator signed copies name: Floniks/<this>.
+with open(BASE_DIR / "pyproject.toml", "rb") as _pyproject:
+    FLONIKS_VERSION: str = tomllib.load(_pyproject)["project"]["version"]
+FLONIKS_C2PA_CERT, FLONIKS_C2PA_CERT_FILE = env_pem("FLONIKS_C2PA_CERT", C2PA_DIR / "signer-chain.pem")
+FLONIKS_C2PA_KEY, FLONIKS_C2PA_KEY_FILE = env_pem("FLONIKS_C2PA_KEY", C2PA_DIR / "signer.key")
+FLONIKS_C2PA_TRUST_ANCHORS, FLONIKS_C2PA_TRUST_ANCHORS_FILE = env_pem(
+    "FLONIKS_C2PA_TRUST_ANCHORS", C2PA_DIR / "dev-ca.pem"
+)
+# An RFC 3161 time-stamp authority for signatures (none by default: no outgoing request per record).
+FLONIKS_C2PA_TSA_URL = env_str("FLONIKS_C2PA_TSA_URL", "")
+# Records signed per sweep, inline on the sweep's thread (records whose signing failed or was lost).
+FLONIKS_SIGN_SWEEP_BATCH = env_int("FLONIKS_SIGN_SWEEP_BATCH", 20, minimum=1)

@@ -50,6 +50,7 @@ urlpatterns = [
     path("records/<uuid:pk>/", pages.record_page, name="record"),
     path("records/<uuid:pk>/checks/<int:check_pk>/", pages.check_page, name="record-check"),
     path("records/<uuid:pk>/<str:action>/", pages.record_action, name="record-action"),
+    path("verify/", pages.verify_page, name="verify"),
     path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),
     path("artifacts/<str:sha256>/thumb", artifacts.thumbnail, name="thumbnail"),
     path("artifacts/<str:sha256>/preview", artifacts.preview, name="preview"),

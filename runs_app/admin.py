@@ -17,6 +17,7 @@ from runs_app.models import (
     Run,
     RunGate,
     RunStep,
+    SignedOutput,
     VersionRecord,
 )
 
@@ -58,5 +59,6 @@ for model, columns in [
     (RecordSequence, ["workflow", "last_number"]),
     (RecordModel, ["record", "step", "family", "snapshot"]),
     (RecordSeed, ["record", "step", "seed"]),
+    (SignedOutput, ["record", "name", "artifact", "signer", "created_at"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 EXECUTE_STEP = "runs_app.tasks.execute_step"
 FINISH_RUN = "runs_app.tasks.finish_run"
 WRITE_RECORD = "runs_app.tasks.write_version_record"
+SIGN_RECORD = "runs_app.tasks.sign_version_record"
 
 # Kombu's Redis transport serves priority 0 first: steps whose worker died jump a backlog.
 URGENT = 0
@@ -93,6 +94,11 @@ def send_record_write(run_id: Any, *, on_commit: bool = True) -> None:
         transaction.on_commit(lambda: _send(WRITE_RECORD, [str(run_id)], {}))
     else:
         _send(WRITE_RECORD, [str(run_id)], {})
+
+
+def send_sign_record(record_id: Any) -> None:
+    """Sign a record's outputs on a worker once the record is committed (the sweep signs what is lost)."""
+    transaction.on_commit(lambda: _send(SIGN_RECORD, [str(record_id)], {}))
 
 
 def _send(task_name: str, args: list[Any], options: dict[str, Any]) -> None:

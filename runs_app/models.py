@@ -25,6 +25,7 @@ class Artifact(models.Model):
         OUTPUT = "output"
         REFERENCE = "reference"
         DIFFERENCE = "difference"  # where a reproduction's output differs from the stored one
+        SIGNED = "signed"  # a record output's C2PA-signed copy (runs_app.signing)
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     storage_key = models.CharField(max_length=200)
@@ -360,6 +361,12 @@ class VersionRecordQuerySet(AppendOnlyQuerySet):
         the drift warnings expand. Its checks come from `VersionRecord.checks_shown()`."""
         return self._with_shown("version__definition")
 
+    def with_signed_copies(self) -> VersionRecordQuerySet:
+        """With each record's signed copies (`signed_outputs`), in one more query, for what shows them."""
+        return self.prefetch_related(
+            models.Prefetch("signed_copies", queryset=SignedOutput.objects.only("record_id", "name", "artifact_id"))
+        )
+
     def _with_shown(self, *extra: str) -> VersionRecordQuerySet:
         # Only the related columns that are shown: version definitions, manifests and password
         # hashes are not read or decoded on every page (an unlisted one costs one query when read).
@@ -482,6 +489,44 @@ class VersionRecord(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.approved_at is not None
+
+    @property
+    def signed_outputs(self) -> dict[str, dict[str, str]]:
+        """Each signed output → its C2PA-signed copy {sha256, url}, in the order of `outputs`."""
+        copies = {c.name: c.artifact_id for c in self.signed_copies.all()}
+        return {n: {"sha256": copies[n], "url": f"/artifacts/{copies[n]}"} for n in self.outputs if n in copies}
+
+    @property
+    def signing_pending(self) -> bool:
+        """An output still waits for its signed copy (signing runs after the record is written)."""
+        return len(self.signed_outputs) < len(self.outputs)
+
+
+class SignedOutput(models.Model):
+    """A record output's C2PA-signed copy (DESIGN §13): its own artifact, the original untouched.
+
+    Written after the record, on a worker (runs_app.services.sign_record); a record with fewer of
+    these than outputs is "signing pending" and the sweep signs it. Append-only."""
+
+    FROZEN_FIELDS: ClassVar[list[str]] = ["record", "name", "original", "artifact"]
+
+    record = models.ForeignKey(VersionRecord, on_delete=models.PROTECT, related_name="signed_copies")
+    name = models.CharField(max_length=200, help_text="The output's name in the record.")
+    original = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="signed_from")
+    signer = models.CharField(max_length=300, blank=True, help_text="Who signed it, as its certificate names them.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "name"], name="one_signed_copy_per_output")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="signed_output_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.name}: {self.artifact_id}"
 
 
 class RecordModel(models.Model):

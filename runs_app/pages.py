@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import DomainError, Problem, ValidationFailed
+from core.throttling import ClientScopedRateThrottle
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
 from runs_app.compare import PHASH_NEAR, SSIM_NEAR, artifacts_to_read, compare_records, difference_image
@@ -35,8 +36,9 @@ from runs_app.models import (
     steps_in_order,
     with_pin,
 )
+from runs_app.provenance import verify_upload
 from runs_app.spec import blocks_reproduction
-from runs_app.storage import read_artifact, read_upload
+from runs_app.storage import MAX_UPLOAD_BYTES, read_artifact, read_upload
 from templates_app.catalogue import Catalogue
 from templates_app.models import Mode, ModelFamily, Workflow, WorkflowVersion
 from templates_app.views import WorkflowAction
@@ -332,7 +334,7 @@ def _record(request: HttpRequest, pk: uuid.UUID) -> VersionRecord:
 @require_GET
 @team_only
 def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    record = _record(request, pk)
+    record = get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail().with_signed_copies(), pk=pk)
     steps = [
         {
             "id": step,
@@ -604,3 +606,34 @@ def compare_image(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(difference_image(*data), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+class _VerifyScope:
+    """What DRF's scoped throttle reads of a view: the page shares the API's `verify` budget."""
+
+    throttle_scope = "verify"
+
+
+@require_http_methods(["GET", "POST"])
+def verify_page(request: HttpRequest) -> HttpResponse:
+    """Anyone may drop a file here to check its C2PA provenance (DESIGN §13); the answer replaces
+    the result panel (htmx) or the whole page. The record is named only to those who may see it."""
+    context: dict[str, Any] = {"limit_mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
+    status = 200
+    if request.method == "POST":
+        throttle = ClientScopedRateThrottle()
+        if not throttle.allow_request(request, _VerifyScope()):  # type: ignore[arg-type]
+            wait = int(throttle.wait() or 1)
+            context["problem"] = f"Too many files checked from here; try again in {wait} s."
+            response = page(request, "floniks/verify.html", context, fragment="floniks/_verify_result.html", status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise ValidationFailed([Problem("file_required", "file", "Choose or drop a file to check.")])
+            context["verified"] = verify_upload(read_upload(upload), request.user)
+        except ValidationFailed as exc:
+            context["problem"], status = problem_text(exc), 400
+        context["checked_name"] = upload.name if upload is not None else ""
+    return page(request, "floniks/verify.html", context, fragment="floniks/_verify_result.html", status=status)

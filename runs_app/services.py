@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import dispatch, graph, quota, transitions, verification
+from runs_app import dispatch, graph, provenance, quota, transitions, verification
 from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
@@ -257,9 +257,23 @@ def write_record(*, run_id: Any) -> VersionRecord | None:
             **_snapshot_of(run),
         )
         if transitions.finalize_with_record(record, label_suffix=f"-{slugify(run.label)[:100]}"):
+            # Signed after the record is committed, on a worker: a signing failure never loses the record.
+            dispatch.send_sign_record(record.pk)
             return record
     # Recorded already (a retry, or another writer got there first), or not ready to record.
     return VersionRecord.objects.filter(run_id=run_id).first()
+
+
+def sign_record(*, record_id: Any) -> int:
+    """Sign each output of a record that has no signed copy yet (C2PA, DESIGN §13); how many were signed.
+
+    Called by the worker after the record is written and by the sweep for records still pending.
+    Idempotent. Raises signing.SigningUnavailable when the certificate or key cannot be used: the
+    record is left as it is, "signing pending"."""
+    record = provenance.records_to_sign().filter(pk=record_id).first()
+    if record is None:
+        return 0
+    return provenance.sign_outputs(record)
 
 
 def _snapshot_of(run: Run) -> dict[str, Any]:

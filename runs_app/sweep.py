@@ -10,7 +10,8 @@ at a time do the work, whichever worker's thread gets there first.
 - a run past its budget fails `budget_exceeded`;
 - a run whose steps all succeeded but whose finish was interrupted (a reproduction's verdict) is
   finished, and a run with nothing running nor queued gets its ready steps released;
-- an annotated run whose record write was lost gets its record."""
+- an annotated run whose record write was lost gets its record;
+- a record whose outputs were not signed (signing was down, or its task was lost) is signed."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app import dispatch, graph, services, transitions
+from runs_app import dispatch, graph, provenance, services, transitions
 from runs_app.models import Run, RunStatus, RunStep, StepStatus
+from runs_app.signing import SigningUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def _sweep(now: dt.datetime) -> dict[str, int]:
         "finished": _finish_interrupted(now),
         "released": _release_stalled(now),
         "recorded": _write_lost_records(),
+        "signed": _sign_pending_records(),
     }
 
 
@@ -144,6 +147,20 @@ def _write_lost_records() -> int:
         if services.write_record(run_id=run_id) is not None:
             recorded += 1
     return recorded
+
+
+def _sign_pending_records() -> int:
+    """Records whose outputs have no signed copy yet (signing was down, or its task was lost), signed
+    inline, a few per sweep. While signing is down the first failure ends this sweep's attempt."""
+    signed = 0
+    for record_id in provenance.unsigned_records().values_list("pk", flat=True)[: settings.FLONIKS_SIGN_SWEEP_BATCH]:
+        try:
+            if services.sign_record(record_id=record_id):
+                signed += 1
+        except SigningUnavailable as exc:
+            log.warning("Records wait to be signed: %s", exc)
+            break
+    return signed
 
 
 class SweepThread:

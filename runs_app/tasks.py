@@ -71,6 +71,20 @@ def write_version_record(run_id: str) -> None:
     services.write_record(run_id=run_id)
 
 
+@shared_task(
+    name="runs_app.tasks.sign_version_record",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def sign_version_record(record_id: str) -> None:
+    """Failing for good (signing is down) leaves the record "signing pending"; the sweep signs it later."""
+    services.sign_record(record_id=record_id)
+
+
 @shared_task(name="runs_app.tasks.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
     """By hand (`celery -A floniks call runs_app.tasks.sweep`); workers sweep on their own thread."""

@@ -217,8 +217,15 @@ def run(url: str, web_cmd: list[str], worker_cmd: list[str]) -> int:
     return web.returncode if web.returncode and web.returncode > 0 else 0
 
 
+def make_signing_credentials() -> None:
+    """The development C2PA CA and signer under var/c2pa, made on first start (kept afterwards):
+    records are signed with them and /verify/ trusts their CA (docs/provenance.md)."""
+    subprocess.run([PY, "manage.py", "make_signing_cert"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    make_signing_credentials()
     port = os.environ.get("PORT", "8000")
     return run(f"http://127.0.0.1:{port}/", web_command(port), worker_command())
 

@@ -93,6 +93,19 @@ def publish(operator: User, manager: User) -> Callable[..., WorkflowVersion]:
 # --- transactional tests, real workers ---------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _signing_credentials() -> None:
+    """The development C2PA CA and signer, as `make run` makes them, under the test run's var dir
+    (settings name them there), so records are signed and verified as in development."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from runs_app.signing import make_development_credentials
+
+    make_development_credentials(Path(settings.C2PA_DIR))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_catalogue_snapshot() -> None:
     """Each test sees its own catalogue, not a display snapshot left by an earlier one."""

@@ -82,6 +82,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-record-flag-legacy": {"POST": TEAM},
     "api-record-checks": {"GET": TEAM},
     "api-artifacts": {"POST": TEAM},
+    "api-provenance-verify": {"POST": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
     "healthz": {"GET": PUBLIC},
@@ -121,6 +122,7 @@ POLICY: dict[str, dict[str, str]] = {
     "catalogue": {"GET": TEAM},
     "model-snapshot": {"GET": MANAGER},  # what a model change touches; an admin's confirmation page
     "model-snapshot-action": {"POST": ADMIN},  # exercised with "retire"
+    "verify": {"GET": PUBLIC, "POST": PUBLIC},
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
     "preview": {"GET": TEAM},
@@ -357,6 +359,7 @@ def test_exact_answer_of_every_endpoint(world, personas, api):
 EXACT_EXEMPT = {
     "api-token": "public by design; its throttling and answers are tested with sign-in (test_security.py)",
     "api-artifacts": "needs a multipart body: test_upload_permissions below",
+    "api-provenance-verify": "open to anyone, with a multipart body: tests/test_provenance_c2pa.py",
     "api-docs": "a page for people, covered by section 1",
 }
 

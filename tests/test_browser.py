@@ -1190,3 +1190,37 @@ def test_an_admin_retires_a_snapshot_after_seeing_what_it_touches(
     expect(page.get_by_text("local/plasma@2026-06-15 retired.")).to_be_visible()
     expect(page.get_by_test_id("catalogue-move").filter(has_text="hands look wrong").first).to_be_visible()
     shot(page, "model-catalogue-after-retiring")
+
+
+def test_a_signed_file_dropped_on_the_verify_page_names_its_record(page, live_server, operator, make_workflow, publish):
+    import base64
+
+    from runs_app.models import Artifact, VersionRecord
+    from runs_app.storage import read_artifact
+
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow, label="dropped fox")
+    services.sign_record(record_id=record.pk)
+    signed = VersionRecord.objects.for_detail().get(pk=record.pk).signed_outputs["hero"]["sha256"]
+    data = base64.b64encode(read_artifact(Artifact.objects.get(sha256=signed))).decode()
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/verify/")
+    # What a drag from the desktop delivers: a drop event whose DataTransfer holds the file.
+    page.evaluate(
+        """([encoded, name]) => {
+            const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/png" }));
+            const zone = document.querySelector("[data-drop-zone]");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            }
+        }""",
+        [data, "fox-signed.png"],
+    )
+    expect(page.get_by_test_id("verify-state")).to_have_text("trusted")
+    expect(page.get_by_test_id("verify-record")).to_contain_text(record.label)
+    page.get_by_test_id("verify-record").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/records/{record.pk}/$"))
+    expect(page.get_by_test_id("signed-outputs")).to_contain_text("hero, signed")

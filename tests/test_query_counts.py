@@ -26,6 +26,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import ERROR, get_messages
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -33,7 +34,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runs_app import services as runs
+from runs_app.models import Artifact, VersionRecord
 from runs_app.pages import _cursor
+from runs_app.storage import read_artifact
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
 from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
@@ -112,7 +115,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET compare": 5,
     "GET compare four": 5,
     "GET compare-image": 7,
-    "GET record": 7,
+    "GET record": 8,  # (+1: its signed copies)
     "GET record-check": 7,  # session, user, role, the record, the check, its run, the run's steps
     "POST record-action approve as manager": 10,
     "POST record-action flag-legacy": 13,
@@ -124,6 +127,11 @@ QUERY_COUNTS: dict[str, int] = {
     "GET model-snapshot default as admin": 9,  # the confirmation of a default change: today's default's impact
     "POST model-snapshot-action as admin": 10,
     "GET artifact": 4,
+    # Anyone may check a file's provenance: reading and verifying it needs no query at all (the session
+    # is not even read); only a trusted file's record, for the team, is looked up (one query).
+    "GET verify as anonymous": 0,
+    "POST verify as anonymous": 0,
+    "POST verify": 4,  # session, user, role, the record the file names
     "GET thumbnail": 4,
     "GET preview": 4,
     # --- API -----------------------------------------------------------------------------
@@ -173,12 +181,14 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-records": 3,
     "GET api-records filtered": 3,
     "GET api-records-compare": 5,  # token, role, the two records, the differing outputs' artifacts (one query)
-    "GET api-record": 6,
-    "POST api-record-approve as manager": 13,
+    "GET api-record": 7,  # (+1: its signed copies)
+    "POST api-record-approve as manager": 14,  # (+1: the answer's signed copies)
     "POST api-record-reproduce": 17,
-    "POST api-record-flag-legacy": 16,
+    "POST api-record-flag-legacy": 17,  # (+1: the answer's signed copies)
     "GET api-record-checks": 4,
     "POST api-artifacts": 3,
+    "POST api-provenance-verify as anonymous": 0,
+    "POST api-provenance-verify": 3,  # token with its user, role, the record the file names
     "GET schema as anonymous": 0,
     "GET api-docs as anonymous": 0,
 }
@@ -331,6 +341,11 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/records/compare/diff.png?a={w['records'][0].pk}&b={w['records'][1].pk}&output=hero"
     ),
     "GET record": lambda w: Req(f"/records/{w['records'][0].pk}/"),
+    "GET verify": lambda w: Req("/verify/"),
+    "POST verify": lambda w: Req("/verify/", {"file": SimpleUploadedFile("fox.png", w["signed"])}, htmx=True),
+    "POST api-provenance-verify": lambda w: Req(
+        "/api/provenance/verify/", {"file": SimpleUploadedFile("fox.png", w["signed"])}, multipart=True
+    ),
     "GET record-check": lambda w: Req(f"/records/{w['check'].record_id}/checks/{w['check'].pk}/"),
     "POST record-action approve": lambda w: Req(f"/records/{w['records'][1].pk}/approve/", {}, expect=REDIRECT),
     "POST record-action flag-legacy": lambda w: Req(
@@ -501,7 +516,10 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     gated = run_now(runs.start_run(actor=operator, workflow=gated_workflow, inputs={"subject": "ibis"}))
     assert gated.awaits_gate
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(steps=16))
+    runs.sign_record(record_id=records[0].pk)
+    signed = VersionRecord.objects.for_detail().get(pk=records[0].pk).signed_outputs["hero"]["sha256"]
     return {
+        "signed": read_artifact(Artifact.objects.get(sha256=signed)),
         "internal": internal,
         "public": public,
         "records": records,

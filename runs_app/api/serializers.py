@@ -218,18 +218,71 @@ class RecordListSerializer(serializers.ModelSerializer[VersionRecord]):
         return obj.approved_by.username if obj.approved_by else None
 
 
+SIGNED_COPY = {
+    "type": "object",
+    "properties": {"sha256": {"type": "string"}, "url": {"type": "string"}},
+    "required": ["sha256", "url"],
+}
+
+
 @extend_schema_serializer(component_name="Record")  # not its list parent's RecordSummary
 class RecordSerializer(RecordListSerializer):
     run_id = serializers.UUIDField(read_only=True)
     drift_warnings = serializers.SerializerMethodField()
     checks = CheckSerializer(source="checks_shown", many=True, read_only=True)
+    signed_outputs = serializers.SerializerMethodField()
 
     class Meta(RecordListSerializer.Meta):
-        fields = [*RecordListSerializer.Meta.fields, "gates", "run_id", "drift_warnings", "checks"]
+        fields = [*RecordListSerializer.Meta.fields, "gates", "run_id", "drift_warnings", "checks", "signed_outputs"]
         read_only_fields = fields
 
     def get_drift_warnings(self, obj: VersionRecord) -> list[dict[str, str]]:
         return self.context.get("drift_warnings", [])
+
+    @extend_schema_field({"type": "object", "additionalProperties": SIGNED_COPY})
+    def get_signed_outputs(self, obj: VersionRecord) -> dict[str, dict[str, str]]:
+        """Each output's C2PA-signed copy; an output missing here is still being signed."""
+        return obj.signed_outputs
+
+
+class VerifyUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+
+
+VERIFIED_RECORD = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "label": {"type": "string"},
+        "workflow": {"type": "string"},
+        "version": {"type": "string"},
+    },
+    "required": ["id", "label", "workflow", "version"],
+}
+
+
+class VerificationSerializer(serializers.Serializer[Any]):
+    """What a file's C2PA manifest says (DESIGN §13)."""
+
+    state = serializers.ChoiceField(choices=["trusted", "valid", "invalid", "none"])
+    signer = serializers.CharField(allow_null=True)
+    record = serializers.SerializerMethodField()
+    manifest_hash = serializers.CharField(allow_null=True)
+    spec_hash = serializers.CharField(allow_null=True)
+
+    @extend_schema_field(VERIFIED_RECORD)
+    def get_record(self, obj: Any) -> dict[str, str] | None:
+        """The record the file came from, for a caller who may see it (else null)."""
+        record = obj.record
+        if record is None:
+            return None
+        return {
+            "id": str(record.pk),
+            "label": record.label,
+            "workflow": record.workflow.slug,
+            "version": record.version.version,
+        }
 
 
 class ReproduceSerializer(serializers.Serializer[Any]):

@@ -16,4 +16,5 @@ urlpatterns = [
     path("records/<uuid:pk>/flag-legacy/", v.FlagLegacyView.as_view(), name="api-record-flag-legacy"),
     path("records/<uuid:pk>/checks/", v.CheckListView.as_view(), name="api-record-checks"),
     path("artifacts/", v.ArtifactUploadView.as_view(), name="api-artifacts"),
+    path("provenance/verify/", v.ProvenanceVerifyView.as_view(), name="api-provenance-verify"),
 ]

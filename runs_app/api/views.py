@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,12 +20,14 @@ from rest_framework.views import APIView
 from core.errors import Problem, ValidationFailed
 from core.schema import ErrorSerializer
 from core.serializers import ReasonSerializer
+from core.throttling import ClientScopedRateThrottle
 from runs_app import services
 from runs_app.api import serializers as s
 from runs_app.compare import compare_records
 from runs_app.drift import record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import ReproductionCheck, Run, RunStatus, RunStep, VersionRecord
+from runs_app.provenance import verify_upload
 from runs_app.storage import read_upload
 from templates_app.models import Workflow, WorkflowVersion
 
@@ -37,8 +40,10 @@ def run_response(request: Request, run_id: Any, code: int = status.HTTP_200_OK) 
     return Response(s.RunSerializer(visible_run(request, run_id)).data, status=code)
 
 
-def visible_record(request: Request, pk: Any) -> VersionRecord:
-    return get_object_or_404(VersionRecord.objects.visible_to(request.user).for_detail(), pk=pk)
+def visible_record(request: Request, pk: Any, *, shown: bool = False) -> VersionRecord:
+    """A record the caller may see; `shown` when it is the answer (with its signed copies)."""
+    records = VersionRecord.objects.visible_to(request.user).for_detail()
+    return get_object_or_404(records.with_signed_copies() if shown else records, pk=pk)
 
 
 # --- runs -----------------------------------------------------------------------------
@@ -142,7 +147,7 @@ class RecordListView(generics.ListAPIView[VersionRecord]):
 class RecordDetailView(APIView):
     @extend_schema(responses=s.RecordSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 def record_response(request: Request, record: VersionRecord, code: int = status.HTTP_200_OK) -> Response:
@@ -153,7 +158,7 @@ class ApproveRecordView(APIView):
     @extend_schema(request=None, responses=s.RecordSerializer)
     def post(self, request: Request, pk: Any) -> Response:
         services.approve_record(actor=request.user, record=visible_record(request, pk))
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 class ReproduceView(APIView):
@@ -173,7 +178,7 @@ class FlagLegacyView(APIView):
         services.flag_legacy(
             actor=request.user, record=visible_record(request, pk), reason=data.validated_data["reason"]
         )
-        return record_response(request, visible_record(request, pk))
+        return record_response(request, visible_record(request, pk, shown=True))
 
 
 class CheckListView(generics.ListAPIView[ReproductionCheck]):
@@ -207,6 +212,28 @@ class CompareView(APIView):
 
 
 # --- artifacts ---------------------------------------------------------------------------
+
+
+class ProvenanceVerifyView(APIView):
+    """Anyone may check a file's C2PA provenance; the record is named to those who may see it."""
+
+    permission_classes = [AllowAny]
+    parser_classes = [MultiPartParser]
+    throttle_classes = [ClientScopedRateThrottle]
+    throttle_scope = "verify"
+
+    @extend_schema(
+        request={"multipart/form-data": s.VerifyUploadSerializer},
+        responses={200: s.VerificationSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationFailed(
+                [Problem("file_required", "file", "Send the file as a multipart field named 'file'.")]
+            )
+        found = verify_upload(read_upload(upload), request.user)
+        return Response(s.VerificationSerializer(found).data)
 
 
 class ArtifactUploadView(APIView):

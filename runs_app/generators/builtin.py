@@ -19,6 +19,8 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import unescape as xml_unescape
 
 import numpy as np
 import PIL
@@ -333,7 +335,7 @@ def _decode(data: bytes, handle: StepHandle) -> Image.Image:
 def _encode_png(img: Image.Image, provenance: dict[str, Any], tick: Tick = _no_tick) -> GeneratedFile:
     info = PngInfo()
     if provenance:
-        info.add_text("floniks:provenance", json.dumps(provenance, sort_keys=True, separators=(",", ":")))
+        info.add_text(PROVENANCE_KEY, provenance_text(provenance))
     buf = _Sink(tick, img.width * img.height * 3)
     img.save(buf, "PNG", pnginfo=info, compress_level=6)
     return GeneratedFile(buf.getvalue(), "image/png", "png", img.width, img.height, picture=img)
@@ -417,18 +419,74 @@ class _TickingFrames:
             yield frame
 
 
-def _encode_animation(frames: list[Image.Image], gif: bool, duration: int, tick: Tick) -> GeneratedFile:
+PROVENANCE_KEY = "floniks:provenance"
+XMP_NAMESPACE = "https://floniks.dev/ns/provenance/1.0/"
+
+
+def provenance_text(provenance: dict[str, Any]) -> str:
+    """The provenance as every format carries it: compact JSON with sorted keys (same run, same bytes)."""
+    return json.dumps(provenance, sort_keys=True, separators=(",", ":"))
+
+
+def provenance_xmp(provenance: dict[str, Any]) -> bytes:
+    """An XMP packet carrying the provenance JSON (WebP), in one property of Floniks' namespace."""
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="" xmlns:floniks="{XMP_NAMESPACE}">'
+        f"<floniks:provenance>{xml_escape(provenance_text(provenance))}</floniks:provenance>"
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
+    ).encode()
+
+
+def embedded_provenance(data: bytes) -> dict[str, Any]:
+    """The provenance an output carries in its own metadata: a PNG text chunk, a WebP's XMP, a GIF's
+    comment; {} when there is none."""
+    with Image.open(io.BytesIO(data)) as img:
+        if img.format == "PNG":
+            text = img.info.get(PROVENANCE_KEY)
+        elif img.format == "GIF":
+            comment = img.info.get("comment", b"")
+            text = comment.decode() if isinstance(comment, bytes) else comment
+        elif img.format == "WEBP":
+            xmp = img.info.get("xmp", b"")
+            found = re.search(rb"<floniks:provenance>(.*?)</floniks:provenance>", xmp or b"", re.S)
+            text = xml_unescape(found.group(1).decode()) if found else None
+        else:
+            text = None
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _encode_animation(
+    frames: list[Image.Image], gif: bool, duration: int, tick: Tick, provenance: dict[str, Any] | None = None
+) -> GeneratedFile:
     w, h, n = frames[0].width, frames[0].height, len(frames)
     if gif:
         # Quantising the frames takes most of a GIF's time; writing them (checked per block) the rest.
         buf = _Sink(_part(tick, 0.8, 1.0), w * h * n)
         rest = _TickingFrames(frames[1:], _part(tick, 0, 0.8), n)
-        frames[0].save(buf, "GIF", save_all=True, append_images=rest, duration=duration, loop=0, optimize=False)
+        # GIF's own metadata is its comment extension: the provenance goes there, as PNG's goes in a text chunk.
+        extra: dict[str, Any] = {"comment": provenance_text(provenance).encode()} if provenance else {}
+        frames[0].save(
+            buf, "GIF", save_all=True, append_images=rest, duration=duration, loop=0, optimize=False, **extra
+        )
         return GeneratedFile(buf.getvalue(), "image/gif", "gif", w, h, n)  # its frames were quantised: no picture
     buf = _Sink(tick, w * h * n)  # WebP writes once, at the end
     durations = _FrameDurations(duration, n, tick)
     frames[0].save(
-        buf, "WEBP", save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True, method=4
+        buf,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        loop=0,
+        lossless=True,
+        method=4,
+        xmp=provenance_xmp(provenance) if provenance else b"",
     )
     return GeneratedFile(buf.getvalue(), "image/webp", "webp", w, h, n, picture=frames[0])
 
@@ -523,4 +581,4 @@ class BuiltinProvider:
             frames.append(Image.fromarray((pixels + 0.5).clip(0, 255).astype(np.uint8), "RGB"))
             render((i + 1) / frames_n, f"frame {i + 1} of {frames_n}")
         duration = max(1, round(1000 / fps))
-        return _encode_animation(frames, gif, duration, tracker.stage(rendered, 1.0))
+        return _encode_animation(frames, gif, duration, tracker.stage(rendered, 1.0), request.provenance)

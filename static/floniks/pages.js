@@ -66,6 +66,7 @@
     if (!(target instanceof HTMLElement)) return;
     if (target.matches("select[data-reload-with]")) reloadWith(target);
     else if (target.matches("input[type=file][data-preview]")) preview(target);
+    else if (target.matches("input[type=file][data-submit-on-choose]")) target.form?.requestSubmit();
     else if (target.matches("input[name=r]")) {
       const picker = target.closest("[data-compare-picker]");
       if (picker) countPicked(picker);
@@ -137,5 +138,30 @@
       e.preventDefault();
       e.returnValue = "";
     }
+  });
+
+  // <form data-drop-zone> with a file input: a file dropped anywhere on it is put in the input and
+  // the form submitted (htmx sends it when the form says hx-post).
+  function dropZone(e) {
+    return e.target instanceof Element ? e.target.closest("form[data-drop-zone]") : null;
+  }
+  ["dragenter", "dragover"].forEach((type) =>
+    document.addEventListener(type, (e) => {
+      const zone = dropZone(e);
+      if (!zone) return;
+      e.preventDefault(); // without this the browser opens the file instead of dropping it here
+      zone.classList.add("dragging");
+    }),
+  );
+  document.addEventListener("dragleave", (e) => dropZone(e)?.classList.remove("dragging"));
+  document.addEventListener("drop", (e) => {
+    const zone = dropZone(e);
+    if (!zone || !e.dataTransfer || !e.dataTransfer.files.length) return;
+    e.preventDefault();
+    zone.classList.remove("dragging");
+    const input = zone.querySelector("input[type=file]");
+    if (!input) return;
+    input.files = e.dataTransfer.files;
+    zone.requestSubmit();
   });
 })();
