@@ -37,6 +37,9 @@ class Overrides:
     use_recorded_models: bool = False  # reproduce with the recorded snapshots…
     accept_drift: bool = False  # …unless the operator chose today's snapshots where they differ
     subworkflows: Mapping[str, str] = field(default_factory=dict)  # step id → the sub-workflow version it ran
+    # step id → {param: value}: a batch's swept values (DESIGN §15), or a record's recorded ones when it
+    # is reproduced, so a swept run rebuilds exactly. Checked against each parameter's schema.
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -201,6 +204,14 @@ class _Expander:
                 params[name] = value
             elif param.default is not None:
                 params[name] = param.default
+        for name, value in (self.overrides.params.get(full_id) or {}).items():
+            param = kind.params.get(name)
+            if param is None or param.type == "image":
+                self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"'{name}' cannot be set here."))
+            elif error := param.check(value):
+                self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"{name} {error} (got {value!r})."))
+            else:
+                params[name] = value
         model = self._model(step["model"], full_id) if kind.takes_model else ""
         seed = self._seed(full_id) if kind.takes_seed else None
         frozen: dict[str, Any] = {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
