@@ -205,10 +205,10 @@ class _Expander:
             elif param.default is not None:
                 params[name] = param.default
         for name, value in (self.overrides.params.get(full_id) or {}).items():
-            param = kind.params.get(name)
-            if param is None or param.type == "image":
+            overridden = kind.params.get(name)
+            if overridden is None or overridden.type == "image":
                 self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"'{name}' cannot be set here."))
-            elif error := param.check(value):
+            elif error := overridden.check(value):
                 self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"{name} {error} (got {value!r})."))
             else:
                 params[name] = value

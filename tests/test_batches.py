@@ -24,7 +24,7 @@ def workflow(make_workflow, publish):
     return wf
 
 
-def _seeds(run: Run) -> dict[str, int]:
+def _seeds(run: Run) -> dict[str, int | None]:
     return {s.step_id: s.seed for s in run.steps.all()}
 
 
