@@ -9,6 +9,7 @@ from core.admin_site import ReadOnlyAdmin, service_action
 from runs_app import services
 from runs_app.models import (
     Artifact,
+    Batch,
     ProductionPin,
     RecordModel,
     RecordSeed,
@@ -18,6 +19,7 @@ from runs_app.models import (
     RunGate,
     RunStep,
     VersionRecord,
+    WorkerHeartbeat,
 )
 
 
@@ -29,6 +31,7 @@ class RunAdmin(ReadOnlyAdmin):
     actions = [
         service_action("cancel", "Cancel the selected runs", services.cancel_run, "run"),
         service_action("continue", "Continue the selected runs past their gate", services.continue_run, "run"),
+        service_action("discard", "Discard the selected runs (kept, still finalizable)", services.discard_run, "run"),
     ]
 
 
@@ -58,5 +61,7 @@ for model, columns in [
     (RecordSequence, ["workflow", "last_number"]),
     (RecordModel, ["record", "step", "family", "snapshot"]),
     (RecordSeed, ["record", "step", "seed"]),
+    (Batch, ["id", "workflow", "version", "count", "created_by", "created_at"]),
+    (WorkerHeartbeat, ["name", "queues", "started_at", "seen_at"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))

@@ -190,7 +190,7 @@ def batch_finalize(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             except DomainError as exc:  # finalised or discarded meanwhile elsewhere: nothing to do
                 if exc.status != 409:
                     return refuse(request, exc, here)
-        return succeed(request, f"Discarded {len(rest)}; they stay here and can still be finalised.", here)
+        return succeed(request, f"Discarded {len(rest)}; they stay here and can still be finalized.", here)
     chosen = [r for r in runs if str(r.pk) in kept]
     if not chosen:
         return refuse(
@@ -216,7 +216,7 @@ def batch_finalize(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     if errors:
         batch, runs = _batch(request, pk)
         return _batch_response(request, batch, runs, errors=errors, status=400)
-    return succeed(request, f"Finalising {done}: their version records are being written.", here)
+    return succeed(request, f"Finalizing {done}: their version records are being written.", here)
 
 
 # --- the team's run queue --------------------------------------------------------------------
@@ -317,7 +317,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
             "next_url": next_url,
             "filters": request.GET,
             "errors": runs.errors,
-            "statuses": RunStatus.choices,
+            "statuses": [(v, label, v == request.GET.get("status")) for v, label in RunStatus.choices],
             "queues": queues,
             "workers": workers,
             "workflows": list(Workflow.objects.order_by("slug").values_list("slug", flat=True)[:500]),
@@ -371,7 +371,7 @@ def run_discard(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     return perform(
         request,
         lambda: services.discard_run(actor=request.user, run=run),
-        success="Discarded: the run is kept and can still be finalised.",
+        success="Discarded: the run is kept and can still be finalized.",
         then=reverse("run", args=[pk]),
     )
 

@@ -331,7 +331,7 @@ def test_interactive_parts_work_under_the_content_security_policy(
     expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation")
     answer["accept"] = True
     page.click("text=Discard run")
-    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled")
+    expect(page.get_by_test_id("run-status")).to_have_text("Discarded")  # kept, and still finalisable
     expect(page.get_by_test_id("cancel-run")).to_have_count(0)
     assert dialogs[-1].startswith("Discard this finished run?") and len(dialogs) == 4
     shot(page, "15-run-discarded")
@@ -1202,7 +1202,7 @@ def test_an_operator_explores_eight_seeds_keeps_two_and_discards_the_rest(
         page.fill(f"#label_{run_id}", f"heron {i}")
         page.fill(f"#annotation_{run_id}", f"fog reads best in number {i}")
     page.get_by_test_id("finalize-selected").click()
-    expect(page.locator(".msg.success")).to_contain_text("Finalising 2")
+    expect(page.locator(".msg.success")).to_contain_text("Finalizing 2")
     expect(page.get_by_test_id("cell-record")).to_have_count(2, timeout=60_000)
     page.get_by_test_id("discard-rest").click()
     expect(page.locator(".msg.success")).to_contain_text("Discarded 6")

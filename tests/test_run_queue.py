@@ -178,6 +178,7 @@ def test_run_again_retry_and_discard_buttons(signed_in, operator, workflow):
     run = run_now(services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a"}))
     page = signed_in.get(f"/runs/{run.pk}/").content
     assert b'data-testid="run-again"' in page and b'data-testid="retry-run"' not in page
+    assert f'action="/runs/{run.pk}/discard/"'.encode() in page  # Discard keeps the run, it does not cancel it
     again = signed_in.post(f"/runs/{run.pk}/again/")
     new = Run.objects.exclude(pk=run.pk).get()
     assert again["Location"] == f"/runs/{new.pk}/" and new.inputs == run.inputs
