@@ -1196,7 +1196,7 @@ def test_an_operator_explores_eight_seeds_keeps_two_and_discards_the_rest(
     assert len(set(seeds)) == 8, seeds
     shot(page, "40-batch-grid")
 
-    ids = [c.get_attribute("id").removeprefix("cell-") for c in cells.all()]  # type: ignore[union-attr]
+    ids = [c.get_attribute("id").removeprefix("cell-") for c in cells.all()]
     for i, run_id in enumerate(ids[:2]):
         page.locator(f"#cell-{run_id} [data-testid=cell-keep]").check()
         page.fill(f"#label_{run_id}", f"heron {i}")
