@@ -23,6 +23,7 @@ from runs_app import services
 from runs_app.approval import approval_impact
 from runs_app.drift import pinned_drift, workflow_drift
 from runs_app.models import Run, RunStatus, VersionRecord, with_pin
+from runs_app.queue_pages import batches_of
 from templates_app import views as template_pages
 from templates_app.catalogue import Catalogue
 from templates_app.models import Channel, Draft, Pointer, PointerMove, Workflow, WorkflowVersion
@@ -53,6 +54,7 @@ def _dashboard(request: HttpRequest, notice: Notice | None = None) -> HttpRespon
             "recent": list(mine[:10]),
             "approved": _recently_approved(),
             "drift": pinned_drift(my_workflows, catalogue),
+            "my_batches": batches_of(user=request.user, limit=5),
         }
     return page(request, "floniks/dashboard.html", context, fragment="floniks/_inbox.html" if manages else None)
 
@@ -131,6 +133,7 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
+        "batches": batches_of(workflow=workflow),
         "just_published": _just_published(request, workflow, versions),
     }
     return page(request, "floniks/workflow.html", context)

@@ -35,11 +35,20 @@ class SweepBesideThePool(bootsteps.StartStopStep):
     def start(self, parent: Any) -> None:
         from runs_app.sweep import SweepThread
 
-        self.thread = SweepThread().start()
+        self.thread = SweepThread(name=str(getattr(parent, "hostname", "") or ""), queues=_queues(parent)).start()
 
     def stop(self, parent: Any) -> None:
         if self.thread is not None:
             self.thread.stop()
+
+
+def _queues(parent: Any) -> list[str]:
+    """The queues this worker consumes (its -Q), for its heartbeat."""
+    try:
+        queues = parent.app.amqp.queues
+        return sorted(queues.consume_from or queues)
+    except Exception:  # a heartbeat without queues still says the worker is alive
+        return []
 
 
 app.steps["worker"].add(SweepBesideThePool)

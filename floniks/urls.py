@@ -9,7 +9,7 @@ from composition import pages as composed
 from floniks.auth import ThrottledLoginView
 from floniks.browser_policy import api_docs_view
 from floniks.health import healthz
-from runs_app import pages
+from runs_app import pages, queue_pages
 from runs_app import views as artifacts
 from templates_app import views as templates
 from templates_app.models import MODEL_REF_PATH
@@ -40,7 +40,13 @@ urlpatterns = [
     path("drafts/<int:pk>/publish/", templates.draft_publish, name="draft-publish"),
     path("drafts/<int:pk>/discard/", templates.draft_discard, name="draft-discard"),
     path("drafts/<int:pk>/spawn/", templates.draft_spawn, name="draft-spawn"),
+    path("runs/", queue_pages.queue_page, name="queue"),
     path("runs/<uuid:pk>/", pages.run_page, name="run"),
+    path("runs/<uuid:pk>/again/", queue_pages.run_again, name="run-again"),
+    path("runs/<uuid:pk>/retry/", queue_pages.run_retry, name="run-retry"),
+    path("runs/<uuid:pk>/discard/", queue_pages.run_discard, name="run-discard"),
+    path("batches/<uuid:pk>/", queue_pages.batch_page, name="batch"),
+    path("batches/<uuid:pk>/finalize/", queue_pages.batch_finalize, name="batch-finalize"),
     path("runs/<uuid:pk>/finalize/", pages.run_finalize, name="run-finalize"),
     path("runs/<uuid:pk>/cancel/", pages.run_cancel, name="run-cancel"),
     path("runs/<uuid:pk>/continue/", pages.run_continue, name="run-continue"),

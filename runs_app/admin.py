@@ -9,6 +9,7 @@ from core.admin_site import ReadOnlyAdmin, service_action
 from runs_app import services
 from runs_app.models import (
     Artifact,
+    Batch,
     ProductionPin,
     RecordModel,
     RecordSeed,
@@ -19,6 +20,7 @@ from runs_app.models import (
     RunStep,
     SignedOutput,
     VersionRecord,
+    WorkerHeartbeat,
 )
 
 
@@ -30,6 +32,7 @@ class RunAdmin(ReadOnlyAdmin):
     actions = [
         service_action("cancel", "Cancel the selected runs", services.cancel_run, "run"),
         service_action("continue", "Continue the selected runs past their gate", services.continue_run, "run"),
+        service_action("discard", "Discard the selected runs (kept, still finalizable)", services.discard_run, "run"),
     ]
 
 
@@ -60,5 +63,7 @@ for model, columns in [
     (RecordModel, ["record", "step", "family", "snapshot"]),
     (RecordSeed, ["record", "step", "seed"]),
     (SignedOutput, ["record", "name", "artifact", "signer", "created_at"]),
+    (Batch, ["id", "workflow", "version", "count", "created_by", "created_at"]),
+    (WorkerHeartbeat, ["name", "queues", "started_at", "seen_at"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))

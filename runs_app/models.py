@@ -10,6 +10,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
@@ -70,6 +71,12 @@ class RunStatus(models.TextChoices):
     FINALIZED = "finalized", "Finalized"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # Finished and set aside without a record (DESIGN §15): kept whole, and still finalisable.
+    DISCARDED = "discarded", "Discarded"
+
+
+# A run whose annotation form is open: awaiting it, or discarded and still finalisable later.
+FINALIZABLE = (RunStatus.AWAITING_ANNOTATION, RunStatus.DISCARDED)
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -133,6 +140,12 @@ class Run(models.Model):
     reproduces = models.ForeignKey(
         "VersionRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="reproductions"
     )
+    # Discovery batches (DESIGN §15): the batch it belongs to and the parameter values swept into it
+    # ({"<step>.<param>": value}; empty for a batch of seeds or a run of its own).
+    batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
+    swept = models.JSONField(default=dict, blank=True)
+    # A retry of a failed run: the same specification, its succeeded steps reused (RunStep.reused_from).
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
 
     objects = RunQuerySet.as_manager()
 
@@ -211,6 +224,34 @@ class Run(models.Model):
         return self.status == RunStatus.AWAITING_ANNOTATION
 
     @property
+    def is_finalizable(self) -> bool:
+        """Its annotation form is open: awaiting it, or discarded (a discarded run can still be finalised)."""
+        return self.status in FINALIZABLE and self.reproduces_id is None
+
+    @property
+    def is_discarded(self) -> bool:
+        return self.status == RunStatus.DISCARDED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == RunStatus.FAILED
+
+    @property
+    def is_retryable(self) -> bool:
+        """What services.retry_run accepts: a failed run, not a reproduction (that has its own check)."""
+        return self.status == RunStatus.FAILED and self.reproduces_id is None
+
+    @property
+    def lease_expired(self) -> bool:
+        """A step of it is held by a worker whose lease ran out: that worker died, the sweep will send
+        it again. Reads `self.steps.all()` (prefetch them)."""
+        now = timezone.now()
+        return any(
+            s.status == StepStatus.RUNNING and s.lease_expires_at is not None and s.lease_expires_at < now
+            for s in self.steps.all()
+        )
+
+    @property
     def is_recording(self) -> bool:
         return self.status == RunStatus.RECORDING
 
@@ -253,6 +294,11 @@ class RunStep(models.Model):
     progress_message = models.CharField(max_length=200, blank=True)
     fingerprint = models.JSONField(default=dict, blank=True, help_text="The environment that generated it.")
     submitted = models.JSONField(null=True, blank=True, help_text="What was sent to an external provider.")
+    # A retried run's step that had already succeeded: its output, duration and fingerprint are the
+    # original step's, copied, not generated again (the specification, seed included, is the same).
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Reused, not generated."
+    )
 
     class Meta:
         ordering = ["run", "index"]
@@ -282,9 +328,76 @@ class RunStep(models.Model):
         return self.status == StepStatus.RUNNING
 
     @property
+    def is_reused(self) -> bool:
+        return self.reused_from_id is not None
+
+    @property
+    def lease_expired(self) -> bool:
+        return (
+            self.status == StepStatus.RUNNING
+            and self.lease_expires_at is not None
+            and self.lease_expires_at < timezone.now()
+        )
+
+    @property
     def waits_for_worker(self) -> bool:
         """Ready and sent to its queue; no worker has taken it yet."""
         return self.status == StepStatus.QUEUED
+
+
+class BatchQuerySet(models.QuerySet["Batch"]):
+    def visible_to(self, user: Any) -> BatchQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+    def for_list(self) -> BatchQuerySet:
+        """Batches with their workflow, version and starter, and how many of their runs are in each
+        state, in one query (`run_count`, `live_count`, `finalized_count`)."""
+        live = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_GATE, RunStatus.RECORDING)
+        return self.select_related("workflow", "version", "created_by").annotate(
+            run_count=models.Count("runs"),
+            live_count=models.Count("runs", filter=Q(runs__status__in=live)),
+            finalized_count=models.Count("runs", filter=Q(runs__status=RunStatus.FINALIZED)),
+        )
+
+
+class Batch(models.Model):
+    """A discovery batch (DESIGN §15): runs of one version and inputs with fresh seeds, or a sweep
+    over one or two parameters' values. Its runs are ordinary runs; the batch only groups them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="batches")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="batches")
+    inputs = models.JSONField(default=dict)
+    count = models.PositiveSmallIntegerField(default=1, help_text="Seeds per combination of swept values.")
+    sweep = models.JSONField(default=dict, blank=True, help_text='{"<step>.<param>": [values]}')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batches")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(count__gte=1, count__lte=64), name="batch_count_range")]
+
+    def __str__(self) -> str:
+        return f"batch {self.id} of {self.workflow_id}"
+
+    @property
+    def is_sweep(self) -> bool:
+        return bool(self.sweep)
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker says it is alive: its sweep thread writes this row every FLONIKS_SWEEP_SECONDS (one
+    cheap UPDATE), so the queue page knows who is alive without asking the broker."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    queues = models.JSONField(default=list)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RunGate(models.Model):

@@ -37,6 +37,7 @@ from runs_app.models import (
     with_pin,
 )
 from runs_app.provenance import verify_upload
+from runs_app.queue_pages import explore_request, sweepable
 from runs_app.spec import blocks_reproduction
 from runs_app.storage import MAX_UPLOAD_BYTES, read_artifact, read_upload
 from templates_app.catalogue import Catalogue
@@ -137,6 +138,12 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             inputs = _typed_inputs(request, version.definition.get("inputs") or {})
+            if request.POST.get("explore"):  # DESIGN §15: a batch of seeds, or a sweep
+                count, sweep = explore_request(request.POST)
+                batch = services.start_batch(
+                    actor=request.user, workflow=workflow, version=version, inputs=inputs, count=count, sweep=sweep
+                )
+                return HttpResponseRedirect(reverse("batch", args=[batch.pk]))
             run = services.start_run(
                 actor=request.user,
                 workflow=workflow,
@@ -171,6 +178,8 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "errors": errors,
             "archived": workflow.is_archived,
             "pin": pin,
+            "sweepable": sweepable(version),
+            "explore": request.POST if request.method == "POST" and request.POST.get("explore") else {},
         },
         status=refused_with if errors else 200,
     )
@@ -412,6 +421,12 @@ def record_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespo
             success="Flagged: this record needs a legacy model.",
             then=here,
         )
+    if action == "run-again":
+        try:
+            again = services.run_again(actor=request.user, run=Run.objects.get(pk=record.run_id))
+        except DomainError as exc:
+            return refuse(request, exc, here)
+        return succeed(request, "Started again with the same version and inputs.", reverse("run", args=[again.pk]))
     if action == "reproduce":
         try:
             run = services.reproduce_record(

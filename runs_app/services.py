@@ -3,6 +3,9 @@ production pins. Views, tasks and commands call these and nothing else."""
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -18,11 +21,14 @@ from runs_app.dispatch import StepPolicy
 from runs_app.drift import pin_drift, record_drift
 from runs_app.models import (
     ANNOTATION_MAX_LENGTH,
+    FINALIZABLE,
     LABEL_MAX_LENGTH,
     Artifact,
+    Batch,
     ProductionPin,
     ReproductionCheck,
     Run,
+    RunGate,
     RunStatus,
     RunStep,
     StepStatus,
@@ -33,6 +39,7 @@ from runs_app.models import (
 from runs_app.spec import Overrides, Resolution, blocks_reproduction, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
 from templates_app.catalogue import Catalogue, queue_for
+from templates_app.definition import STEP_KINDS
 from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -46,22 +53,29 @@ def start_run(
 ) -> Run:
     """Pin a version, freeze its specification and queue the run."""
     actor = require_role(actor, Role.OPERATOR, action="start runs")
-    workflow = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk)  # guard on current state
-    workflow.refuse_if_archived("run it")
-    version = version or workflow.canonical_version
-    if version is None:
-        raise Conflict(f"'{workflow.slug}' has no published version to run.", code="no_published_version")
-    if version.workflow_id != workflow.pk:
-        raise ValidationFailed([Problem("invalid_version", "version", "That version belongs to another workflow.")])
+    return _start(actor=actor, workflow=workflow, inputs=inputs, version=version, mode=mode)
+
+
+def _start(
+    *,
+    actor: User,
+    workflow: Workflow,
+    inputs: Any,
+    version: WorkflowVersion | None = None,
+    mode: str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    swept: dict[str, Any] | None = None,
+) -> Run:
+    workflow, version = _runnable(workflow, version)
     mode = mode or workflow.mode
     if mode not in Mode.values:
         raise ValidationFailed([Problem("invalid_choice", "mode", "mode must be discovery or production.")])
     values = validate_inputs(version.definition.get("inputs") or {}, inputs)
     catalogue = Catalogue.load()
-    overrides, warnings = Overrides(), []
+    overrides, warnings = Overrides(params=params or {}), []
     if mode == Mode.PRODUCTION:
         pin = _required_pin(workflow, path="mode")
-        overrides = Overrides(seeds=pin.seeds, subworkflows=_sub_versions(pin.record))
+        overrides = Overrides(seeds=pin.seeds, subworkflows=_sub_versions(pin.record), params=params or {})
         warnings = pin_drift(pin, version, catalogue)
     resolution = resolve_specification(version=version, inputs=values, catalogue=catalogue, overrides=overrides)
     return _create_run(
@@ -73,7 +87,20 @@ def start_run(
         resolution=resolution,
         warnings=warnings + resolution.drift_warnings,
         catalogue=catalogue,
+        swept=swept or {},
     )
+
+
+def _runnable(workflow: Workflow, version: WorkflowVersion | None) -> tuple[Workflow, WorkflowVersion]:
+    """The workflow as it is now (not archived) and the version to run: the given one, else canonical."""
+    workflow = Workflow.objects.select_related("canonical_version").get(pk=workflow.pk)  # guard on current state
+    workflow.refuse_if_archived("run it")
+    version = version or workflow.canonical_version
+    if version is None:
+        raise Conflict(f"'{workflow.slug}' has no published version to run.", code="no_published_version")
+    if version.workflow_id != workflow.pk:
+        raise ValidationFailed([Problem("invalid_version", "version", "That version belongs to another workflow.")])
+    return workflow, version
 
 
 def _required_pin(workflow: Workflow, *, path: str) -> ProductionPin:
@@ -103,9 +130,12 @@ def _create_run(
     warnings: list[dict[str, str]],
     catalogue: Catalogue,
     reproduces: VersionRecord | None = None,
+    batch: Batch | None = None,
+    swept: dict[str, Any] | None = None,
 ) -> Run:
     with transaction.atomic():
-        quota.reserve_run_slot(actor)  # issue 11: at most N active runs per user → 429 quota_exceeded
+        if batch is None:  # a batch reserved its place in the quota once, for all its runs (start_batch)
+            quota.reserve_run_slot(actor)  # issue 11: at most N active runs per user → 429 quota_exceeded
         run = Run.objects.create(
             workflow=workflow,
             version=version,
@@ -116,6 +146,8 @@ def _create_run(
             drift_warnings=warnings,
             created_by=actor,
             reproduces=reproduces,
+            batch=batch,
+            swept=swept or {},
         )
         steps = RunStep.objects.bulk_create(
             _step_row(run, i, s, catalogue) for i, s in enumerate(resolution.specification["steps"])
@@ -169,6 +201,269 @@ def continue_run(*, actor: Actor, run: Run) -> Run:
     return run
 
 
+def discard_run(*, actor: Actor, run: Run) -> Run:
+    """Set a finished run aside without a record (DESIGN §15). Nothing is lost: its seeds, parameters
+    and outputs stay, and it can still be finalised later."""
+    actor = require_role(actor, Role.OPERATOR, action="discard runs")
+    if not transitions.discard_run(run):
+        raise _not_awaiting(Run.objects.filter(pk=run.pk).values_list("status", flat=True).get())
+    return run
+
+
+# --- discovery batches (DESIGN §15) ---------------------------------------------------------
+
+MAX_BATCH_RUNS = 64
+MAX_SWEPT_PARAMETERS = 2
+
+
+def start_batch(
+    *,
+    actor: Actor,
+    workflow: Workflow,
+    inputs: Any,
+    version: WorkflowVersion | None = None,
+    count: Any = None,
+    sweep: Any = None,
+) -> Batch:
+    """Start a discovery batch: `count` runs with fresh seeds, or a sweep over one or two parameters'
+    values (`{"<step>.<param>": [values]}`, each combination once per seed set; `count` seed sets, 1 by
+    default). Every value is checked, and the number of runs (at most 64), before any run starts.
+
+    In a sweep every combination of one seed set shares those seeds, so the cells differ only by the
+    swept values. Batch runs are discovery runs, whatever the workflow's mode."""
+    actor = require_role(actor, Role.OPERATOR, action="start batches")
+    workflow, version = _runnable(workflow, version)
+    seed_sets, swept = _batch_shape(count, sweep)
+    values = validate_inputs(version.definition.get("inputs") or {}, inputs)
+    catalogue = Catalogue.load()
+    first = resolve_specification(version=version, inputs=values, catalogue=catalogue)
+    combinations = _combinations(first.specification, swept)
+    with transaction.atomic():
+        quota.reserve_run_slot(actor)  # the batch is one start: refused when the starter is at the limit
+        batch = Batch.objects.create(
+            workflow=workflow,
+            version=version,
+            inputs=values,
+            count=seed_sets,
+            sweep={key: list(vals) for key, vals in swept.items()},
+            created_by=actor,
+        )
+        seen: set[tuple[tuple[str, int], ...]] = set()
+        for _ in range(seed_sets):
+            seeds = _fresh_seeds(version, values, catalogue, seen)
+            for combination in combinations:
+                params: dict[str, dict[str, Any]] = {}
+                for key, value in combination.items():
+                    step_id, name = key.rsplit(".", 1)
+                    params.setdefault(step_id, {})[name] = value
+                resolution = resolve_specification(
+                    version=version,
+                    inputs=values,
+                    catalogue=catalogue,
+                    overrides=Overrides(seeds=seeds, params=params),
+                )
+                _create_run(
+                    actor=actor,
+                    workflow=workflow,
+                    version=version,
+                    mode=Mode.DISCOVERY,
+                    inputs=values,
+                    resolution=resolution,
+                    warnings=resolution.drift_warnings,
+                    catalogue=catalogue,
+                    batch=batch,
+                    swept=dict(combination),
+                )
+    return batch
+
+
+def _batch_shape(count: Any, sweep: Any) -> tuple[int, dict[str, list[Any]]]:
+    """The number of seed sets and the swept values, checked for shape and size (the values themselves
+    are checked against their parameters by `_combinations`)."""
+    problems = []
+    if count is None and sweep is None:
+        raise ValidationFailed([Problem("count_or_sweep_required", "count", "Give a count of seeds or a sweep.")])
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        problems.append(Problem("invalid_count", "count", "count must be a whole number from 1 to 64."))
+    if sweep is not None and not isinstance(sweep, dict):
+        problems.append(Problem("invalid_sweep", "sweep", 'sweep must be an object {"<step>.<param>": [values]}.'))
+    if problems:
+        raise ValidationFailed(problems)
+    swept: dict[str, list[Any]] = {}
+    for key, values in (sweep or {}).items():
+        if not isinstance(values, list):
+            problems.append(Problem("invalid_sweep", f"sweep.{key}", "Give the values to sweep as a list."))
+        else:
+            swept[key] = values
+    if len(swept) > MAX_SWEPT_PARAMETERS:
+        problems.append(Problem("invalid_sweep", "sweep", "A sweep varies one or two parameters."))
+    if problems:
+        raise ValidationFailed(problems)
+    seed_sets = count if count is not None else 1
+    total = seed_sets * math.prod(len(v) for v in swept.values())
+    if total < 1:
+        raise ValidationFailed([Problem("batch_empty", "sweep", "This batch would make no run.")])
+    if total > MAX_BATCH_RUNS:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "batch_too_large",
+                    "sweep" if swept else "count",
+                    f"This batch would make {total} runs; a batch makes at most {MAX_BATCH_RUNS}.",
+                )
+            ]
+        )
+    return seed_sets, swept
+
+
+def _combinations(specification: dict[str, Any], swept: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the swept values ({} alone without a sweep), each value checked against
+    its parameter's type and range in the run's steps: one bad value refuses the whole batch."""
+    steps = {s["id"]: s for s in specification["steps"]}
+    problems = []
+    for key, values in swept.items():
+        step_id, _dot, name = key.rpartition(".")
+        step = steps.get(step_id)
+        param = STEP_KINDS[step["kind"]].params.get(name) if step is not None else None
+        if param is None or param.type == "image":
+            known = ", ".join(steps) or "none"
+            problems.append(
+                Problem(
+                    "invalid_sweep",
+                    f"sweep.{key}",
+                    f"'{key}' is not a parameter to sweep: give <step>.<param> (steps: {known}).",
+                )
+            )
+            continue
+        for i, value in enumerate(values):
+            if error := param.check(value):
+                problems.append(Problem("invalid_sweep", f"sweep.{key}[{i}]", f"{name} {error} (got {value!r})."))
+    if problems:
+        raise ValidationFailed(problems)
+    keys = list(swept)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(swept[k] for k in keys))]
+
+
+def _fresh_seeds(
+    version: WorkflowVersion, inputs: dict[str, Any], catalogue: Catalogue, seen: set[tuple[tuple[str, int], ...]]
+) -> dict[str, int]:
+    """A seed for every seeded step, different from every seed set the batch has so far."""
+    while True:
+        steps = resolve_specification(version=version, inputs=inputs, catalogue=catalogue).specification["steps"]
+        seeds = {s["id"]: s["seed"] for s in steps if s["seed"] is not None}
+        key = tuple(sorted(seeds.items()))
+        if key not in seen or not seeds:
+            seen.add(key)
+            return seeds
+
+
+# --- run again, retry ----------------------------------------------------------------------
+
+
+def run_again(*, actor: Actor, run: Run) -> Run:
+    """The same version, inputs and swept values again: fresh seeds in discovery, the pin's in production."""
+    actor = require_role(actor, Role.OPERATOR, action="start runs")
+    params: dict[str, dict[str, Any]] = {}
+    for key, value in (run.swept or {}).items():
+        step_id, name = key.rsplit(".", 1)
+        params.setdefault(step_id, {})[name] = value
+    return _start(
+        actor=actor,
+        workflow=run.workflow,
+        version=run.version,
+        inputs=run.inputs,
+        mode=run.mode,
+        params=params,
+        swept=run.swept,
+    )
+
+
+def retry_run(*, actor: Actor, run: Run) -> Run:
+    """A failed run again from its failed step: a new run with the same frozen specification (seeds,
+    snapshots, parameters), whose steps that had succeeded are reused — their outputs copied, not
+    generated again — and whose other steps run. Its record is as exact as any: every reused output
+    was made by the very same frozen step."""
+    actor = require_role(actor, Role.OPERATOR, action="retry runs")
+    with transaction.atomic():
+        original = Run.objects.select_for_update().get(pk=run.pk)
+        if not original.is_retryable:
+            raise Conflict(
+                f"Only a failed run can be retried; this one is {original.get_status_display().lower()}.",
+                code="not_retryable",
+            )
+        Workflow.objects.get(pk=original.workflow_id).refuse_if_archived("run it")
+        quota.reserve_run_slot(actor)
+        retry = Run.objects.create(
+            workflow_id=original.workflow_id,
+            version_id=original.version_id,
+            mode=original.mode,
+            inputs=original.inputs,
+            specification=original.specification,
+            spec_hash=original.spec_hash,
+            drift_warnings=original.drift_warnings,
+            created_by=actor,
+            batch_id=original.batch_id,
+            swept=original.swept,
+            retry_of=original,
+        )
+        old_steps = list(RunStep.objects.filter(run=original).order_by("index"))
+        reused = {s.step_id for s in old_steps if s.status == StepStatus.SUCCEEDED}
+        statuses = {s.step_id: (StepStatus.SUCCEEDED if s.step_id in reused else StepStatus.PENDING) for s in old_steps}
+        ready = set(graph.ready_steps(original.specification, statuses))
+        now = timezone.now()
+        rows = [_retried_step(retry, old, ready, now) for old in old_steps]
+        steps = RunStep.objects.bulk_create(rows)
+        # The gates the original run was let past stay passed: the steps before them are reused as they were.
+        RunGate.objects.bulk_create(
+            RunGate(
+                run=retry,
+                after=g.after,
+                reached_at=g.reached_at,
+                continued_by_id=g.continued_by_id,
+                continued_at=g.continued_at,
+            )
+            for g in original.gates.filter(continued_at__isnull=False)
+        )
+        if graph.all_succeeded(statuses):
+            transitions.end_run(retry, RunStatus.AWAITING_ANNOTATION)
+        else:
+            transitions.send_first_steps(steps)
+    return retry
+
+
+def _retried_step(run: Run, old: RunStep, ready: set[str], now: Any) -> RunStep:
+    common = {
+        "run": run,
+        "index": old.index,
+        "step_id": old.step_id,
+        "kind": old.kind,
+        "model": old.model,
+        "seed": old.seed,
+        "params": old.params,
+        "provider": old.provider,
+        "queue": old.queue,
+        "timeout_seconds": old.timeout_seconds,
+        "retries": old.retries,
+    }
+    if old.status == StepStatus.SUCCEEDED:
+        return RunStep(
+            **common,
+            status=StepStatus.SUCCEEDED,
+            output_id=old.output_id,
+            started_at=old.started_at,
+            finished_at=old.finished_at,
+            duration_ms=old.duration_ms,
+            progress=1.0,
+            fingerprint=old.fingerprint,
+            submitted=old.submitted,
+            reused_from_id=old.reused_from_id or old.pk,  # the step that really generated it
+        )
+    queued = old.step_id in ready
+    return RunStep(
+        **common, status=StepStatus.QUEUED if queued else StepStatus.PENDING, sent_at=now if queued else None
+    )
+
+
 # --- finalising and recording ------------------------------------------------------------
 
 
@@ -183,7 +478,7 @@ def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm
     except ValidationFailed:
         # State first: a run that is not waiting gets 409 whatever the form says.
         current = Run.objects.filter(pk=run.pk).values("status", "reproduces_id").get()
-        if current["status"] != RunStatus.AWAITING_ANNOTATION or current["reproduces_id"] is not None:
+        if current["status"] not in FINALIZABLE or current["reproduces_id"] is not None:
             raise _not_awaiting(current["status"]) from None
         raise
     changes = {
@@ -401,6 +696,7 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
         use_recorded_models=True,
         accept_drift=accept_model_drift,
         subworkflows=_sub_versions(record),
+        params=_recorded_params(record),
     )
     resolution = resolve_specification(version=version, inputs=record.inputs, catalogue=catalogue, overrides=overrides)
     with transaction.atomic():
@@ -424,6 +720,15 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
             note="model differs; outputs may differ" if blocking else "",
         )
     return run
+
+
+def _recorded_params(record: VersionRecord) -> dict[str, dict[str, Any]]:
+    """The record's own parameter values (a swept run's among them), so the reproduction runs exactly
+    what was recorded, not the version's defaults. References (images, other steps) are bound anew."""
+    return {
+        step: {name: value for name, value in params.items() if value is not None and not isinstance(value, dict)}
+        for step, params in (record.parameters or {}).items()
+    }
 
 
 def _sub_versions(record: VersionRecord) -> dict[str, str]:

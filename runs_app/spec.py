@@ -44,6 +44,9 @@ class Overrides:
     use_recorded_models: bool = False  # reproduce with the recorded snapshots…
     accept_drift: bool = False  # …unless the operator chose today's snapshots where they differ
     subworkflows: Mapping[str, str] = field(default_factory=dict)  # step id → the sub-workflow version it ran
+    # step id → {param: value}: a batch's swept values (DESIGN §15), or a record's recorded ones when it
+    # is reproduced, so a swept run rebuilds exactly. Checked against each parameter's schema.
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,6 +213,14 @@ class _Expander:
                 params[name] = value
             elif param.default is not None:
                 params[name] = param.default
+        for name, value in (self.overrides.params.get(full_id) or {}).items():
+            overridden = kind.params.get(name)
+            if overridden is None or overridden.type == "image":
+                self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"'{name}' cannot be set here."))
+            elif error := overridden.check(value):
+                self.problems.append(Problem("invalid_sweep", f"{full_id}.{name}", f"{name} {error} (got {value!r})."))
+            else:
+                params[name] = value
         model = self._model(step["model"], full_id) if kind.takes_model else ""
         if model and (info := self.catalogue.families.get(split_model(model)[0])) and info.unavailable:
             # Refused before anything is queued: a hosted provider without its key on this server.

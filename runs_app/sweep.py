@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs_app import dispatch, graph, provenance, services, transitions
-from runs_app.models import Run, RunStatus, RunStep, StepStatus
+from runs_app.models import Run, RunStatus, RunStep, StepStatus, WorkerHeartbeat
 from runs_app.signing import SigningUnavailable
 
 log = logging.getLogger(__name__)
@@ -163,11 +163,26 @@ def _sign_pending_records() -> int:
     return signed
 
 
-class SweepThread:
-    """Sweeps every FLONIKS_SWEEP_SECONDS beside a worker's pool (started by floniks.celery)."""
+def beat(name: str, queues: list[str], started_at: dt.datetime) -> None:
+    """A worker is alive: one small UPSERT of its heartbeat row (the queue page reads these)."""
+    WorkerHeartbeat.objects.update_or_create(
+        name=name, defaults={"queues": queues, "started_at": started_at, "seen_at": timezone.now()}
+    )
 
-    def __init__(self, interval: float | None = None) -> None:
+
+def alive_since() -> dt.datetime:
+    """Heartbeats newer than this are live workers: three sweep intervals, so one slow sweep is no death."""
+    return timezone.now() - dt.timedelta(seconds=3 * int(settings.FLONIKS_SWEEP_SECONDS))
+
+
+class SweepThread:
+    """Sweeps every FLONIKS_SWEEP_SECONDS beside a worker's pool (started by floniks.celery), and
+    writes the worker's heartbeat each time (`name` and `queues`, when the worker gives them)."""
+
+    def __init__(self, interval: float | None = None, *, name: str = "", queues: list[str] | None = None) -> None:
         self.interval = float(interval or settings.FLONIKS_SWEEP_SECONDS)
+        self.name, self.queues = name, list(queues or [])
+        self.started_at = timezone.now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="floniks-sweep")
 
@@ -181,9 +196,25 @@ class SweepThread:
 
     def _loop(self) -> None:
         try:
+            self._beat()
             while not self._stop.wait(self.interval):
+                self._beat()
                 self._once()
+            if self.name:  # a worker that stops cleanly is gone at once, not three intervals later
+                WorkerHeartbeat.objects.filter(name=self.name).delete()
+        except DatabaseError:
+            log.warning("Could not clear the heartbeat of %s", self.name, exc_info=True)
         finally:
+            connection.close()
+
+    def _beat(self) -> None:
+        if not self.name:
+            return
+        try:
+            connection.close_if_unusable_or_obsolete()
+            beat(self.name, self.queues, self.started_at)
+        except DatabaseError:  # the next beat will do; a missed one is no death
+            log.warning("Could not write the heartbeat of %s", self.name, exc_info=True)
             connection.close()
 
     def _once(self) -> Any:

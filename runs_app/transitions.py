@@ -21,6 +21,7 @@ from django.utils import timezone
 from runs_app import graph, recording
 from runs_app.dispatch import Dispatch, send_finish, send_steps_on_commit
 from runs_app.models import (
+    FINALIZABLE,
     Artifact,
     ReproductionCheck,
     Run,
@@ -348,11 +349,13 @@ def cancel_run(run: Run) -> bool:
 
 
 def start_recording(run: Run, annotation: dict[str, Any]) -> bool:
-    """Store the annotation and move the run to `recording`, if it awaits its annotation. One
+    """Store the annotation and move the run to `recording`, if it awaits its annotation (or was
+    discarded). One
     conditional UPDATE is the check and the write: its row lock serialises it against a concurrent
     cancel or a second submission."""
     changes = {**annotation, "status": RunStatus.RECORDING}
-    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    # A discarded run can still be finalised (DESIGN §15): it kept everything a record needs.
+    waiting = Run.objects.filter(pk=run.pk, status__in=FINALIZABLE, reproduces__isnull=True)
     if not waiting.update(**changes):
         return False
     for name, value in changes.items():
@@ -419,3 +422,16 @@ def add_differences(check: ReproductionCheck, differences: dict[str, dict[str, A
     if done:
         check.differences = differences
     return bool(done)
+
+
+# --- discarding ------------------------------------------------------------------------------
+
+
+def discard_run(run: Run) -> bool:
+    """`awaiting_annotation` → `discarded`: set aside without a record, kept whole and still
+    finalisable (start_recording accepts it). One conditional UPDATE, like start_recording."""
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    if not waiting.update(status=RunStatus.DISCARDED):
+        return False
+    run.status = RunStatus.DISCARDED
+    return True

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from core.roles import Role
 from runs_app import services as runs
+from runs_app import transitions
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
 from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition, valid_definition
@@ -74,6 +75,11 @@ POLICY: dict[str, dict[str, str]] = {
     "api-run-finalize": {"POST": TEAM},
     "api-run-cancel": {"POST": TEAM},
     "api-run-continue": {"POST": TEAM},
+    "api-run-discard": {"POST": TEAM},
+    "api-run-again": {"POST": TEAM},
+    "api-run-retry": {"POST": TEAM},
+    "api-batches": {"GET": TEAM, "POST": TEAM},
+    "api-batch": {"GET": TEAM},
     "api-records": {"GET": TEAM},
     "api-records-compare": {"GET": TEAM},
     "api-record": {"GET": TEAM},
@@ -112,6 +118,12 @@ POLICY: dict[str, dict[str, str]] = {
     "run-finalize": {"POST": TEAM},
     "run-cancel": {"POST": TEAM},
     "run-continue": {"POST": TEAM},
+    "run-again": {"POST": TEAM},
+    "run-retry": {"POST": TEAM},
+    "run-discard": {"POST": TEAM},
+    "queue": {"GET": TEAM},
+    "batch": {"GET": TEAM},
+    "batch-finalize": {"POST": TEAM},
     "history": {"GET": TEAM},
     "compare": {"GET": TEAM},
     "compare-image": {"GET": TEAM},
@@ -149,7 +161,13 @@ def world(make_workflow, publish, operator, admin_user):
     awaiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "o"}))
     queued = runs.start_run(actor=operator, workflow=base, inputs={"subject": "owl"})
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(guidance_scale=9))
+    batch = runs.start_batch(actor=operator, workflow=base, inputs={"subject": "wren"}, count=1)
+    run_now(batch.runs.get())
+    failed = runs.start_run(actor=operator, workflow=base, inputs={"subject": "vole"})
+    transitions.fail_run(failed, "the model refused the prompt", "provider_error")
     return {
+        "batch": batch.pk,
+        "failed": failed.pk,
         "slug": "campaign",
         "direction": "campaign-cool",
         "archived": "campaign-cold",
@@ -176,7 +194,7 @@ def url_for(namespace: str | None, name: str, params: list[str], w: dict[str, An
             if not name.startswith("<unnamed")
             else "/admin/"
         )
-    by_name = {"draft": w["draft"], "run": w["awaiting"], "record": w["record"]}
+    by_name = {"draft": w["draft"], "run": w["awaiting"], "record": w["record"], "batch": w["batch"]}
     kinds = {
         "api-draft": "draft",
         "draft": "draft",
@@ -184,6 +202,8 @@ def url_for(namespace: str | None, name: str, params: list[str], w: dict[str, An
         "run": "run",
         "api-record": "record",
         "record": "record",
+        "api-batch": "batch",
+        "batch": "batch",
     }
     kind = next((v for k, v in kinds.items() if name == k or name.startswith(k + "-")), None)
     values = {
@@ -319,6 +339,20 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/api/runs/{awaiting}/finalize/", {"label": "x", "annotation": "y"}, TEAM_ACCEPT),
     ("POST", "/api/runs/{queued}/cancel/", None, TEAM_READ),
     ("POST", "/api/runs/{awaiting}/continue/", None, statuses(401, 403, 409, 409, 409)),  # not at a gate
+    ("POST", "/api/runs/{awaiting}/discard/", None, TEAM_READ),
+    ("POST", "/api/runs/{queued}/discard/", None, statuses(401, 403, 409, 409, 409)),  # not awaiting annotation
+    ("POST", "/api/runs/{awaiting}/run-again/", None, TEAM_CREATE),
+    ("POST", "/api/runs/{failed}/retry/", None, TEAM_CREATE),
+    ("POST", "/api/runs/{awaiting}/retry/", None, statuses(401, 403, 409, 409, 409)),  # not failed
+    ("GET", "/api/batches/", None, TEAM_READ),
+    ("POST", "/api/batches/", {"workflow": "campaign", "inputs": {"subject": "owl"}, "count": 2}, TEAM_CREATE),
+    (
+        "POST",
+        "/api/batches/",
+        {"workflow": "campaign", "inputs": {"subject": "owl"}, "count": 65},
+        statuses(401, 403, 400, 400, 400),
+    ),
+    ("GET", "/api/batches/{batch}/", None, TEAM_READ),
     ("GET", "/api/records/", None, TEAM_READ),
     ("GET", "/api/records/{record}/", None, TEAM_READ),
     ("POST", "/api/records/{record}/approve/", None, MANAGER_UP),

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.ui import NO_ROLE_YET
 from runs_app import services
-from runs_app.models import RunStatus
+from runs_app.models import RunStatus, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Workflow
 from tests.helpers import finished_record, run_now, small_definition, wait_for
@@ -331,7 +331,7 @@ def test_interactive_parts_work_under_the_content_security_policy(
     expect(page.get_by_test_id("run-status")).to_have_text("Awaiting annotation")
     answer["accept"] = True
     page.click("text=Discard run")
-    expect(page.get_by_test_id("run-status")).to_have_text("Cancelled")
+    expect(page.get_by_test_id("run-status")).to_have_text("Discarded")  # kept, and still finalisable
     expect(page.get_by_test_id("cancel-run")).to_have_count(0)
     assert dialogs[-1].startswith("Discard this finished run?") and len(dialogs) == 4
     shot(page, "15-run-discarded")
@@ -1224,3 +1224,45 @@ def test_a_signed_file_dropped_on_the_verify_page_names_its_record(page, live_se
     page.get_by_test_id("verify-record").get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/records/{record.pk}/$"))
     expect(page.get_by_test_id("signed-outputs")).to_contain_text("hero, signed")
+
+
+def test_an_operator_explores_eight_seeds_keeps_two_and_discards_the_rest(
+    page, live_server, operator, make_workflow, publish, worker
+):
+    """Issue 15: Explore on the run form starts a batch of 8 fresh seeds; the batch page shows 8 cells
+    that fill in live (one poller, out-of-band cells); two are kept with their own label and
+    annotation, the rest discarded, and they stay on the page."""
+    workflow = make_workflow("explore", "Explore")
+    publish(workflow, small_definition(width=128, height=96))
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/workflows/explore/run/")
+    page.fill("#input_subject", "a heron in fog")
+    page.locator("[data-testid=explore] summary").click()
+    page.fill("#count", "8")
+    page.get_by_test_id("explore-start").click()
+    expect(page).to_have_url(re.compile(r"/batches/[0-9a-f-]+/$"))
+    cells = page.get_by_test_id("batch-cell")
+    expect(cells).to_have_count(8)
+    expect(page.get_by_test_id("batch-summary")).to_contain_text("8 fresh seeds")
+    # Every cell finishes in place, without a reload: its keep box appears.
+    expect(page.get_by_test_id("cell-keep")).to_have_count(8, timeout=120_000)
+    expect(page.locator(".batch-cell img.gallery-thumb")).to_have_count(8)
+    seeds = page.get_by_test_id("cell-seed").all_inner_texts()
+    assert len(set(seeds)) == 8, seeds
+    shot(page, "40-batch-grid")
+
+    ids = [c.get_attribute("id").removeprefix("cell-") for c in cells.all()]
+    for i, run_id in enumerate(ids[:2]):
+        page.locator(f"#cell-{run_id} [data-testid=cell-keep]").check()
+        page.fill(f"#label_{run_id}", f"heron {i}")
+        page.fill(f"#annotation_{run_id}", f"fog reads best in number {i}")
+    page.get_by_test_id("finalize-selected").click()
+    expect(page.locator(".msg.success")).to_contain_text("Finalizing 2")
+    expect(page.get_by_test_id("cell-record")).to_have_count(2, timeout=60_000)
+    page.get_by_test_id("discard-rest").click()
+    expect(page.locator(".msg.success")).to_contain_text("Discarded 6")
+    expect(page.get_by_text("Discarded", exact=True)).to_have_count(6)
+    expect(page.get_by_test_id("batch-cell")).to_have_count(8)  # nothing explored is lost
+    numbers = sorted(VersionRecord.objects.filter(run_id__in=ids[:2]).values_list("number", flat=True))
+    assert numbers[1] == numbers[0] + 1
+    shot(page, "41-batch-kept-and-discarded")

@@ -92,7 +92,11 @@ def world(make_workflow, publish, operator) -> dict[str, Any]:
 
     waiting = run_now(runs.start_run(actor=operator, workflow=base, inputs={"subject": "owl"}))
     check = run_now(runs.reproduce_record(actor=operator, record=record)).reproduction_check
+    batch = runs.start_batch(actor=operator, workflow=base, inputs={"subject": "wren"}, count=2)
+    for run in batch.runs.all():
+        run_now(run)
     return {
+        "batch": batch.pk,
         "slug": base.slug,
         "direction": direction.slug,
         "version": public.version,
@@ -121,7 +125,7 @@ def page_urls(w: dict[str, Any]) -> list[str]:
                 elif p.name not in NOT_PAGES and (
                     p.name == "api-docs" or not (prefix + str(p.pattern)).startswith("api/")
                 ):
-                    pk = {"draft": w["draft"], "run": w["run"], "record": w["record"]}
+                    pk = {"draft": w["draft"], "run": w["run"], "record": w["record"], "batch": w["batch"]}
                     kind = next((k for k in pk if p.name == k or p.name.startswith(k + "-")), None)
                     values = {
                         **w,
@@ -139,7 +143,7 @@ def page_urls(w: dict[str, Any]) -> list[str]:
 
 
 # htmx fragments are HTML too; the run page's is the live block it polls, the dashboard's a manager's inbox.
-FRAGMENTS = ["/workflows/?q=camp", "/records/?q=first", "/runs/{run}/", "/"]
+FRAGMENTS = ["/workflows/?q=camp", "/records/?q=first", "/runs/{run}/", "/", "/runs/", "/batches/{batch}/"]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -34,8 +34,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runs_app import services as runs
+from runs_app import transitions
 from runs_app.models import Artifact, VersionRecord
 from runs_app.pages import _cursor
+from runs_app.queue_pages import _cursor as _queue_cursor
 from runs_app.storage import read_artifact
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
@@ -46,13 +48,13 @@ pytestmark = pytest.mark.django_db
 # The table. One row per page or endpoint × method (× variant × persona where it matters).
 QUERY_COUNTS: dict[str, int] = {
     # --- pages ---------------------------------------------------------------------------
-    "GET dashboard": 10,
+    "GET dashboard": 11,  # with my recent batches (one query with their counts)
     # A manager's (or admin's) dashboard adds the inbox: one query per section, whatever it lists
     # (records awaiting approval, directions awaiting a decision, versions ahead of canonical,
     # production pins), the catalogue read once for both kinds of drift. 13 = the operator's 10 + 4,
     # less the pins of one's own workflows, not asked for by someone who ran nothing (as here).
-    "GET dashboard as manager": 13,
-    "GET dashboard as admin": 13,
+    "GET dashboard as manager": 15,
+    "GET dashboard as admin": 14,
     "GET dashboard inbox as manager": 9,  # session, user, role, catalogue (2), the four sections
     # Session, user, role, the record, its approval (6, as on the record page), the inbox (catalogue 2,
     # sections 4) and, out of band, the approved records.
@@ -71,9 +73,9 @@ QUERY_COUNTS: dict[str, int] = {
     "GET library": 4,  # session, user, role (read once), the workflows
     "GET workflow-new": 4,  # session, user, role, the workflows a direction may start from
     "POST workflow-new": 25,  # the workflow and its first draft from a starting template (the catalogue read for its model)
-    "GET workflow": 10,
-    "GET workflow production": 12,
-    "GET workflow just published": 10,  # the notice reads the version from the list already fetched
+    "GET workflow": 11,  # with its recent batches (one query with their counts)
+    "GET workflow production": 13,
+    "GET workflow just published": 11,  # the notice reads the version from the list already fetched
     "POST workflow-action promote as manager": 13,
     "POST workflow-action visibility as manager": 12,
     "POST workflow-action channel as manager": 14,
@@ -126,6 +128,19 @@ QUERY_COUNTS: dict[str, int] = {
     "GET model-snapshot as manager": 9,  # session, user, role, the snapshot, its impact (5)
     "GET model-snapshot default as admin": 9,  # the confirmation of a default change: today's default's impact
     "POST model-snapshot-action as admin": 10,
+    # Issue 15: batches, the team's run queue, run again, retry, discard.
+    "GET queue": 8,  # session, user, role, the runs (stale and queues in the same query), queue counts, heartbeats, workflows, operators
+    "GET queue filtered": 8,
+    "GET queue older": 8,  # its keyset page
+    "GET batch": 6,  # session, user, role, the batch, its runs with their records, their steps
+    "GET batch live": 6,  # the live cells only, swapped in out of band
+    "POST batch-finalize": 8,  # the batch as shown (3) + one conditional UPDATE per cell kept (2 here)
+    "POST batch-finalize discard": 8,  # + one conditional UPDATE per cell discarded (2 here)
+    "POST run-form explore": 22,  # a sweep of two runs
+    "POST run-again": 14,
+    "POST run-retry": 14,
+    "POST run-discard": 5,
+    "POST record-action run-again": 17,
     "GET artifact": 4,
     # Anyone may check a file's provenance: reading and verifying it needs no query at all (the session
     # is not even read); only a trusted file's record, for the team, is looked up (one query).
@@ -189,6 +204,14 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-artifacts": 3,
     "POST api-provenance-verify as anonymous": 0,
     "POST api-provenance-verify": 3,  # token with its user, role, the record the file names
+    "GET api-batches": 3,  # token, role, the batches with their counts
+    "GET api-batches mine": 3,
+    "POST api-batches": 31,  # four runs: each resolves, creates its run and steps (about 4 a run)
+    "POST api-batches sweep": 27,  # three runs
+    "GET api-batch": 5,
+    "POST api-run-discard": 7,
+    "POST api-run-again": 16,
+    "POST api-run-retry": 16,
     "GET schema as anonymous": 0,
     "GET api-docs as anonymous": 0,
 }
@@ -214,6 +237,7 @@ REDIRECT = (302,)
 CREATED = (201,)
 ACCEPTED = (202,)
 NO_CONTENT = (204,)
+STOPPED = (286,)  # htmx: the answer still swaps, and the poller stops
 REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     # pages
     "GET dashboard": lambda w: Req("/"),
@@ -330,6 +354,42 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/runs/{w['awaiting'].pk}/finalize/", {"label": "Owl", "annotation": "client loves owls"}, expect=REDIRECT
     ),
     "POST run-cancel": lambda w: Req(f"/runs/{w['queued'].pk}/cancel/", {}, expect=REDIRECT),
+    "GET queue": lambda w: Req("/runs/"),
+    "GET queue filtered": lambda w: Req(
+        "/runs/?status=awaiting_annotation&workflow=campaign&operator=operator&queue=floniks"
+    ),
+    "GET queue older": lambda w: Req(f"/runs/?cursor={_queue_cursor(w['awaiting'])}", htmx=True),
+    "GET batch": lambda w: Req(f"/batches/{w['batch'].pk}/"),
+    "GET batch live": lambda w: Req(
+        f"/batches/{w['batch'].pk}/?" + "&".join(f"live={r.pk}" for r in w["batch_runs"]), htmx=True, expect=STOPPED
+    ),
+    "POST batch-finalize": lambda w: Req(
+        f"/batches/{w['batch'].pk}/finalize/",
+        {
+            "action": "finalize",
+            "keep": [str(r.pk) for r in w["batch_runs"][:2]],
+            **{f"label_{r.pk}": f"keep {i}" for i, r in enumerate(w["batch_runs"][:2])},
+            **{f"annotation_{r.pk}": "the client liked it" for r in w["batch_runs"][:2]},
+        },
+        expect=REDIRECT,
+    ),
+    "POST batch-finalize discard": lambda w: Req(
+        f"/batches/{w['batch'].pk}/finalize/", {"action": "discard", "keep": [str(w["batch_runs"][0].pk)]}, REDIRECT
+    ),
+    "POST run-form explore": lambda w: Req(
+        "/workflows/campaign/run/",
+        {
+            "input_subject": "an owl",
+            "explore": "1",
+            "sweep_key_1": "background.guidance_scale",
+            "sweep_values_1": "3, 7.5",
+        },
+        expect=REDIRECT,
+    ),
+    "POST run-again": lambda w: Req(f"/runs/{w['awaiting'].pk}/again/", {}, expect=REDIRECT),
+    "POST run-retry": lambda w: Req(f"/runs/{w['failed'].pk}/retry/", {}, expect=REDIRECT),
+    "POST run-discard": lambda w: Req(f"/runs/{w['awaiting'].pk}/discard/", {}, expect=REDIRECT),
+    "POST record-action run-again": lambda w: Req(f"/records/{w['records'][1].pk}/run-again/", {}, expect=REDIRECT),
     "GET history": lambda w: Req("/records/"),
     "GET history filtered": lambda w: Req("/records/?q=look&model=local/plasma&approved=false"),
     "GET history grid": lambda w: Req("/records/?view=grid"),
@@ -421,6 +481,20 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     ),
     "POST api-run-cancel": lambda w: Req(f"/api/runs/{w['queued'].pk}/cancel/", {}),
     "GET api-run gated": lambda w: Req(f"/api/runs/{w['gated'].pk}/"),
+    "GET api-batches": lambda w: Req("/api/batches/"),
+    "GET api-batches mine": lambda w: Req("/api/batches/?mine=true&workflow=campaign"),
+    "POST api-batches": lambda w: Req(
+        "/api/batches/", {"workflow": "campaign", "inputs": {"subject": "owl"}, "count": 4}, CREATED
+    ),
+    "POST api-batches sweep": lambda w: Req(
+        "/api/batches/",
+        {"workflow": "campaign", "inputs": {"subject": "owl"}, "sweep": {"background.guidance_scale": [3, 7.5, 12]}},
+        CREATED,
+    ),
+    "GET api-batch": lambda w: Req(f"/api/batches/{w['batch'].pk}/"),
+    "POST api-run-discard": lambda w: Req(f"/api/runs/{w['awaiting'].pk}/discard/", {}),
+    "POST api-run-again": lambda w: Req(f"/api/runs/{w['awaiting'].pk}/run-again/", {}, CREATED),
+    "POST api-run-retry": lambda w: Req(f"/api/runs/{w['failed'].pk}/retry/", {}, CREATED),
     "POST api-run-continue": lambda w: Req(f"/api/runs/{w['gated'].pk}/continue/", {}),
     "GET api-records": lambda w: Req("/api/records/"),
     "GET api-records filtered": lambda w: Req("/api/records/?model=local/plasma&q=look&approved=false"),
@@ -518,8 +592,15 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(steps=16))
     runs.sign_record(record_id=records[0].pk)
     signed = VersionRecord.objects.for_detail().get(pk=records[0].pk).signed_outputs["hero"]["sha256"]
+    batch = runs.start_batch(actor=manager, workflow=base, inputs={"subject": "wren"}, count=3)
+    batch_runs = [run_now(r) for r in batch.runs.order_by("created_at", "id")]
+    failed = runs.start_run(actor=manager, workflow=base, inputs={"subject": "vole"})
+    transitions.fail_run(failed, "the model refused the prompt", "provider_error")
     return {
         "signed": read_artifact(Artifact.objects.get(sha256=signed)),
+        "batch": batch,
+        "batch_runs": batch_runs,
+        "failed": failed,
         "internal": internal,
         "public": public,
         "records": records,

@@ -53,8 +53,13 @@ class RunStepSerializer(serializers.ModelSerializer[RunStep]):
             "duration_ms",
             "fingerprint",
             "submitted",
+            "reused",
         ]
         read_only_fields = fields
+
+    reused = serializers.BooleanField(
+        source="is_reused", read_only=True, help_text="A retried run's step whose output was reused, not generated."
+    )
 
     def get_outputs(self, obj: RunStep) -> list[dict[str, Any]]:
         return [_artifact(obj.output)] if obj.output else []  # type: ignore[list-item]
@@ -105,12 +110,18 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "annotation",
             "saved_without_annotation",
             "reproduces",
+            "batch",
+            "swept",
+            "retry_of",
             "created_by",
             "created_at",
             "started_at",
             "finished_at",
         ]
         read_only_fields = fields
+
+    batch = serializers.UUIDField(source="batch_id", read_only=True, allow_null=True)
+    retry_of = serializers.UUIDField(source="retry_of_id", read_only=True, allow_null=True)
 
     def get_outputs(self, obj: Run) -> dict[str, Any]:
         return {name: _artifact(artifact) for name, artifact in obj.outputs_by_name().items()}
@@ -287,3 +298,62 @@ class VerificationSerializer(serializers.Serializer[Any]):
 
 class ReproduceSerializer(serializers.Serializer[Any]):
     accept_model_drift = serializers.BooleanField(default=False)
+
+
+# --- batches (DESIGN §15) --------------------------------------------------------------------
+
+
+class BatchStartSerializer(serializers.Serializer[Any]):
+    workflow = serializers.CharField(help_text="The workflow's slug.")
+    version = serializers.CharField(required=False, allow_blank=True, help_text="Canonical when left out.")
+    inputs = serializers.JSONField(default=dict)
+    count = serializers.JSONField(
+        required=False, help_text="Runs with fresh seeds (1..64); with a sweep, seed sets per combination."
+    )
+    sweep = serializers.JSONField(
+        required=False, help_text='{"<step>.<param>": [values]} over one or two parameters; the product ≤ 64.'
+    )
+
+
+class BatchRunSerializer(serializers.ModelSerializer[Run]):
+    seeds = serializers.SerializerMethodField()
+    progress = serializers.FloatField(read_only=True)
+    record_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = ["id", "status", "seeds", "swept", "progress", "record_id"]
+        read_only_fields = fields
+
+    def get_seeds(self, obj: Run) -> dict[str, int]:
+        return {s.step_id: s.seed for s in obj.steps.all() if s.seed is not None}
+
+    def get_record_id(self, obj: Run) -> str | None:
+        record = getattr(obj, "record", None) if hasattr(obj, "record") else None
+        return str(record.pk) if record else None
+
+
+class BatchSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    workflow = serializers.CharField(source="workflow.slug", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    inputs = serializers.JSONField(read_only=True)
+    count = serializers.IntegerField(read_only=True)
+    sweep = serializers.JSONField(read_only=True)
+    runs = BatchRunSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+@extend_schema_serializer(component_name="BatchSummary")
+class BatchListSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    workflow = serializers.CharField(source="workflow.slug", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    count = serializers.IntegerField(read_only=True)
+    sweep = serializers.JSONField(read_only=True)
+    run_count = serializers.IntegerField(read_only=True)
+    live_count = serializers.IntegerField(read_only=True)
+    finalized_count = serializers.IntegerField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

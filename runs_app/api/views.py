@@ -26,7 +26,7 @@ from runs_app.api import serializers as s
 from runs_app.compare import compare_records
 from runs_app.drift import record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import ReproductionCheck, Run, RunStatus, RunStep, VersionRecord
+from runs_app.models import Batch, ReproductionCheck, Run, RunStatus, RunStep, VersionRecord, steps_in_order
 from runs_app.provenance import verify_upload
 from runs_app.storage import read_upload
 from templates_app.models import Workflow, WorkflowVersion
@@ -130,6 +130,98 @@ class ContinueView(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         services.continue_run(actor=request.user, run=visible_run(request, pk))
         return run_response(request, pk)
+
+
+class DiscardView(APIView):
+    @extend_schema(request=None, responses=s.RunSerializer)
+    def post(self, request: Request, pk: Any) -> Response:
+        services.discard_run(actor=request.user, run=visible_run(request, pk))
+        return run_response(request, pk)
+
+
+class RunAgainView(APIView):
+    """The same version, inputs (and swept values) again: fresh seeds in discovery, the pin in production."""
+
+    @extend_schema(request=None, responses={201: s.RunSerializer, 429: ErrorSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        run = services.run_again(actor=request.user, run=visible_run(request, pk))
+        return run_response(request, run.pk, status.HTTP_201_CREATED)
+
+
+class RetryView(APIView):
+    """A failed run again from its failed step; the steps that succeeded are reused (409 `not_retryable`)."""
+
+    @extend_schema(request=None, responses={201: s.RunSerializer, 429: ErrorSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        run = services.retry_run(actor=request.user, run=visible_run(request, pk))
+        return run_response(request, run.pk, status.HTTP_201_CREATED)
+
+
+# --- batches (DESIGN §15) ------------------------------------------------------------------
+
+
+def batch_with_runs(request: Request, pk: Any) -> Batch:
+    runs = Run.objects.select_related("record").prefetch_related(steps_in_order()).order_by("created_at", "id")
+    return get_object_or_404(
+        Batch.objects.visible_to(request.user)
+        .select_related("workflow", "version", "created_by")
+        .prefetch_related(Prefetch("runs", queryset=runs)),
+        pk=pk,
+    )
+
+
+class BatchFilter(django_filters.FilterSet):
+    workflow = django_filters.CharFilter(field_name="workflow__slug")
+    mine = django_filters.BooleanFilter(method="only_mine")
+
+    class Meta:
+        model = Batch
+        fields = ["workflow", "mine"]
+
+    def only_mine(self, queryset: QuerySet[Batch], name: str, value: bool) -> QuerySet[Batch]:
+        return queryset.filter(created_by=self.request.user) if value else queryset
+
+
+class BatchListView(generics.ListAPIView[Batch]):
+    serializer_class = s.BatchListSerializer
+    filterset_class = BatchFilter
+    pagination_class = type("BatchPage", (generics.ListAPIView.pagination_class,), {"ordering": "-created_at"})  # type: ignore[arg-type]
+
+    def get_queryset(self) -> QuerySet[Batch]:
+        return Batch.objects.visible_to(self.request.user).for_list()
+
+    # 400 when it would make no run or more than 64, or any swept value does not fit its parameter
+    # (no run is started then); 429 quota_exceeded when the starter is at the active-run limit.
+    @extend_schema(
+        request=s.BatchStartSerializer, responses={201: s.BatchSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = s.BatchStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workflow = get_object_or_404(Workflow.objects.visible_to(request.user).with_pointers(), slug=values["workflow"])
+        version = None
+        if values.get("version"):
+            version = WorkflowVersion.objects.filter(workflow=workflow, version=values["version"]).first()
+            if version is None:
+                raise ValidationFailed(
+                    [Problem("unknown_version", "version", f"'{workflow.slug}' has no version {values['version']}.")]
+                )
+        batch = services.start_batch(
+            actor=request.user,
+            workflow=workflow,
+            version=version,
+            inputs=values["inputs"],
+            count=values.get("count"),
+            sweep=values.get("sweep"),
+        )
+        return Response(s.BatchSerializer(batch_with_runs(request, batch.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class BatchDetailView(APIView):
+    @extend_schema(responses=s.BatchSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(s.BatchSerializer(batch_with_runs(request, pk)).data)
 
 
 # --- records ---------------------------------------------------------------------------
