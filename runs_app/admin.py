@@ -19,6 +19,8 @@ from runs_app.models import (
     RunStep,
     VersionRecord,
 )
+from templates_app.admin import ModelFamilyAdmin
+from templates_app.models import ModelFamily
 
 
 @admin.register(Run)
@@ -60,3 +62,21 @@ for model, columns in [
     (RecordSeed, ["record", "step", "seed"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))
+
+
+# The catalogue's families are templates_app's, but capturing a server's environment needs runs_app's
+# provider code: the family admin gains the action here, above templates_app in the layers.
+admin.site.unregister(ModelFamily)
+
+
+@admin.register(ModelFamily)
+class CapturingModelFamilyAdmin(ModelFamilyAdmin):
+    actions = [
+        *(getattr(ModelFamilyAdmin, "actions", None) or []),
+        service_action(
+            "capture",
+            "Capture a new snapshot of the selected ComfyUI pools' environment",
+            services.capture_environment,
+            "family",
+        ),
+    ]

@@ -72,7 +72,18 @@ class AcceptedDrift:
     why: str
 
 
-DRIFT_REASONS = {"retired": "the recorded snapshot is retired", "newer_default": "a newer snapshot is the default"}
+DRIFT_REASONS = {
+    "retired": "the recorded snapshot is retired",
+    "newer_default": "a newer snapshot is the default",
+    "environment_changed": "the server's environment changed since the snapshot was captured",
+}
+
+
+def blocks_production(warning: Warning) -> bool:
+    """A production run reproduces its pin's output only in the pin's environment: one that changed
+    (a ComfyUI server reporting another version, node classes or model files) refuses the run until
+    the operator accepts it. A retired or superseded snapshot is only told (the run uses today's)."""
+    return warning["reason"] == "environment_changed"
 
 
 def accepted_drift(check: ReproductionCheck, steps: Iterable[RunStep]) -> list[AcceptedDrift]:

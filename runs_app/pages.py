@@ -23,7 +23,7 @@ from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
 from runs_app.compare import NEAR_THRESHOLD, artifacts_to_read, compare_records, difference_image
-from runs_app.drift import accepted_drift, pin_drift, record_drift
+from runs_app.drift import accepted_drift, blocks_production, pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import (
     ANNOTATION_MAX_LENGTH,
@@ -130,6 +130,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
         )
     pin = getattr(workflow, "production_pin", None)
     drift = pin_drift(pin, version) if workflow.mode == Mode.PRODUCTION else []
+    drift_blocks = any(blocks_production(w) for w in drift)
     errors: dict[str, list[str]] = {}
     refused_with = 400
     if request.method == "POST":
@@ -141,6 +142,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
                 version=version,
                 inputs=inputs,
                 mode=request.POST.get("mode") or None,
+                accept_model_drift=request.POST.get("accept_model_drift") == "1",
             )
         except DomainError as exc:
             errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
@@ -162,6 +164,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "versions": versions,
             "fields": fields,
             "drift": drift,
+            "drift_blocks": drift_blocks,
             "errors": errors,
             "archived": workflow.is_archived,
             "pin": pin,
@@ -347,6 +350,8 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "steps": steps,
             "drift": drift,
             "drift_blocks": any(blocks_reproduction(w) for w in drift),
+            "environment_changed": any(w["reason"] == "environment_changed" for w in drift),
+            "only_newer": all(w["reason"] == "newer_default" for w in drift),
             "checks": record.checks_shown(),
         },
     )

@@ -15,6 +15,7 @@ from typing import Any
 from core.errors import Problem, ValidationFailed
 from core.jsonsafe import check_json
 from runs_app import limits as run_limits
+from runs_app.generators import comfyui_env
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
 from templates_app.definition import REFERENCE, STEP_KINDS, Reference, input_value_error, split_model
@@ -273,6 +274,20 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "reason": "retired",
             "message": f"Step '{step_id}' was made with {recorded}, which is retired; today it would use {current}.",
         }
+    environment = (
+        comfyui_env.drift(family, catalogue.fingerprint(family, snapshot) or {})
+        if snapshot is not None and _external(family, snapshot, catalogue)
+        else None
+    )
+    if environment is not None and environment.changed:
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": today or recorded,
+            "reason": "environment_changed",
+            "message": f"Step '{step_id}' was made with {recorded}; its ComfyUI server has changed since: "
+            f"{environment.text}.",
+        }
     if today is not None and today != recorded:
         return {
             "step": step_id,
@@ -281,13 +296,29 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "reason": "newer_default",
             "message": f"Step '{step_id}' was made with {recorded}; today it resolves to {today}.",
         }
+    if environment is not None and environment.unreachable:
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": today or recorded,
+            "reason": "environment_unknown",
+            "message": f"Step '{step_id}' runs on {recorded}, whose environment could not be compared today: "
+            f"{' '.join(environment.unreachable)}",
+        }
     return None
 
 
+def _external(family: str, snapshot: str | None, catalogue: Catalogue) -> bool:
+    """A snapshot that holds a captured environment, which a server can be compared with (ComfyUI)."""
+    info = catalogue.families.get(family)
+    return bool(snapshot and info and info.provider == comfyui_env.PROVIDER and catalogue.fingerprint(family, snapshot))
+
+
 def blocks_reproduction(warning: dict[str, str]) -> bool:
-    """A recorded snapshot that can no longer run (retired) stops a reproduction until the operator chooses
-    today's snapshot or flags the record; a newer default alone is only worth telling."""
-    return warning["reason"] == "retired"
+    """A recorded snapshot that can no longer run (retired), or whose environment has changed, stops a
+    reproduction until the operator chooses today's or flags the record; a newer default alone, or a
+    server that did not answer, is only worth telling."""
+    return warning["reason"] in ("retired", "environment_changed")
 
 
 def resolve_specification(

@@ -25,6 +25,7 @@ class FamilyInfo:
     provider: str
     default: str | None
     snapshots: dict[str, str] = field(default_factory=dict)  # snapshot → status
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # snapshot → environment, where captured
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,18 @@ class Catalogue:
     @classmethod
     def load(cls) -> Catalogue:
         snapshots: dict[int, dict[str, str]] = {}
-        for family_id, snapshot, status in ModelSnapshot.objects.values_list("family_id", "snapshot", "status"):
+        fingerprints: dict[int, dict[str, dict[str, Any]]] = {}
+        rows = ModelSnapshot.objects.values_list("family_id", "snapshot", "status", "fingerprint")
+        for family_id, snapshot, status, fingerprint in rows:
             snapshots.setdefault(family_id, {})[snapshot] = status
+            if fingerprint:
+                fingerprints.setdefault(family_id, {})[snapshot] = fingerprint
         families = {}
         for fam in ModelFamily.objects.select_related("default_snapshot"):
             default = fam.default_snapshot.snapshot if fam.default_snapshot else None
-            families[fam.name] = FamilyInfo(fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}))
+            families[fam.name] = FamilyInfo(
+                fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}), fingerprints.get(fam.pk, {})
+            )
         return cls(families)
 
     def tier_of(self, model_ref: str) -> str | None:
@@ -83,6 +90,11 @@ class Catalogue:
         if snapshot is not None:
             return Resolution(family, snapshot, pinned=True) if snapshot in info.snapshots else None
         return Resolution(family, info.default, pinned=False)
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, Any] | None:
+        """The environment a snapshot of an external family holds (None where nothing was captured)."""
+        info = self.families.get(family)
+        return info.fingerprints.get(snapshot) if info else None
 
     def is_available(self, family: str, snapshot: str) -> bool:
         info = self.families.get(family)

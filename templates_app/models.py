@@ -55,6 +55,10 @@ class ModelSnapshot(models.Model):
     family = models.ForeignKey(ModelFamily, on_delete=models.PROTECT, related_name="snapshots")
     snapshot = models.CharField(max_length=20, help_text="Release date, YYYY-MM-DD.")
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.AVAILABLE)
+    # For an external environment (a `comfyui/<pool>` family): what its servers reported when an admin
+    # captured the snapshot — versions, node classes, model files (runs_app.generators.comfyui_env).
+    # Empty for families whose snapshot is the code itself. Frozen like the snapshot's name.
+    fingerprint = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,7 +70,7 @@ class ModelSnapshot(models.Model):
         ]
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="snapshot_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot"]),
+            pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot", "fingerprint"]),
         ]
 
     def __str__(self) -> str:

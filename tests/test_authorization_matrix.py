@@ -60,6 +60,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-draft-validate": {"GET": TEAM},
     "api-draft-publish": {"POST": TEAM},
     "api-draft-spawn": {"POST": TEAM},
+    "api-draft-import-comfyui": {"POST": TEAM},
     "api-versions": {"GET": PUBLIC},
     "api-version": {"GET": PUBLIC},
     "api-version-promote": {"POST": MANAGER},
@@ -96,6 +97,7 @@ POLICY: dict[str, dict[str, str]] = {
     "workflow-action": {"POST": MANAGER},  # exercised with "promote"
     "workflow-derive": {"POST": TEAM},
     "draft-new": {"POST": TEAM},
+    "draft-import-comfyui": {"POST": TEAM},
     "run-form": {"GET": TEAM, "POST": TEAM},
     "draft": {"GET": TEAM, "POST": TEAM},
     "draft-form": {"GET": TEAM, "POST": TEAM},
@@ -262,6 +264,12 @@ PUBLIC_READ = statuses(200, 200, 200, 200, 200)
 INTERNAL_READ = statuses(404, 404, 200, 200, 200)
 NOT_ALLOWED = statuses(405, 405, 405, 405, 405)
 
+# The smallest graph ComfyUI would run: an empty image, saved.
+COMFY_GRAPH = {
+    "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "floniks"}},
+}
+
 EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/models/", None, TEAM_READ),
     ("POST", "/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, statuses(401, 403, 403, 403, 201)),
@@ -284,6 +292,7 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/workflows/{slug}/history/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/drafts/", None, TEAM_READ),
     ("POST", "/api/workflows/{slug}/drafts/", {"definition": {"steps": []}}, TEAM_CREATE),
+    ("POST", "/api/workflows/{slug}/drafts/import-comfyui/", {"graph": COMFY_GRAPH}, TEAM_CREATE),
     ("GET", "/api/drafts/{draft}/", None, TEAM_READ),
     ("PATCH", "/api/drafts/{draft}/", {"definition": {"steps": []}}, TEAM_READ),
     ("DELETE", "/api/drafts/{draft}/", None, statuses(401, 403, 204, 204, 204)),
