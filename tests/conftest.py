@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from templates_app import services
 from templates_app.models import Workflow, WorkflowVersion
+from testing.comfyui_server import ComfyUITestServer, comfyui_server
 from tests.helpers import purge_broker, valid_definition, worker_env
 
 
@@ -139,3 +140,10 @@ def start_worker(transactional_db: Any) -> Any:
 @pytest.fixture
 def worker(start_worker: Any) -> Any:
     return start_worker()
+
+
+@pytest.fixture
+def comfyui() -> Iterator[ComfyUITestServer]:
+    """A ComfyUI test server on a loopback port (testing/comfyui_server.py), stopped afterwards."""
+    with comfyui_server() as server:
+        yield server
