@@ -47,6 +47,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-token": {"POST": PUBLIC, "DELETE": SIGNED_IN},
     "api-models": {"GET": TEAM, "POST": ADMIN},
     "api-model-retire": {"POST": ADMIN},
+    "api-model-capture": {"POST": ADMIN},
     "api-workflows": {"GET": TEAM, "POST": TEAM},
     "api-workflow": {"GET": TEAM, "PATCH": TEAM},
     "api-workflow-derive": {"POST": TEAM},

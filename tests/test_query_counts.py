@@ -132,6 +132,9 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-models": 3,
     "POST api-models as admin": 16,
     "POST api-model-retire as admin": 10,
+    # A family that runs on a built-in provider has no server to capture: refused before any fetch
+    # (a capture from a live ComfyUI server is measured nowhere here: its cost is the server's answer).
+    "POST api-model-capture as admin": 5,
     "GET api-workflows": 3,  # token with its user, role (read once), the workflows
     "POST api-workflows": 20,  # full_clean asks PostgreSQL to check each constraint, the slug format too
     "GET api-workflow": 4,
@@ -351,6 +354,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-models": lambda w: Req("/api/models/"),
     "POST api-models": lambda w: Req("/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, CREATED),
     "POST api-model-retire": lambda w: Req("/api/models/local/plasma@2026-04-21/retire/", {}),
+    "POST api-model-capture": lambda w: Req("/api/models/local/plasma/capture/", {}, expect=(400,)),
     "GET api-workflows": lambda w: Req("/api/workflows/"),
     "POST api-workflows": lambda w: Req("/api/workflows/", {"slug": "new-job", "name": "New job"}, CREATED),
     "GET api-workflow": lambda w: Req("/api/workflows/campaign/"),
