@@ -275,6 +275,8 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/models/", None, TEAM_READ),
     ("POST", "/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, statuses(401, 403, 403, 403, 201)),
     ("POST", "/api/models/local/plasma@2026-04-21/retire/", {}, ADMIN_ONLY),
+    # A built-in family has no server to capture (400 not_external); captures from a live server: test_comfyui_drift.
+    ("POST", "/api/models/local/plasma/capture/", {}, statuses(401, 403, 403, 403, 400)),
     ("GET", "/api/workflows/", None, TEAM_READ),
     ("POST", "/api/workflows/", {"slug": "new-job", "name": "New job"}, TEAM_CREATE),
     ("GET", "/api/workflows/{slug}/", None, TEAM_READ),

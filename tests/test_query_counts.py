@@ -134,7 +134,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-model-retire as admin": 10,
     # A family that runs on a built-in provider has no server to capture: refused before any fetch
     # (a capture from a live ComfyUI server is measured nowhere here: its cost is the server's answer).
-    "POST api-model-capture as admin": 5,
+    "POST api-model-capture as admin": 3,
     "GET api-workflows": 3,  # token with its user, role (read once), the workflows
     "POST api-workflows": 20,  # full_clean asks PostgreSQL to check each constraint, the slug format too
     "GET api-workflow": 4,
