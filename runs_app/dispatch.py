@@ -47,8 +47,12 @@ class StepPolicy:
         )
 
 
-def queue_for(provider: str) -> str:
+def queue_for(provider: str, family: str = "") -> str:
+    """The queue a step of `family` (served by `provider`) is sent to. A ComfyUI pool has a queue of its
+    own, `comfyui.<pool>`, so a worker beside each pool serves it, unless settings name another."""
     queues: dict[str, str] = settings.FLONIKS_PROVIDER_QUEUES
+    if provider == "comfyui" and family.startswith("comfyui/"):
+        return queues.get(family, queues.get(provider, f"comfyui.{family.removeprefix('comfyui/')}"))
     return queues.get(provider, settings.FLONIKS_DEFAULT_QUEUE)
 
 

@@ -268,7 +268,7 @@ def _generate(
         family=family,
         snapshot=snapshot or "",
         seed=step.seed if getattr(provider, "takes_seed", True) else None,
-        params={k: v for k, v in step.params.items() if not isinstance(v, dict)},
+        params={k: v for k, v in step.params.items() if not persistence.is_image_binding(v)},
         images=persistence.input_images(step, unwritten),
         provenance={
             "manifest_hash": run.version.manifest_hash,
@@ -278,6 +278,7 @@ def _generate(
             "seed": step.seed,
         },
         handle=handle,
+        verifying=run.reproduces_id is not None,
     )
     now = time.monotonic()
     budget_at = None

@@ -92,10 +92,16 @@ def read_bytes(artifact: Artifact) -> bytes:
     return data
 
 
+def is_image_binding(value: object) -> bool:
+    """A frozen parameter that names an image: `{"artifact": sha256}` or `{"step": id}` (a ComfyUI
+    step's `graph` and `bindings` are objects too, never of this shape)."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("artifact", value.get("step")), str)
+
+
 def input_images(step: RunStep, made: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """The images a step reads, by parameter: uploaded references and the outputs of earlier steps
     (`made`: those the caller generated itself, by step, perhaps not yet stored)."""
-    wanted = {name: b for name, b in step.params.items() if isinstance(b, dict)}
+    wanted = {name: b for name, b in step.params.items() if is_image_binding(b)}
     if not wanted:
         return {}
     made = made or {}

@@ -161,7 +161,7 @@ def _step_row(run: Run, index: int, frozen: dict[str, Any], catalogue: Catalogue
         seed=frozen["seed"],
         params=frozen["params"],
         provider=provider,
-        queue=dispatch.queue_for(provider),
+        queue=dispatch.queue_for(provider, family),
         timeout_seconds=policy.timeout_seconds,
         retries=policy.retries,
     )
@@ -492,7 +492,7 @@ def capture_environment(*, actor: Actor, family: ModelFamily | str) -> ModelSnap
                 )
             ]
         )
-    if known is None and (not name.startswith("comfyui/") or comfyui_env.pool_of(name) not in comfyui_env.pools()):
+    if known is None and comfyui_env.pool_of(name) not in comfyui_env.pools():
         raise ValidationFailed(
             [Problem("unknown_model", "family", f"{name} is neither in the catalogue nor a configured ComfyUI pool.")]
         )
@@ -500,15 +500,20 @@ def capture_environment(*, actor: Actor, family: ModelFamily | str) -> ModelSnap
         fingerprint = comfyui_env.fingerprint_of_pool(name)
     except comfyui_env.EnvironmentUnreachable as exc:
         raise Unavailable(f"Could not capture {name}: {exc}") from None
-    snapshot = catalogue_services.add_model_snapshot(
-        actor=actor,
-        family=name,
-        snapshot=timezone.now().astimezone(dt.UTC).date().isoformat(),
-        tier=None if known else "standard",
-        provider=comfyui_env.PROVIDER,
-        make_default=True,
-        fingerprint=fingerprint,
-    )
+    today = timezone.now().astimezone(dt.UTC).date().isoformat()
+    blank = ModelSnapshot.objects.filter(family__name=name, snapshot=today, fingerprint={}).first()
+    if blank is not None:  # the pool's first snapshot, made today when settings named it, holds nothing yet
+        snapshot = catalogue_services.fill_snapshot_fingerprint(actor=actor, snapshot=blank, fingerprint=fingerprint)
+    else:
+        snapshot = catalogue_services.add_model_snapshot(
+            actor=actor,
+            family=name,
+            snapshot=today,
+            tier=None if known else comfyui_env.pool_config.TIER,
+            provider=comfyui_env.PROVIDER,
+            make_default=True,
+            fingerprint=fingerprint,
+        )
     for server in comfyui_env.servers_of(name):
         comfyui_env.forget(server)  # the next page compares with a fresh answer
     return snapshot

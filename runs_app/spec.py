@@ -18,7 +18,14 @@ from runs_app import limits as run_limits
 from runs_app.generators import comfyui_env
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
-from templates_app.definition import REFERENCE, STEP_KINDS, Reference, input_value_error, split_model
+from templates_app.definition import (
+    REFERENCE,
+    STEP_KINDS,
+    Reference,
+    comfyui_seeded,
+    input_value_error,
+    split_model,
+)
 from templates_app.limits import SubworkflowWalk, max_run_steps
 from templates_app.manifest import manifest_of
 from templates_app.models import WorkflowVersion
@@ -189,6 +196,8 @@ class _Expander:
         self.reads = set()
         params: dict[str, Any] = {}
         given = step.get("params") or {}
+        if kind.name == "comfyui":
+            params = self._comfyui(step, bindings, scope)
         for name, param in kind.params.items():
             if name in given:
                 value = self._bind(given[name], bindings, scope)
@@ -203,12 +212,27 @@ class _Expander:
             elif param.default is not None:
                 params[name] = param.default
         model = self._model(step["model"], full_id) if kind.takes_model else ""
-        seed = self._seed(full_id) if kind.takes_seed else None
+        takes_seed = comfyui_seeded(step) if kind.name == "comfyui" else kind.takes_seed
+        seed = self._seed(full_id) if takes_seed else None
         frozen: dict[str, Any] = {"id": full_id, "kind": kind.name, "model": model, "seed": seed, "params": params}
         # The steps it reads, so it runs as soon as they have succeeded, and its own policy, enforced at run time.
         frozen["after"] = sorted(self.reads)
         if step.get("policy"):
             frozen["policy"] = dict(step["policy"])
+        return frozen
+
+    def _comfyui(self, step: dict[str, Any], bindings: dict[str, Binding], scope: dict[str, Binding]) -> dict[str, Any]:
+        """A ComfyUI step frozen: its graph and output node as defined, its bindings resolved — text and
+        numbers under `bindings` ("$seed" stays, the provider puts the step's seed there), and each
+        image as a parameter of its own named by its target, `{"artifact": …}` or `{"step": …}`, so
+        the engine loads it as it loads any step's images."""
+        frozen: dict[str, Any] = {"graph": step["graph"], "output_node": step["output_node"], "bindings": {}}
+        for target, expr in (step.get("bindings") or {}).items():
+            value = expr if expr == "$seed" else self._bind(expr, bindings, scope)
+            if isinstance(value, dict):
+                frozen[target] = value
+            elif value is not None:
+                frozen["bindings"][target] = value
         return frozen
 
     def _model(self, declared: str, step_id: str) -> str:

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from templates_app.catalogue import Catalogue
-from templates_app.definition import STEP_KINDS, Reference, references_in, split_model
+from templates_app.definition import (
+    STEP_KINDS,
+    Reference,
+    comfyui_literals,
+    comfyui_structure,
+    references_in,
+    split_model,
+)
 from templates_app.models import BUMP_ORDER, Bump
 
 
@@ -28,7 +35,7 @@ def _graph(definition: dict[str, Any]) -> list[tuple[Any, ...]]:
     graph = []
     for step in definition.get("steps", []):
         deps = set()
-        for _path, expr in references_in({k: v for k, v in step.items() if k in ("params", "inputs")}, ""):
+        for _path, expr in references_in({k: v for k, v in step.items() if k in ("params", "inputs", "bindings")}, ""):
             ref = Reference.parse(expr)
             if ref and ref.step:
                 deps.add(ref.step)
@@ -106,4 +113,23 @@ def _step_changes(before: dict[str, Any], after: dict[str, Any], catalogue: Cata
     for key in ("version", "inputs", "policy"):
         if before.get(key) != after.get(key):
             found.append((Bump.MINOR, f"step '{sid}': {key} changed"))
+    if after.get("kind") == "comfyui":
+        found.extend(_comfyui_changes(sid, before, after))
+    return found
+
+
+def _comfyui_changes(sid: Any, before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Bump, str]]:
+    """A ComfyUI graph: nodes, classes, links or the output node changed → major; a literal input or
+    a binding → minor (DESIGN §3)."""
+    if comfyui_structure(before) != comfyui_structure(after):
+        return [(Bump.MAJOR, f"step '{sid}': the ComfyUI graph's structure changed")]
+    found: list[tuple[Bump, str]] = []
+    old, new = comfyui_literals(before), comfyui_literals(after)
+    for target in sorted(set(old) | set(new)):
+        if old.get(target) != new.get(target):
+            found.append((Bump.MINOR, f"step '{sid}': ComfyUI input {target} changed"))
+    old_b, new_b = before.get("bindings") or {}, after.get("bindings") or {}
+    if old_b != new_b:
+        changed = sorted(t for t in set(old_b) | set(new_b) if old_b.get(t) != new_b.get(t))
+        found.append((Bump.MINOR, f"step '{sid}': bindings changed ({', '.join(map(str, changed))})"))
     return found

@@ -15,6 +15,8 @@ from templates_app.definition import split_model
 from templates_app.models import ModelFamily, ModelSnapshot, SnapshotStatus
 
 DISPLAY_TTL = 5.0
+# Providers whose generator takes no seed (a hosted API that has none): their families are unseeded.
+UNSEEDED_PROVIDERS = frozenset({"openai"})
 _display_cache: list[Any] = []
 
 
@@ -26,6 +28,10 @@ class FamilyInfo:
     default: str | None
     snapshots: dict[str, str] = field(default_factory=dict)  # snapshot → status
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # snapshot → environment, where captured
+
+    @property
+    def takes_seed(self) -> bool:
+        return self.provider not in UNSEEDED_PROVIDERS
 
 
 @dataclass(frozen=True)

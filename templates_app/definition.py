@@ -118,7 +118,72 @@ STEP_KINDS: dict[str, StepKind] = {
         output_media="animation",
     ),
     "subworkflow": StepKind("subworkflow", {}, takes_model=False, takes_seed=False),
+    # A ComfyUI graph (DESIGN §8): its fields are `graph`, `bindings` and `output_node`, not params;
+    # it takes a seed when a binding asks for one ("$seed").
+    "comfyui": StepKind("comfyui", {}),
 }
+
+# --- ComfyUI steps (DESIGN §8) -------------------------------------------------------------------
+COMFYUI_KEYS = ("graph", "bindings", "output_node")
+COMFYUI_NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:-]{0,63}$")
+# A node id must not look like an image binding ({"artifact": …} / {"step": …}) in a frozen step.
+COMFYUI_RESERVED_IDS = frozenset({"artifact", "step"})
+COMFYUI_BINDING = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_:-]{0,63})\.([A-Za-z_][A-Za-z0-9_.]{0,127})$")
+SEED_BINDING = "$seed"
+MAX_COMFYUI_NODES = 500
+
+
+def comfyui_link(value: Any) -> tuple[str, int] | None:
+    """An input value that links to another node's output: `[node id, output index]` (API format)."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    ):
+        return value[0], value[1]
+    return None
+
+
+def comfyui_seeded(step: dict[str, Any]) -> bool:
+    """Whether a comfyui step binds the step's seed somewhere."""
+    bindings = step.get("bindings")
+    return isinstance(bindings, dict) and any(v == SEED_BINDING for v in bindings.values())
+
+
+def _graph_of(step: dict[str, Any]) -> dict[str, Any]:
+    graph = step.get("graph")
+    return graph if isinstance(graph, dict) else {}
+
+
+def _inputs_of(node: Any) -> dict[str, Any]:
+    inputs = node.get("inputs") if isinstance(node, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def comfyui_structure(step: dict[str, Any]) -> tuple[Any, ...]:
+    """What a change of makes a major bump: the nodes and their classes, every link and the output
+    node. Literal inputs and bindings are left out (a change of those is minor)."""
+    graph = _graph_of(step)
+    nodes = []
+    for node_id, node in sorted(graph.items()):
+        inputs = _inputs_of(node)
+        links = tuple(sorted((name, *link) for name, value in inputs.items() if (link := comfyui_link(value))))
+        nodes.append((node_id, node.get("class_type") if isinstance(node, dict) else None, links))
+    return tuple(nodes), step.get("output_node")
+
+
+def comfyui_literals(step: dict[str, Any]) -> dict[str, Any]:
+    """`<node>.<input>` → literal value of every input that is not a link (a change is minor)."""
+    graph = _graph_of(step)
+    found = {}
+    for node_id, node in graph.items():
+        inputs = _inputs_of(node)
+        for name, value in inputs.items():
+            if comfyui_link(value) is None:
+                found[f"{node_id}.{name}"] = value
+    return found
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import Problem
+from templates_app import comfyui
 from templates_app.catalogue import Catalogue
 from templates_app.definition import (
+    COMFYUI_BINDING,
+    COMFYUI_NODE_ID,
+    COMFYUI_RESERVED_IDS,
     INPUT_NAME,
     INPUT_TYPES,
+    MAX_COMFYUI_NODES,
     REFERENCE,
+    SEED_BINDING,
     STEP_ID,
     STEP_KINDS,
     TOP_LEVEL_KEYS,
     Contract,
     Param,
     Reference,
+    comfyui_link,
     contract_of,
     input_value_error,
     references_in,
@@ -40,6 +47,8 @@ __all__ = ["check_definition", "contract_problems", "leads_to", "resolve_subwork
 
 STEP_KEYS = {"id", "kind", "model", "params", "policy"}
 SUBWORKFLOW_KEYS = {"id", "kind", "workflow", "version", "inputs", "policy"}
+COMFYUI_STEP_KEYS = {"id", "kind", "model", "graph", "bindings", "output_node", "policy"}
+COMFYUI_NODE_KEYS = {"class_type", "inputs", "_meta"}
 POLICY_KEYS = {"budget", "gates"}
 BUDGET_KEYS = {"max_steps", "max_seconds"}
 STEP_POLICY_KEYS = {"retries", "timeout_seconds"}
@@ -59,6 +68,7 @@ class GateResult:
     problems: list[Problem]
     contract: Contract | None = None
     sub_versions: dict[str, WorkflowVersion] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # worth saying, no reason to refuse
 
     @property
     def valid(self) -> bool:
@@ -80,6 +90,7 @@ class _Checker:
         self.workflow = workflow
         self.catalogue = catalogue
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.inputs: dict[str, str] = {}
         self.steps: dict[str, _Step] = {}
         self.sub_versions: dict[str, WorkflowVersion] = {}
@@ -118,7 +129,7 @@ class _Checker:
         if not self.problems:
             sub_outputs = {sid: s.sub_contract.outputs for sid, s in self.steps.items() if s.sub_contract}
             contract = contract_of(definition, sub_outputs)
-        return GateResult(self.problems, contract, self.sub_versions)
+        return GateResult(self.problems, contract, self.sub_versions, self.warnings)
 
     # -- pieces --------------------------------------------------------------
 
@@ -194,14 +205,17 @@ class _Checker:
         kind = STEP_KINDS.get(step.get("kind"))  # type: ignore[arg-type]
         if kind is None:
             return
-        allowed = SUBWORKFLOW_KEYS if kind.name == "subworkflow" else STEP_KEYS
+        allowed = {"subworkflow": SUBWORKFLOW_KEYS, "comfyui": COMFYUI_STEP_KEYS}.get(kind.name, STEP_KEYS)
         for key in step:
             if key not in allowed:
                 self.add("unknown_field", f"{path}.{key}", f"'{key}' is not a field of a {kind.name} step.")
         if kind.takes_model:
             self._check_model(step.get("model"), f"{path}.model")
+            self._check_provider(kind.name, step.get("model"), f"{path}.model")
         if kind.name == "subworkflow":
             self._check_subworkflow(index, step, path)
+        elif kind.name == "comfyui":
+            self._check_comfyui(index, step, path)
         else:
             self._check_params(index, step.get("params"), kind.params, f"{path}.params")
         self._check_step_policy(step.get("policy"), f"{path}.policy")
@@ -223,6 +237,147 @@ class _Checker:
             )
         elif not snapshot and info.default is None:
             self.add("retired_model", path, f"'{family}' has no available snapshot to resolve to.")
+
+    def _check_provider(self, kind: str, model: Any, path: str) -> None:
+        """A ComfyUI graph runs on a ComfyUI pool, and a ComfyUI pool runs nothing but graphs."""
+        info = self.catalogue.families.get(model.partition("@")[0]) if isinstance(model, str) else None
+        if info is None:
+            return
+        if kind == "comfyui" and info.provider != comfyui.PROVIDER:
+            self.add(
+                "invalid_parameter", path, f"A comfyui step runs on a ComfyUI pool (comfyui/<pool>), not {info.name}."
+            )
+        elif kind != "comfyui" and info.provider == comfyui.PROVIDER:
+            self.add("invalid_parameter", path, f"{info.name} is a ComfyUI pool: it runs comfyui steps only.")
+
+    def _check_comfyui(self, index: int, step: dict[str, Any], path: str) -> None:
+        """The graph's shape, every link, the output node, every binding's target and value, `$seed`
+        only on a seeded family, and the node classes against the pool's servers where one answers."""
+        graph = step.get("graph")
+        if not isinstance(graph, dict) or not graph:
+            self.add(
+                "invalid_graph",
+                f"{path}.graph",
+                "graph must be a ComfyUI graph in API format (Export (API)): node id → {class_type, inputs}.",
+            )
+            return
+        if len(graph) > MAX_COMFYUI_NODES:
+            self.add("invalid_graph", f"{path}.graph", f"A graph may have at most {MAX_COMFYUI_NODES} nodes.")
+            return
+        classes: dict[str, str] = {}
+        for node_id, node in graph.items():
+            npath = f"{path}.graph.{node_id}"
+            if not COMFYUI_NODE_ID.match(node_id) or node_id in COMFYUI_RESERVED_IDS:
+                self.add("invalid_graph", npath, f"'{node_id}' is not a node id (letters, digits, _ : -).")
+                continue
+            if not isinstance(node, dict) or not isinstance(node.get("class_type"), str) or not node["class_type"]:
+                self.add("invalid_graph", npath, f"Node {node_id} needs a class_type and inputs.")
+                continue
+            for key in node:
+                if key not in COMFYUI_NODE_KEYS:
+                    self.add("unknown_field", f"{npath}.{key}", f"'{key}' is not a field of a ComfyUI node.")
+            if not isinstance(node.get("inputs", {}), dict):
+                self.add("invalid_graph", f"{npath}.inputs", f"The inputs of node {node_id} must be an object.")
+                continue
+            classes[node_id] = node["class_type"]
+        for node_id in classes:
+            for name, value in (graph[node_id].get("inputs") or {}).items():
+                ipath = f"{path}.graph.{node_id}.inputs.{name}"
+                link = comfyui_link(value)
+                if link is None:
+                    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)):
+                        self.add("broken_link", ipath, 'A link is [node id as text, output index ≥ 0], e.g. ["4", 0].')
+                    continue
+                if link[0] not in graph:
+                    self.add(
+                        "broken_link",
+                        ipath,
+                        f"Node {node_id}'s input '{name}' links to node {link[0]}, which is not in the graph.",
+                    )
+                elif link[1] < 0:
+                    self.add("broken_link", ipath, f"Node {node_id}'s input '{name}' links to output {link[1]}.")
+        if cycle := _cycle_in(graph, classes):
+            self.add("invalid_graph", f"{path}.graph", f"The graph has a cycle through node {cycle}.")
+        output = step.get("output_node")
+        if not isinstance(output, str) or output not in classes:
+            self.add(
+                "unknown_output_node",
+                f"{path}.output_node",
+                "output_node must name a node of the graph whose images are the step's output, e.g. the SaveImage node.",
+            )
+        self._check_bindings(index, step, graph, classes, path)
+        self._check_node_classes(step.get("model"), classes, path)
+
+    def _check_bindings(
+        self, index: int, step: dict[str, Any], graph: dict[str, Any], classes: dict[str, str], path: str
+    ) -> None:
+        bindings = step.get("bindings", {})
+        if not isinstance(bindings, dict):
+            self.add("invalid_binding", f"{path}.bindings", 'bindings must be an object of "<node>.<input>" → value.')
+            return
+        for target, value in bindings.items():
+            bpath = f"{path}.bindings.{target}"
+            m = COMFYUI_BINDING.match(target)
+            if m is None or m.group(1) not in graph:
+                self.add("invalid_binding", bpath, f"'{target}' does not name a node of the graph as <node>.<input>.")
+                continue
+            node_id, name = m.groups()
+            inputs = graph[node_id].get("inputs") if node_id in classes else None
+            if not isinstance(inputs, dict) or name not in inputs:
+                self.add(
+                    "invalid_binding", bpath, f"Node {node_id} ({classes.get(node_id, '?')}) has no input '{name}'."
+                )
+                continue
+            if comfyui_link(inputs[name]) is not None:
+                self.add(
+                    "invalid_binding", bpath, f"Input '{name}' of node {node_id} is a link; a binding would cut it."
+                )
+                continue
+            if value == SEED_BINDING:
+                family = str(step.get("model") or "").partition("@")[0]
+                info = self.catalogue.families.get(family)
+                if info is not None and not info.takes_seed:
+                    self.add("invalid_binding", bpath, f"{family} takes no seed: $seed cannot be bound.")
+                continue
+            refs = list(references_in(value, bpath)) if isinstance(value, str) else []
+            if not refs:
+                self.add(
+                    "invalid_binding",
+                    bpath,
+                    'A binding is "$seed" or text with references such as {{inputs.subject}} or {{steps.x.output}}; '
+                    "a fixed value belongs in the graph.",
+                )
+                continue
+            whole = REFERENCE.fullmatch(value.strip())
+            for ref_path, expression in refs:
+                ref = self._check_reference(index, expression, ref_path)
+                image = ref is not None and (
+                    (ref.input is not None and self.inputs.get(ref.input) == "image") or ref.step is not None
+                )
+                if image and not whole:
+                    self.add("invalid_binding", bpath, "An image must be the whole binding, e.g. {{inputs.reference}}.")
+
+    def _check_node_classes(self, model: Any, classes: dict[str, str], path: str) -> None:
+        pool = comfyui.pool_of(model.partition("@")[0]) if isinstance(model, str) else None
+        if pool is None or not classes:
+            return
+        known, why = comfyui.node_classes(pool)
+        if known is None:
+            self.warnings.append(
+                Problem(
+                    "pool_unreachable",
+                    f"{path}.model",
+                    f"The node classes were not checked: {why}. They are checked when the step runs.",
+                )
+            )
+            return
+        for node_id, class_type in classes.items():
+            if class_type not in known:
+                self.add(
+                    "unknown_node_class",
+                    f"{path}.graph.{node_id}.class_type",
+                    f"No server of pool '{pool}' has the node class '{class_type}' (a custom node not installed?).",
+                )
 
     def _check_params(self, index: int, params: Any, schema: dict[str, Param], path: str) -> None:
         if params is None:
@@ -409,6 +564,33 @@ class _Checker:
                 )
             elif gate["after"] not in self.steps:
                 self.add("unresolved_reference", f"{gpath}.after", f"There is no step '{gate['after']}'.")
+
+
+def _cycle_in(graph: dict[str, Any], classes: dict[str, str]) -> str | None:
+    """A node on a cycle of links, or None (ComfyUI refuses such a graph too)."""
+    state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+
+    def links(node_id: str) -> list[str]:
+        inputs = graph[node_id].get("inputs") or {}
+        return [link[0] for v in inputs.values() if (link := comfyui_link(v)) and link[0] in classes]
+
+    for start in classes:
+        if state.get(start):
+            continue
+        stack = [(start, iter(links(start)))]
+        state[start] = 1
+        while stack:
+            node_id, pending = stack[-1]
+            nxt = next(pending, None)
+            if nxt is None:
+                state[node_id] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return nxt
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(links(nxt))))
+    return None
 
 
 def contract_problems(old: Contract, new: Contract) -> list[Problem]:

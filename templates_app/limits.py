@@ -215,7 +215,10 @@ def step_pixels(
 
     `source` is the size of the step's `image` input when known."""
     problems: list[Problem] = []
-    if kind not in STEP_KINDS or kind == "subworkflow":
+    if kind not in STEP_KINDS or kind in (
+        "subworkflow",
+        "comfyui",
+    ):  # a graph's size is the server's; its download is capped
         return problems, None
     if source is not None and kind in ("img2img", "upscale", "animate") and source[0] * source[1] > limits.image:
         problems.append(

@@ -57,7 +57,7 @@ class ModelSnapshot(models.Model):
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.AVAILABLE)
     # For an external environment (a `comfyui/<pool>` family): what its servers reported when an admin
     # captured the snapshot — versions, node classes, model files (runs_app.generators.comfyui_env).
-    # Empty for families whose snapshot is the code itself. Frozen like the snapshot's name.
+    # Empty for families whose snapshot is the code itself. Set once, then frozen (a trigger).
     fingerprint = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -70,7 +70,16 @@ class ModelSnapshot(models.Model):
         ]
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="snapshot_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot", "fingerprint"]),
+            pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot"]),
+            # A fingerprint, once held, never changes; a snapshot minted without one (a ComfyUI pool's
+            # first, made when settings first named the pool) receives it at its first capture.
+            pgtrigger.Protect(
+                name="snapshot_fingerprint_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.fingerprint <> '{}'::jsonb AND NEW.fingerprint IS DISTINCT FROM OLD.fingerprint"
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from templates_app import comfyui_import, guards, limits
+from templates_app import comfyui, comfyui_import, guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -226,6 +226,7 @@ class Validation:
     bump: Bump | None = None
     bump_reasons: list[str] = field(default_factory=list)
     manifest_hash: str | None = None
+    warnings: list[Problem] = field(default_factory=list)  # said, never a reason to refuse
 
     @property
     def valid(self) -> bool:
@@ -240,7 +241,7 @@ def validate_draft(*, draft: Draft, catalogue: Catalogue | None = None) -> Valid
 def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validation:
     result = check_definition(definition, workflow=workflow, catalogue=catalogue)
     if not result.valid:
-        return Validation(result.problems)
+        return Validation(result.problems, warnings=result.warnings)
     canonical = workflow.canonical_version
     _text, manifest_hash = manifest_of(definition)
     if canonical is not None:
@@ -259,7 +260,7 @@ def _gate(workflow: Workflow, definition: Any, catalogue: Catalogue) -> Validati
                 manifest_hash=manifest_hash,
             )
     bump = classify_bump(canonical.definition if canonical else None, definition, catalogue)
-    return Validation([], bump.bump, bump.reasons, manifest_hash)
+    return Validation([], bump.bump, bump.reasons, manifest_hash, result.warnings)
 
 
 def _next_version_string(workflow: Workflow, today: dt.date) -> str:
@@ -625,6 +626,24 @@ def add_model_snapshot(
     return snap
 
 
+def fill_snapshot_fingerprint(*, actor: Actor, snapshot: ModelSnapshot, fingerprint: dict[str, Any]) -> ModelSnapshot:
+    """Give a snapshot minted without a fingerprint (a ComfyUI pool's first, made when settings first
+    named the pool: sync_comfyui_families) the one its first capture read, and make it the default.
+    A fingerprint once held never changes (409 snapshot_exists; PostgreSQL refuses it too)."""
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
+        snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.fingerprint:
+            raise Conflict(f"{snapshot.ref} was captured already; capture again another day.", code="snapshot_exists")
+        snapshot.fingerprint = fingerprint
+        snapshot.save(update_fields=["fingerprint"])
+        transaction.on_commit(Catalogue.forget)
+        if fam.default_snapshot_id != snapshot.pk:
+            _move_default(fam, snapshot, actor=actor, reason="environment captured")
+    return snapshot
+
+
 def retire_model_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:
     actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
     with transaction.atomic():
@@ -662,3 +681,31 @@ def _move_default(fam: ModelFamily, snap: ModelSnapshot | None, *, actor: User, 
         after=snap.snapshot if snap else "",
         reason=reason,
     )
+
+
+def sync_comfyui_families() -> list[ModelFamily]:
+    """Every ComfyUI pool of settings as the family comfyui/<pool> (DESIGN §8), with a first snapshot
+    dated today when it has none, so its steps can be published and run; the system's own change
+    (after migrate, or by a test), not a user's. Families of pools no longer configured are left as
+    they are: records name them. A pool's later snapshots are captured from its servers."""
+    made = []
+    today = timezone.localdate().isoformat()
+    for pool in comfyui.pools():
+        with transaction.atomic():
+            family, created = ModelFamily.objects.get_or_create(
+                name=comfyui.family_of(pool),
+                defaults={
+                    "tier": comfyui.TIER,
+                    "provider": comfyui.PROVIDER,
+                    "description": f"ComfyUI pool '{pool}' (self-hosted servers from FLONIKS_COMFYUI_POOLS).",
+                },
+            )
+            if family.default_snapshot_id is None and not family.snapshots.exists():
+                snapshot = ModelSnapshot.objects.create(family=family, snapshot=today)
+                family.default_snapshot = snapshot
+                family.save(update_fields=["default_snapshot"])
+        if created:
+            made.append(family)
+    if made:
+        Catalogue.forget()
+    return made

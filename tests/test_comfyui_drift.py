@@ -2,45 +2,58 @@
 over real HTTP: an admin captures a `comfyui/<pool>` snapshot holding what the server reports; when
 the server later reports something else (its version, a model file), the workflow page, the run form
 and the reproduce form say what changed, and production runs and reproductions answer 409
-`model_drift` until the drift is accepted.
-
-The steps here generate with a stand-in provider registered as `comfyui` (the built-in generator
-behind it): what is under test is the environment the catalogue holds and the live server reports,
-which does not depend on how the step's image is made."""
+`model_drift` until the drift is accepted. The pinned record is a real ComfyUI step run on the test
+server (imported from a graph, published through the gate, run in this process)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
 from runs_app import services as runs
 from runs_app.generators import comfyui_env
-from runs_app.models import ReproductionCheck, Run
+from runs_app.models import ReproductionCheck, Run, RunStatus
+from templates_app import comfyui as comfyui_pools
+from templates_app import services as templates
 from templates_app.catalogue import Catalogue
 from templates_app.models import ModelFamily, ModelSnapshot
 from testing.comfyui_server import ComfyUITestServer
-from tests.helpers import HostedStandIn, finished_record, small_definition
+from tests.helpers import png_bytes, run_now
 
 SDXL = "sd_xl_base_1.0.safetensors"
+# The pinned record's step runs over HTTP in this process: the step watch must see the test's rows.
+ON_SERVER = pytest.mark.django_db(transaction=True)
 
 
-class ComfyStandIn(HostedStandIn):
-    def generate(self, request: Any, progress: Any = None) -> Any:
-        return self.answer(request, progress)
+# Weight-free nodes the test server really executes: an uploaded image over a coloured ground, seeded noise.
+GRAPH: dict[str, Any] = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+    "2": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 48, "batch_size": 1, "color": 0x3366AA}},
+    "3": {"class_type": "ImageBlend", "inputs": {"image1": ["2", 0], "image2": ["1", 0], "blend_factor": 0.6, "blend_mode": "normal"}},
+    "4": {"class_type": "ImageAddNoise", "inputs": {"image": ["3", 0], "seed": 0, "strength": 0.35}},
+    "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "ComfyUI"}},
+}  # fmt: skip
 
 
 @pytest.fixture
-def studio(settings, comfyui: ComfyUITestServer) -> ComfyUITestServer:
-    """The pool `studio` is the test server; its steps generate through the stand-in."""
+def studio(settings, comfyui: ComfyUITestServer) -> Iterator[ComfyUITestServer]:
+    """The pool `studio` is the test server."""
     settings.FLONIKS_COMFYUI_POOLS = {"studio": [comfyui.url]}
-    settings.FLONIKS_PROVIDERS = {**settings.FLONIKS_PROVIDERS, "comfyui": f"{__name__}.ComfyStandIn"}
     comfyui_env.forget()
+    comfyui_pools.forget()
     yield comfyui
     comfyui_env.forget()
+    comfyui_pools.forget()
+
+
+def reference(operator: Any) -> str:
+    return runs.upload_artifact(actor=operator, data=png_bytes((40, 30), (220, 90, 30)).getvalue()).sha256
 
 
 def today() -> str:
@@ -59,20 +72,25 @@ def change_server(server: ComfyUITestServer) -> None:
 
 
 @pytest.fixture
-def pinned(studio, api, admin_user, operator, manager, make_workflow, publish) -> dict[str, Any]:
+def pinned(studio, api, admin_user, operator, manager, make_workflow) -> dict[str, Any]:
     """A captured snapshot, a workflow running on it in production, pinned from an approved record."""
     assert capture(api, admin_user).status_code == 201
     workflow = make_workflow("comfy-poster", "Poster")
-    d = small_definition()
-    d["steps"] = d["steps"][:1]
-    d["steps"][0]["model"] = "comfyui/studio"
-    d["outputs"] = {"hero": "{{steps.background.output}}"}
-    publish(workflow, d)
-    record = finished_record(operator, workflow)
+    imported = api(operator).post(f"/api/workflows/{workflow.slug}/drafts/import-comfyui/", {"graph": GRAPH})
+    assert imported.status_code == 201, imported.content
+    published = api(operator).post(f"/api/drafts/{imported.json()['id']}/publish/", {"visibility": "internal"})
+    assert published.status_code == 201, published.content
+    ref = reference(operator)
+    run = run_now(runs.start_run(actor=operator, workflow=workflow, inputs={"reference": ref}))
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    assert run.steps.get().model == f"comfyui/studio@{today()}"
+    runs.finalize_run(actor=operator, run=run, label="first look", annotation="the pinned look")
+    record = runs.write_record(run_id=run.pk)
+    assert record is not None
     runs.approve_record(actor=manager, record=record)
     runs.set_workflow_mode(actor=operator, workflow=workflow, mode="production", pin_record=record)
     Catalogue.forget()
-    return {"workflow": workflow, "record": record}
+    return {"workflow": workflow, "record": record, "reference": ref}
 
 
 def test_capture_mints_a_dated_snapshot_holding_what_the_server_reports(studio, api, admin_user):
@@ -83,18 +101,37 @@ def test_capture_mints_a_dated_snapshot_holding_what_the_server_reports(studio, 
     snapshot = ModelSnapshot.objects.get(family__name="comfyui/studio", snapshot=today())
     fingerprint = snapshot.fingerprint
     assert fingerprint == body["fingerprint"]
-    assert (fingerprint["comfyui"], fingerprint["python"], fingerprint["torch"]) == ("0.3.64", "3.12.7", "2.5.1+cu124")
-    assert fingerprint["devices"] == ["cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync (cuda)"]
-    assert {"SaveImage", "LoadImage", "ImageAddNoise"} <= set(fingerprint["nodes"])  # the classes of /object_info
+    assert (fingerprint["comfyui_version"], fingerprint["python_version"], fingerprint["pytorch_version"]) == (
+        "0.3.64",
+        "3.12.7",
+        "2.5.1+cu124",
+    )
+    assert fingerprint["devices"] == [{"name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda"}]
+    assert {"SaveImage", "LoadImage", "ImageAddNoise"} <= set(fingerprint["node_classes"])  # from /object_info
     assert set(fingerprint["models"]) == set(studio.models)
     # The hash the file's header carries (modelspec.hash_sha256), where it has one; listed without otherwise.
-    expected = studio.models["checkpoints"][SDXL]["modelspec.hash_sha256"].removeprefix("0x")  # type: ignore[index]
-    assert fingerprint["models"]["checkpoints"][SDXL] == expected
-    assert fingerprint["models"]["checkpoints"]["v1-5-pruned-emaonly.ckpt"] == ""
+    header = studio.models["checkpoints"][SDXL]
+    assert header is not None and fingerprint["models"]["checkpoints"][SDXL] == header["modelspec.hash_sha256"]
+    assert fingerprint["models"]["checkpoints"]["v1-5-pruned-emaonly.ckpt"] is None
     assert ModelFamily.objects.get(name="comfyui/studio").provider == "comfyui"
     # One snapshot a day: a second capture today is refused, not silently merged.
     again = capture(api, admin_user)
     assert again.status_code == 409 and again.json()["code"] == "snapshot_exists"
+
+
+def test_the_pools_first_snapshot_receives_its_fingerprint_at_the_first_capture(studio, api, admin_user):
+    """Settings naming a pool mint its family with a snapshot dated that day and no fingerprint, so its
+    steps can be published at once; the first capture fills it, and from then on it never changes."""
+    templates.sync_comfyui_families()
+    first = ModelSnapshot.objects.get(family__name="comfyui/studio")
+    assert first.snapshot == today() and first.fingerprint == {}
+    answer = capture(api, admin_user)
+    assert answer.status_code == 201 and answer.json()["snapshot"] == today()
+    first.refresh_from_db()
+    assert first.fingerprint["comfyui_version"] == "0.3.64"
+    assert capture(api, admin_user).status_code == 409
+    with pytest.raises(Exception, match="snapshot_fingerprint_once"), transaction.atomic():
+        ModelSnapshot.objects.filter(pk=first.pk).update(fingerprint={"comfyui_version": "forged"})
 
 
 def test_a_custom_node_installed_shows_as_a_change(studio, api, admin_user):
@@ -132,18 +169,20 @@ def test_the_admin_action_captures_too(studio, admin_user, client: Client):
     )
     assert answer.status_code == 200
     snapshot = ModelSnapshot.objects.get(family=family)
-    assert snapshot.snapshot == today() and snapshot.fingerprint["comfyui"] == "0.3.64"
+    assert snapshot.snapshot == today() and snapshot.fingerprint["comfyui_version"] == "0.3.64"
 
 
+@ON_SERVER
 def test_no_drift_while_the_server_reports_what_was_captured(pinned, client: Client, operator):
     client.force_login(operator)
     record = pinned["record"]
     for url in ("/workflows/comfy-poster/", "/workflows/comfy-poster/run/", f"/records/{record.pk}/"):
         assert b"has changed since" not in client.get(url).content, url
-    run = runs.start_run(actor=operator, workflow=pinned["workflow"], inputs={"subject": "a fox"})
+    run = runs.start_run(actor=operator, workflow=pinned["workflow"], inputs={"reference": pinned["reference"]})
     assert run.mode == "production"
 
 
+@ON_SERVER
 def test_a_changed_server_is_named_on_every_page_and_refused_until_accepted(pinned, studio, client, api, operator):
     workflow, record = pinned["workflow"], pinned["record"]
     change_server(studio)
@@ -160,9 +199,10 @@ def test_a_changed_server_is_named_on_every_page_and_refused_until_accepted(pinn
     refused = api(operator).post(f"/api/records/{record.pk}/reproduce/", {}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "model_drift"
     assert said in refused.json()["errors"][0]["message"]
-    refused = api(operator).post("/api/runs/", {"workflow": workflow.slug, "inputs": {"subject": "a fox"}})
+    inputs = {"reference": pinned["reference"]}
+    refused = api(operator).post("/api/runs/", {"workflow": workflow.slug, "inputs": inputs})
     assert refused.status_code == 409 and refused.json()["code"] == "model_drift"
-    form = client.post("/workflows/comfy-poster/run/", {"input_subject": "a fox"})
+    form = client.post("/workflows/comfy-poster/run/", {"input_reference": png_bytes()})
     assert form.status_code == 409 and said in form.content.decode()
     assert not Run.objects.filter(reproduces=record).exists()
     assert Run.objects.filter(workflow=workflow).count() == 1  # the pinned record's own run only
@@ -173,13 +213,14 @@ def test_a_changed_server_is_named_on_every_page_and_refused_until_accepted(pinn
     assert check.drift_accepted and check.note == "model differs; outputs may differ"
     assert said in check.drift_warnings[0]["message"]
     started = api(operator).post(
-        "/api/runs/", {"workflow": workflow.slug, "inputs": {"subject": "a fox"}, "accept_model_drift": True}
+        "/api/runs/", {"workflow": workflow.slug, "inputs": inputs, "accept_model_drift": True}
     )
     assert started.status_code == 201 and started.json()["mode"] == "production"
-    form = client.post("/workflows/comfy-poster/run/", {"input_subject": "a fox", "accept_model_drift": "1"})
+    form = client.post("/workflows/comfy-poster/run/", {"input_reference": png_bytes(), "accept_model_drift": "1"})
     assert form.status_code == 302
 
 
+@ON_SERVER
 def test_an_unreachable_server_is_said_not_a_500(pinned, studio, client, api, operator):
     studio.stop()
     comfyui_env.forget()
@@ -194,6 +235,7 @@ def test_an_unreachable_server_is_said_not_a_500(pinned, studio, client, api, op
     assert answer.status_code == 202
 
 
+@ON_SERVER
 def test_pages_remember_the_fingerprint_briefly(pinned, studio, client, operator, settings):
     """One fetch per server per FLONIKS_COMFYUI_FINGERPRINT_TTL, whatever the number of page views."""
     settings.FLONIKS_COMFYUI_FINGERPRINT_TTL = 60

@@ -13,11 +13,17 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from PIL import Image
+from PIL import Image, ImageChops
 from PIL.PngImagePlugin import PngInfo
 
+from runs_app import services as runs
+from runs_app.models import Run, RunStatus
+from runs_app.storage import read_artifact
+from templates_app import comfyui as comfyui_pools
 from templates_app import comfyui_import
+from templates_app import services as templates
 from templates_app.models import Draft
+from tests.helpers import png_bytes, run_now
 
 # What ComfyUI's "Export (API)" writes for its default text-to-image graph, plus an image loader
 # (an img2img branch) so every kind of proposal shows.
@@ -268,3 +274,71 @@ def test_only_the_team_imports(api, outsider, make_workflow):
     assert api(None).post(url(wf.slug), {"graph": GRAPH}, format="json").status_code == 401
     assert api(outsider).post(url(wf.slug), {"graph": GRAPH}, format="json").status_code == 403
     assert not Draft.objects.filter(workflow=wf).exists()
+
+
+# --- imported graphs run: against the ComfyUI test server over real HTTP and websocket ---------------
+
+RUNNABLE: dict[str, Any] = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "example.png", "upload": "image"}},
+    "2": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 48, "batch_size": 1, "color": 0x3366AA}},
+    "3": {"class_type": "ImageBlend", "inputs": {"image1": ["2", 0], "image2": ["1", 0], "blend_factor": 0.6, "blend_mode": "normal"}},
+    "4": {"class_type": "ImageAddNoise", "inputs": {"image": ["3", 0], "seed": 5, "strength": 0.35}},
+    "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "ComfyUI"}},
+}  # fmt: skip
+
+
+def pixels_of(run: Run) -> Image.Image:
+    step = run.steps.get()
+    assert step.output is not None, step.error
+    return Image.open(io.BytesIO(read_artifact(step.output))).convert("RGB")
+
+
+def same_pixels(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and ImageChops.difference(a, b).getbbox() is None
+
+
+@pytest.mark.django_db(transaction=True)  # steps over HTTP: the step watch must see the rows
+def test_graphs_imported_from_json_and_from_a_png_publish_and_run(api, operator, make_workflow, settings, comfyui):
+    """JSON → draft → publish → runs with an uploaded reference and `$seed` on the test server: other seeds
+    give other pixels, the same seed the same pixels; then the PNG the server saved → draft → publish → run."""
+    settings.FLONIKS_COMFYUI_POOLS = {"studio": [comfyui.url]}
+    comfyui_pools.forget()
+    templates.sync_comfyui_families()
+    workflow = make_workflow("comfy-e2e", "Imported")
+    imported = api(operator).post(url(workflow.slug), {"graph": RUNNABLE}, format="json")
+    assert imported.status_code == 201, imported.content
+    step = imported.json()["definition"]["steps"][0]
+    assert step["model"] == "comfyui/studio" and step["output_node"] == "5"
+    assert step["bindings"] == {"1.image": "{{inputs.reference}}", "4.seed": "$seed"}
+    published = api(operator).post(f"/api/drafts/{imported.json()['id']}/publish/", {"visibility": "internal"})
+    assert published.status_code == 201, published.content
+
+    ref = runs.upload_artifact(actor=operator, data=png_bytes((40, 30), (220, 90, 30)).getvalue()).sha256
+    first = run_now(runs.start_run(actor=operator, workflow=workflow, inputs={"reference": ref}))
+    second = run_now(runs.start_run(actor=operator, workflow=workflow, inputs={"reference": ref}))
+    assert first.status == second.status == RunStatus.AWAITING_ANNOTATION, [
+        (s.status, s.error, s.attempts) for r in (first, second) for s in r.steps.all()
+    ]
+    a, b = first.steps.get(), second.steps.get()
+    assert a.seed != b.seed and not same_pixels(pixels_of(first), pixels_of(second))
+    assert a.submitted is not None and a.submitted["graph"]["4"]["inputs"]["seed"] == a.seed
+    runs.finalize_run(actor=operator, run=first, label="imported", annotation="from a ComfyUI export")
+    record = runs.write_record(run_id=first.pk)
+    assert record is not None
+    again = run_now(runs.reproduce_record(actor=operator, record=record))
+    assert again.steps.get().seed == a.seed and same_pixels(pixels_of(again), pixels_of(first))
+
+    # What ComfyUI saved carries the graph it ran: import that PNG into another workflow and run it.
+    saved = comfyui.output_files()[0].read_bytes()
+    assert b"tEXtprompt" in saved
+    other = make_workflow("comfy-e2e-png", "From a PNG")
+    answer = api(operator).post(
+        url(other.slug), {"file": upload(saved, "ComfyUI_00001_.png", "image/png")}, format="multipart"
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["definition"]["steps"][0]["bindings"] == {"1.image": "{{inputs.reference}}", "4.seed": "$seed"}
+    published = api(operator).post(f"/api/drafts/{answer.json()['id']}/publish/", {"visibility": "internal"})
+    assert published.status_code == 201, published.content
+    third = run_now(runs.start_run(actor=operator, workflow=other, inputs={"reference": ref}))
+    assert third.status == RunStatus.AWAITING_ANNOTATION, third.error
+    assert pixels_of(third).size == (64, 48)

@@ -90,6 +90,8 @@ class StepRequest:
     images: dict[str, bytes] = field(default_factory=dict)  # param name → encoded input image
     provenance: dict[str, Any] = field(default_factory=dict)  # embedded in the output where the format allows
     handle: StepHandle = field(default_factory=lambda: StepHandle("standalone"))
+    # A reproduction verifying a record: a provider that caches results (ComfyUI) must really generate.
+    verifying: bool = False
 
 
 @dataclass(frozen=True)

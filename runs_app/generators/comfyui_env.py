@@ -10,9 +10,10 @@ A fingerprint is what the server itself reports, nothing inferred:
   (`modelspec.hash_sha256`, or kohya's `sshs_model_hash`) is kept where the file carries one.
 
 The catalogue's `comfyui/<pool>` snapshots hold one (captured by an admin: runs_app.services.
-capture_environment); a step records the fingerprint of the server it ran on (the provider's
-`fingerprint()` calls `fingerprint_of_pool`). Drift is a server of the pool whose fingerprint today
-differs from a snapshot's, said in words by `describe_changes`.
+capture_environment). Its shape is the one the provider records on each step (templates_app.comfyui.
+server_fingerprint): `comfyui_version`, `python_version`, `pytorch_version`, `devices` [{name, type}],
+`node_classes`, `models` {folder: {file: hash or null}}; `describe_changes` compares any two of
+them. Drift is a server of the pool whose fingerprint today differs from a snapshot's, said in words.
 
 Every fetch is bounded: connect and read timeouts, a byte cap per answer, caps on folders, files
 and metadata lookups, and a deadline for the whole fingerprint. Pages ask through `live()`, which
@@ -32,8 +33,9 @@ import httpx
 from django.conf import settings
 
 from core import jsonsafe
+from templates_app import comfyui as pool_config
 
-PROVIDER = "comfyui"
+PROVIDER = pool_config.PROVIDER
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_OBJECT_INFO_BYTES = 64 * 1024 * 1024  # every node's schema: tens of MB on a server with many custom nodes
 MAX_FOLDERS = 64
@@ -52,14 +54,13 @@ class EnvironmentUnreachable(Exception):
 
 
 def pools() -> dict[str, list[str]]:
-    """Pool → base URLs, from FLONIKS_COMFYUI_POOLS (JSON in the environment; see floniks/settings.py)."""
-    found: Mapping[str, Any] = getattr(settings, "FLONIKS_COMFYUI_POOLS", {}) or {}
-    return {str(pool): [str(u).rstrip("/") for u in urls] for pool, urls in found.items()}
+    """Pool → base URLs (FLONIKS_COMFYUI_POOLS, read by templates_app.comfyui), without trailing slashes."""
+    return {str(pool): [str(u).rstrip("/") for u in urls] for pool, urls in pool_config.pools().items()}
 
 
 def pool_of(family: str) -> str:
-    """`comfyui/studio` → `studio`."""
-    return family.partition("/")[2]
+    """`comfyui/studio` → `studio` ("" for a family that is not a ComfyUI pool)."""
+    return pool_config.pool_of(family) or ""
 
 
 def servers_of(family: str) -> list[str]:
@@ -124,9 +125,8 @@ def fetch_fingerprint(base_url: str, *, client: httpx.Client | None = None) -> d
             raise EnvironmentUnreachable(f"{fetch.base} does not answer as a ComfyUI server does.")
         return {
             **_system(stats),
-            "nodes": sorted(str(n) for n in nodes)[:20000],
+            "node_classes": sorted(str(n) for n in nodes)[:20000],
             "models": _models(fetch),
-            "server": fetch.base,
         }
     finally:
         if own:
@@ -136,32 +136,32 @@ def fetch_fingerprint(base_url: str, *, client: httpx.Client | None = None) -> d
 def _system(stats: dict[str, Any]) -> dict[str, Any]:
     found = stats.get("system")
     system: dict[str, Any] = found if isinstance(found, dict) else {}
-    python = str(system.get("python_version") or "").split(" ")[0]
-    devices = []
-    for device in stats.get("devices") or []:
-        if isinstance(device, dict):
-            devices.append(f"{device.get('name', '?')} ({device.get('type', '?')})"[:200])
+    devices = [
+        {"name": str(d.get("name", ""))[:200], "type": str(d.get("type", ""))[:40]}
+        for d in stats.get("devices") or []
+        if isinstance(d, dict)
+    ]
     return {
-        "comfyui": str(system.get("comfyui_version") or "unknown")[:40],
-        "python": python[:40] or "unknown",
-        "torch": str(system.get("pytorch_version") or "unknown")[:60],
-        "devices": sorted(devices)[:32],
+        "comfyui_version": str(system.get("comfyui_version") or "")[:40],
+        "python_version": str(system.get("python_version") or "").split(" ")[0][:40],
+        "pytorch_version": str(system.get("pytorch_version") or "")[:60],
+        "devices": devices[:32],
     }
 
 
-def _models(fetch: _Fetcher) -> dict[str, dict[str, str]]:
+def _models(fetch: _Fetcher) -> dict[str, dict[str, str | None]]:
     folders = fetch.get("/models")
     if not isinstance(folders, list):
         raise EnvironmentUnreachable(f"{fetch.base}/models did not list model folders.")
     lookups = MAX_METADATA_LOOKUPS
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str | None]] = {}
     for folder in sorted(str(f) for f in folders)[:MAX_FOLDERS]:
         files = fetch.get(f"/models/{quote(folder, safe='')}", missing_ok=True)
         if not isinstance(files, list):
             continue
-        entries: dict[str, str] = {}
+        entries: dict[str, str | None] = {}
         for name in sorted(str(f) for f in files)[:MAX_FILES_PER_FOLDER]:
-            digest = ""
+            digest = None
             if name.endswith(".safetensors") and lookups > 0:
                 lookups -= 1
                 path = f"/view_metadata/{quote(folder, safe='')}?filename={quote(name, safe='')}"
@@ -171,14 +171,14 @@ def _models(fetch: _Fetcher) -> dict[str, dict[str, str]]:
     return found
 
 
-def _hash_in(metadata: Any) -> str:
+def _hash_in(metadata: Any) -> str | None:
     if not isinstance(metadata, dict):
-        return ""
+        return None
     for key in HASH_KEYS:
         value = metadata.get(key)
         if isinstance(value, str) and value:
-            return value.lower().removeprefix("0x")[:128]
-    return ""
+            return value[:140]  # as the header has it (the provider's step fingerprints keep it so too)
+    return None
 
 
 def fingerprint_of_pool(family: str) -> dict[str, Any]:
@@ -255,14 +255,29 @@ def _listed(names: list[str]) -> str:
     return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
+def _devices(fingerprint: Mapping[str, Any]) -> set[str]:
+    found = set()
+    for device in fingerprint.get("devices") or []:
+        if isinstance(device, dict):
+            found.add(f"{device.get('name') or '?'} ({device.get('type') or '?'})")
+        else:
+            found.add(str(device))
+    return found
+
+
+def _hash_of(value: Any) -> str:
+    return str(value).lower().removeprefix("0x") if value else ""
+
+
 def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """What changed from one fingerprint to another, a phrase per kind of change, e.g.
-    ["ComfyUI 0.3.64 → 0.3.66", "checkpoints: sdxl_base.safetensors removed"]. Empty when the same."""
+    ["ComfyUI 0.3.64 → 0.3.66", "checkpoints: sdxl_base.safetensors removed"]. Empty when the same.
+    Only what a server reports is compared (not `server`, `provider`, … that a step's fingerprint adds)."""
     changes = []
-    for key, label in (("comfyui", "ComfyUI"), ("python", "Python"), ("torch", "torch")):
-        if before.get(key) != after.get(key):
+    for key, label in (("comfyui_version", "ComfyUI"), ("python_version", "Python"), ("pytorch_version", "torch")):
+        if (before.get(key) or "") != (after.get(key) or ""):
             changes.append(f"{label} {before.get(key) or 'unknown'} → {after.get(key) or 'unknown'}")
-    old_devices, new_devices = set(before.get("devices") or []), set(after.get("devices") or [])
+    old_devices, new_devices = _devices(before), _devices(after)
     if old_devices != new_devices:
         parts = []
         if gone := sorted(old_devices - new_devices):
@@ -270,7 +285,7 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
         if new := sorted(new_devices - old_devices):
             parts.append(f"{_listed(new)} added")
         changes.append("devices: " + "; ".join(parts))
-    old_nodes, new_nodes = set(before.get("nodes") or []), set(after.get("nodes") or [])
+    old_nodes, new_nodes = set(before.get("node_classes") or []), set(after.get("node_classes") or [])
     if old_nodes != new_nodes:
         parts = []
         if new := sorted(new_nodes - old_nodes):
@@ -287,7 +302,10 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
             parts.append(f"{_listed(gone)} removed")
         if new := sorted(set(now) - set(was)):
             parts.append(f"{_listed(new)} added")
-        if changed := sorted(n for n in set(was) & set(now) if was[n] and now[n] and was[n] != now[n]):
+        both = set(was) & set(now)
+        if changed := sorted(
+            n for n in both if _hash_of(was[n]) and _hash_of(now[n]) and _hash_of(was[n]) != _hash_of(now[n])
+        ):
             parts.append(f"{_listed(changed)} changed (another hash)")
         if parts:
             changes.append(f"{folder}: " + ", ".join(parts))

@@ -121,6 +121,7 @@ class ValidationResultSerializer(serializers.Serializer[Any]):
     bump = serializers.CharField(allow_null=True)
     bump_reasons = serializers.ListField(child=serializers.CharField())
     manifest_hash = serializers.CharField(allow_null=True)
+    warnings = ProblemSerializer(many=True, help_text="Worth knowing, never a reason to refuse (a pool not answering).")
 
 
 class PublishSerializer(serializers.Serializer[Any]):

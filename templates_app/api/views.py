@@ -220,6 +220,7 @@ class DraftValidateView(APIView):
                 "bump": result.bump,
                 "bump_reasons": result.bump_reasons,
                 "manifest_hash": result.manifest_hash,
+                "warnings": [p.as_dict() for p in result.warnings],
             }
         )
 
