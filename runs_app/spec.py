@@ -298,11 +298,7 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "reason": "retired",
             "message": f"Step '{step_id}' was made with {recorded}, which is retired; today it would use {current}.",
         }
-    environment = (
-        comfyui_env.drift(family, catalogue.fingerprint(family, snapshot) or {})
-        if snapshot is not None and _external(family, snapshot, catalogue)
-        else None
-    )
+    environment = environment_change(recorded, catalogue)
     if environment is not None and environment.changed:
         return {
             "step": step_id,
@@ -330,6 +326,15 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             f"{' '.join(environment.unreachable)}",
         }
     return None
+
+
+def environment_change(ref: str, catalogue: Catalogue) -> comfyui_env.Drift | None:
+    """How the servers of a snapshot's pool compare today with the environment it holds (None for a
+    snapshot without one: built-in families, or a pool not captured yet)."""
+    family, snapshot = split_model(ref)
+    if snapshot is None or not _external(family, snapshot, catalogue):
+        return None
+    return comfyui_env.drift(family, catalogue.fingerprint(family, snapshot) or {})
 
 
 def _external(family: str, snapshot: str | None, catalogue: Catalogue) -> bool:

@@ -246,3 +246,24 @@ def test_pages_remember_the_fingerprint_briefly(pinned, studio, client, operator
         client.get("/workflows/comfy-poster/")
         client.get(f"/records/{pinned['record'].pk}/")
     assert len([r for r in studio.requests if r[1] == "/system_stats"]) - before == 1
+
+
+def test_without_a_pin_the_workflow_page_says_the_snapshot_no_longer_matches(studio, api, admin_user, operator, client):
+    """Discovery runs are not refused, but what they would record as their snapshot is no longer what
+    runs: the workflow page says so, and that an admin can capture a new snapshot."""
+    assert capture(api, admin_user).status_code == 201
+    workflow = templates.create_workflow(actor=operator, slug="comfy-sketch", name="Sketch")
+    imported = api(operator).post(f"/api/workflows/{workflow.slug}/drafts/import-comfyui/", {"graph": GRAPH})
+    published = api(operator).post(f"/api/drafts/{imported.json()['id']}/publish/", {"visibility": "internal"})
+    assert published.status_code == 201, published.content
+    client.force_login(operator)
+    assert b"has changed since" not in client.get("/workflows/comfy-sketch/").content
+    studio.extra_node_classes["IPAdapterAdvanced"] = {"input": {"required": {}}, "output": []}
+    change_server(studio)
+    page = client.get("/workflows/comfy-sketch/").content.decode()
+    assert "ComfyUI 0.3.64 → 0.3.66; node classes: IPAdapterAdvanced added; checkpoints: " in page
+    assert "An admin can capture a new snapshot." in page
+    assert (
+        "ComfyUI 0.3.64 → 0.3.66"
+        in api(operator).get("/api/workflows/comfy-sketch/").json()["drift_warnings"][0]["message"]
+    )

@@ -116,7 +116,7 @@ def _why(exc: httpx.HTTPError) -> str:
 def fetch_fingerprint(base_url: str, *, client: httpx.Client | None = None) -> dict[str, Any]:
     """The fingerprint one server reports now. Raises EnvironmentUnreachable."""
     own = client is None
-    client = client or httpx.Client(timeout=_timeout(), follow_redirects=False, trust_env=False)
+    client = client or httpx.Client(timeout=_timeout(), follow_redirects=False)
     try:
         fetch = _Fetcher(base_url, client, time.monotonic() + DEADLINE_SECONDS)
         stats = fetch.get("/system_stats")
