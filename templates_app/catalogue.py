@@ -27,7 +27,6 @@ class FamilyInfo:
     provider: str
     default: str | None
     snapshots: dict[str, str] = field(default_factory=dict)  # snapshot → status
-    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # snapshot → environment, where captured
 
     @property
     def takes_seed(self) -> bool:
@@ -48,6 +47,7 @@ class Resolution:
 class Catalogue:
     def __init__(self, families: dict[str, FamilyInfo]) -> None:
         self.families = families
+        self._fingerprints: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     @classmethod
     def cached(cls) -> Catalogue:
@@ -69,18 +69,12 @@ class Catalogue:
     @classmethod
     def load(cls) -> Catalogue:
         snapshots: dict[int, dict[str, str]] = {}
-        fingerprints: dict[int, dict[str, dict[str, Any]]] = {}
-        rows = ModelSnapshot.objects.values_list("family_id", "snapshot", "status", "fingerprint")
-        for family_id, snapshot, status, fingerprint in rows:
+        for family_id, snapshot, status in ModelSnapshot.objects.values_list("family_id", "snapshot", "status"):
             snapshots.setdefault(family_id, {})[snapshot] = status
-            if fingerprint:
-                fingerprints.setdefault(family_id, {})[snapshot] = fingerprint
         families = {}
         for fam in ModelFamily.objects.select_related("default_snapshot"):
             default = fam.default_snapshot.snapshot if fam.default_snapshot else None
-            families[fam.name] = FamilyInfo(
-                fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}), fingerprints.get(fam.pk, {})
-            )
+            families[fam.name] = FamilyInfo(fam.name, fam.tier, fam.provider, default, snapshots.get(fam.pk, {}))
         return cls(families)
 
     def tier_of(self, model_ref: str) -> str | None:
@@ -98,9 +92,20 @@ class Catalogue:
         return Resolution(family, info.default, pinned=False)
 
     def fingerprint(self, family: str, snapshot: str) -> dict[str, Any] | None:
-        """The environment a snapshot of an external family holds (None where nothing was captured)."""
-        info = self.families.get(family)
-        return info.fingerprints.get(snapshot) if info else None
+        """The environment a snapshot of an external family holds (None where nothing was captured).
+        Read on first use, once per snapshot and catalogue: a fingerprint lists every node class and
+        model file of a server, too much to load with the catalogue for every gate check."""
+        if snapshot not in (self.families[family].snapshots if family in self.families else {}):
+            return None
+        key = (family, snapshot)
+        if key not in self._fingerprints:
+            found = (
+                ModelSnapshot.objects.filter(family__name=family, snapshot=snapshot)
+                .values_list("fingerprint", flat=True)
+                .first()
+            )
+            self._fingerprints[key] = found or None
+        return self._fingerprints[key]
 
     def is_available(self, family: str, snapshot: str) -> bool:
         info = self.families.get(family)
