@@ -20,6 +20,7 @@ What a test can do with it (all thread-safe):
         server.interrupts, server.frees        # bodies of POST /interrupt and POST /free received
         server.prompts                         # bodies of accepted POST /prompt, in order
         server.uploads                         # names stored by POST /upload/image
+        server.finished                        # prompt id → time.time() its history was written
         server.fail_node("ImageAddNoise", "CUDA out of memory")  # execution_error from that class
         server.node_delay = 0.5                # seconds per progress tick (a slow node)
         server.wait_running(timeout=5)         # until a prompt is executing a node
@@ -287,6 +288,7 @@ class ComfyUITestServer:
         self.frees: list[dict[str, Any]] = []
         self.prompts: list[dict[str, Any]] = []
         self.uploads: list[str] = []
+        self.finished: dict[str, float] = {}  # prompt id → time.time() its history was written (benchmarks)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         # What tests change.
         self.node_delay = 0.0
@@ -916,6 +918,7 @@ class ComfyUITestServer:
                 "status": {"status_str": status, "completed": status == "success", "messages": messages},
                 "meta": meta,
             }
+            self.finished[prompt_id] = time.time()
         # ComfyUI's prompt worker says the queue is idle with a final `executing` whose node is None.
         self._send("executing", {"node": None, "prompt_id": prompt_id}, extra_data.get("client_id"), epoch)
 
@@ -1071,6 +1074,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # As aiohttp does: no Nagle delay between a response's head and its body (40 ms otherwise).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.owner._lock:
             self.owner._connections.add(self.connection)
 

@@ -272,6 +272,12 @@ def pixels(step: RunStep) -> Image.Image:
     return Image.open(io.BytesIO(read_artifact(step.output))).convert("RGB")
 
 
+def sent_by(step: RunStep) -> dict[str, Any]:
+    """What the step submitted to the server (recorded once it succeeded)."""
+    assert step.submitted is not None
+    return step.submitted
+
+
 def same_pixels(a: Image.Image, b: Image.Image) -> bool:
     return a.size == b.size and ImageChops.difference(a, b).getbbox() is None
 
@@ -288,7 +294,7 @@ def test_a_comfyui_run_uploads_the_reference_binds_the_seed_and_records_what_it_
     assert not same_pixels(pixels(a), pixels(b))  # another seed, other noise
     assert pixels(a).size == (96, 72)
 
-    sent = a.submitted
+    sent = sent_by(a)
     assert sent["server"] == server.url and sent["output_node"] == "6"
     assert sent["graph"]["4"]["inputs"]["seed"] == a.seed  # the exact graph submitted, seed in place
     assert sent["graph"]["6"]["inputs"]["filename_prefix"] == "floniks/fox"
@@ -384,7 +390,7 @@ def test_a_server_restarted_mid_step_is_retried_and_the_step_succeeds(studio, op
     step = done.steps.get()
     assert step.attempts == 1  # one claim; the provider's transient error was retried within it
     lost, retried = server.prompts[before:]  # the prompt lost with the server, then the retry's
-    assert lost["prompt_id"] != retried["prompt_id"] == step.submitted["prompt_id"]
+    assert lost["prompt_id"] != retried["prompt_id"] == sent_by(step)["prompt_id"]
     assert lost["prompt"] == retried["prompt"]
     assert step.output is not None and pixels(step).size == (96, 72)
 
@@ -405,7 +411,7 @@ def test_reproducing_a_comfyui_record_frees_the_cache_first_and_is_exact(studio,
     assert server.frees[frees:] == [{"unload_models": True, "free_memory": True}]
     assert server.executions == executions + 1  # really executed, not answered from the cache
     original, reproduced = run.steps.get(), again.steps.get()
-    assert reproduced.submitted["freed_cache"] is True and reproduced.seed == original.seed
+    assert sent_by(reproduced)["freed_cache"] is True and reproduced.seed == original.seed
     assert same_pixels(pixels(original), pixels(reproduced))  # the same seed, the same pixels
 
 
@@ -413,7 +419,7 @@ def test_reproducing_a_comfyui_record_frees_the_cache_first_and_is_exact(studio,
 
 
 @pytest.mark.skipif(not os.environ.get("COMFYUI_URL"), reason="COMFYUI_URL names no real ComfyUI server")
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # a step of seconds: the watch must see the run
 def test_a_real_comfyui_server_runs_a_graph(settings, make_workflow, publish, operator):
     """Core nodes only (no model weights needed): an uploaded image, scaled, inverted, saved."""
     settings.FLONIKS_COMFYUI_POOLS = {"real": [os.environ["COMFYUI_URL"].rstrip("/")]}
@@ -445,3 +451,39 @@ def test_a_real_comfyui_server_runs_a_graph(settings, make_workflow, publish, op
     step = run.steps.get()
     assert pixels(step).size == (80, 60)
     assert step.fingerprint["comfyui_version"] and step.fingerprint["node_classes"]
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # a step of about a second: the watch must see the run
+def test_the_run_and_record_pages_show_a_comfyui_step(pool, make_workflow, publish, operator, client):
+    """In this process (no worker needed for pages): the run and its record render, the step's error
+    or output and its bindings readable."""
+    workflow = make_workflow()
+    publish(workflow, comfy_definition())
+    run = run_now(
+        services.start_run(
+            actor=operator, workflow=workflow, inputs={"subject": "owl", "reference": reference(operator)}
+        )
+    )
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    client.force_login(operator)
+    page = client.get(f"/runs/{run.pk}/")
+    assert page.status_code == 200
+    services.finalize_run(actor=operator, run=run, label="owl", annotation="comfy")
+    record = services.write_record(run_id=run.pk)
+    assert record is not None
+    page = client.get(f"/records/{record.pk}/")
+    assert page.status_code == 200
+    assert "floniks/owl" in page.content.decode()  # the bound filename prefix, as frozen
+
+    pool.fail_node("ImageScale", "Tensor sizes do not match")
+    failed = run_now(
+        services.start_run(
+            actor=operator, workflow=workflow, inputs={"subject": "owl", "reference": reference(operator)}
+        )
+    )
+    assert failed.status == RunStatus.FAILED
+    page = client.get(f"/runs/{failed.pk}/")
+    assert "ComfyUI node 5 (ImageScale) failed: Tensor sizes do not match" in page.content.decode()

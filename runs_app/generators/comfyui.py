@@ -146,12 +146,8 @@ class ComfyUIProvider:
             job = self._jobs.get(handle.key)
         if job is None:
             return
-        try:
-            with httpx.Client(timeout=QUEUE_TIMEOUT_SECONDS, follow_redirects=False) as http:
-                http.post(f"{job.server}/interrupt", json={"prompt_id": job.prompt_id})
-                http.post(f"{job.server}/queue", json={"delete": [job.prompt_id]})
-        except httpx.HTTPError:
-            log.warning("Could not interrupt prompt %s on %s", job.prompt_id, job.server, exc_info=True)
+        with httpx.Client(timeout=QUEUE_TIMEOUT_SECONDS, follow_redirects=False) as http:
+            self._interrupt(http, job.server, job.prompt_id)
 
     def fingerprint(self, family: str, snapshot: str) -> dict[str, Any]:
         """The environment of the server that ran this thread's last step of `family`; else the pool's
@@ -293,16 +289,24 @@ class ComfyUIProvider:
     ) -> None:
         tracker = _Progress(graph, progress)
         quiet_since = time.monotonic()
+        succeeded = False
         while True:
             if handle.cancelled:
+                # cancel() may have come before the prompt was sent: interrupt it here too (harmless twice).
+                self._interrupt(http, server, prompt_id)
                 raise StepCancelled(handle.reason)
             try:
                 raw = ws.recv()
             except websocket.WebSocketTimeoutException:
-                if time.monotonic() - quiet_since > HISTORY_POLL_SECONDS:
+                if succeeded or time.monotonic() - quiet_since > HISTORY_POLL_SECONDS:
                     quiet_since = time.monotonic()
                     if self._history(server, http, prompt_id) is not None:
                         return  # ended while a message was missed
+                    if not succeeded and not self._queued(server, http, prompt_id):
+                        if self._history(server, http, prompt_id) is not None:
+                            return
+                        # Neither queued nor done: the server lost it (restarted without closing our socket).
+                        raise TransientGeneratorError(f"The ComfyUI server lost prompt {prompt_id}.") from None
                 continue
             except (OSError, websocket.WebSocketException) as exc:
                 # The server went away mid-step (a restart, a crash): the prompt is lost with it.
@@ -329,9 +333,26 @@ class ComfyUIProvider:
             elif kind == "progress":
                 tracker.progress(str(data.get("node")), data.get("value"), data.get("max"))
             elif kind == "execution_success":
-                return
+                succeeded = True  # its history is written just before the `executing` None that follows
             elif kind in ("execution_error", "execution_interrupted"):
                 raise _failure_from([[kind, data]], graph, handle)
+
+    @staticmethod
+    def _interrupt(http: httpx.Client, server: str, prompt_id: str) -> None:
+        try:
+            http.post(f"{server}/interrupt", json={"prompt_id": prompt_id}, timeout=QUEUE_TIMEOUT_SECONDS)
+            http.post(f"{server}/queue", json={"delete": [prompt_id]}, timeout=QUEUE_TIMEOUT_SECONDS)
+        except httpx.HTTPError:
+            log.warning("Could not interrupt prompt %s on %s", prompt_id, server, exc_info=True)
+
+    @staticmethod
+    def _queued(server: str, http: httpx.Client, prompt_id: str) -> bool:
+        """Whether the prompt is running or waiting on the server."""
+        answer = http.get(f"{server}/queue")
+        _raise_for_server(answer, "show its queue")
+        queue = answer.json() if answer.status_code == 200 else {}
+        items = (queue.get("queue_running") or []) + (queue.get("queue_pending") or [])
+        return any(isinstance(item, list) and len(item) > 1 and item[1] == prompt_id for item in items)
 
     @staticmethod
     def _history(server: str, http: httpx.Client, prompt_id: str) -> dict[str, Any] | None:
