@@ -67,3 +67,10 @@ class QuotaExceeded(DomainError):
 
     status = 429
     code = "quota_exceeded"
+
+
+class Unavailable(DomainError):
+    """Something outside Floniks that the request needs (a provider's server) did not answer."""
+
+    status = 502
+    code = "provider_unreachable"

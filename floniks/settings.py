@@ -441,6 +441,12 @@ CELERY_TASK_QUEUES = [
 # of a backlog (priority 0); everything else is sent at the default.
 CELERY_TASK_DEFAULT_PRIORITY = 6
 
+# --- ComfyUI environments (DESIGN §8; runs_app/generators/comfyui_env.py) ----------------------------
+# How long a page trusts a ComfyUI server's fingerprint (or its silence) before asking it again, and
+# the timeout of each request made to ask (a whole fingerprint is bounded by a 20 s deadline too).
+FLONIKS_COMFYUI_FINGERPRINT_TTL = env_int("FLONIKS_COMFYUI_FINGERPRINT_TTL", 30, minimum=0)
+FLONIKS_COMFYUI_FINGERPRINT_TIMEOUT = float(env_str("FLONIKS_COMFYUI_FINGERPRINT_TIMEOUT", "5"))
+
 # --- Runs -------------------------------------------------------------------------
 # A worker renews its lease on a run every third of this; a lease left to expire
 # means the worker died and the sweep hands the run to another worker.

@@ -32,6 +32,7 @@ urlpatterns = [
     path("workflows/<slug:slug>/do/<str:action>/", composed.workflow_action, name="workflow-action"),
     path("workflows/<slug:slug>/derive/", templates.derive, name="workflow-derive"),
     path("workflows/<slug:slug>/drafts/new/", templates.draft_new, name="draft-new"),
+    path("workflows/<slug:slug>/drafts/import-comfyui/", templates.draft_import_comfyui, name="draft-import-comfyui"),
     path("workflows/<slug:slug>/run/", pages.run_form, name="run-form"),
     path("drafts/<int:pk>/", templates.draft_editor, name="draft"),
     path("drafts/<int:pk>/form/", templates.draft_form, name="draft-form"),

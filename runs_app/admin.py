@@ -22,6 +22,8 @@ from runs_app.models import (
     VersionRecord,
     WorkerHeartbeat,
 )
+from templates_app.admin import ModelFamilyAdmin
+from templates_app.models import ModelFamily
 
 
 @admin.register(Run)
@@ -67,3 +69,21 @@ for model, columns in [
     (WorkerHeartbeat, ["name", "queues", "started_at", "seen_at"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))
+
+
+# The catalogue's families are templates_app's, but capturing a server's environment needs runs_app's
+# provider code: the family admin gains the action here, above templates_app in the layers.
+admin.site.unregister(ModelFamily)
+
+
+@admin.register(ModelFamily)
+class CapturingModelFamilyAdmin(ModelFamilyAdmin):
+    actions = [
+        *(getattr(ModelFamilyAdmin, "actions", None) or []),
+        service_action(
+            "capture",
+            "Capture a new snapshot of the selected ComfyUI pools' environment",
+            services.capture_environment,
+            "family",
+        ),
+    ]

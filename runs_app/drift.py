@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from runs_app.models import ProductionPin, ReproductionCheck, RunStep, VersionRecord
-from runs_app.spec import drift_warnings_for
+from runs_app.spec import drift_warnings_for, environment_change, models_today
+from templates_app import comfyui as pool_config
 from templates_app.catalogue import UNSEEDED_WARNING, Catalogue
 from templates_app.definition import split_model
 from templates_app.models import Lifecycle, Mode, Workflow, WorkflowVersion
@@ -27,8 +28,41 @@ def pin_drift(
 
 
 def workflow_drift(workflow: Workflow, catalogue: Catalogue | None = None) -> list[Warning]:
-    """The drift of a workflow's production pin against its canonical version."""
-    return pin_drift(getattr(workflow, "production_pin", None), workflow.canonical_version, catalogue)
+    """The drift of a workflow's production pin against its canonical version; without a pin, the
+    ComfyUI environments its canonical version runs on that no longer match their snapshot (what a
+    discovery run would record as its snapshot is then not what ran: an admin captures a new one)."""
+    pin = getattr(workflow, "production_pin", None)
+    version = workflow.canonical_version
+    if pin is not None or version is None:
+        return pin_drift(pin, version, catalogue)
+    if not _runs_on_comfyui(version):
+        return []  # no server to compare with: not even the catalogue is read
+    return environment_drift(version, catalogue or Catalogue.load())
+
+
+def _runs_on_comfyui(version: WorkflowVersion) -> bool:
+    """Whether a step of the version itself names a ComfyUI pool (its sub-workflows' are theirs to say)."""
+    steps = version.definition.get("steps") or []
+    return any(str(s.get("model", "")).startswith(pool_config.FAMILY_PREFIX) for s in steps if isinstance(s, dict))
+
+
+def environment_drift(version: WorkflowVersion, catalogue: Catalogue) -> list[Warning]:
+    """Steps of a version whose snapshot today holds a captured environment its servers no longer report."""
+    found = []
+    for step_id, ref in models_today(version, catalogue).items():
+        change = environment_change(ref, catalogue) if ref else None
+        if ref and change is not None and change.changed:
+            found.append(
+                {
+                    "step": step_id,
+                    "recorded": ref,
+                    "current": ref,
+                    "reason": "environment_changed",
+                    "message": f"Step '{step_id}' runs on {ref}, whose ComfyUI server has changed since it was "
+                    f"captured: {change.text}. An admin can capture a new snapshot.",
+                }
+            )
+    return found
 
 
 def record_drift(record: VersionRecord, catalogue: Catalogue | None = None) -> list[Warning]:
@@ -76,8 +110,15 @@ class AcceptedDrift:
 DRIFT_REASONS = {
     "retired": "the recorded snapshot is retired",
     "newer_default": "a newer snapshot is the default",
-    "environment_changed": "the external environment no longer matches the recorded fingerprint",
+    "environment_changed": "the server's environment changed since the snapshot was captured",
 }
+
+
+def blocks_production(warning: Warning) -> bool:
+    """A production run reproduces its pin's output only in the pin's environment: one that changed
+    (a ComfyUI server reporting another version, node classes or model files) refuses the run until
+    the operator accepts it. A retired or superseded snapshot is only told (the run uses today's)."""
+    return warning["reason"] == "environment_changed"
 
 
 def accepted_drift(check: ReproductionCheck, steps: Iterable[RunStep]) -> list[AcceptedDrift]:

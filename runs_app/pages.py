@@ -24,7 +24,7 @@ from core.throttling import ClientScopedRateThrottle
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
 from runs_app import services, verification
 from runs_app.compare import PHASH_NEAR, SSIM_NEAR, artifacts_to_read, compare_records, difference_image
-from runs_app.drift import accepted_drift, model_notes, pin_drift, record_drift
+from runs_app.drift import accepted_drift, blocks_production, model_notes, pin_drift, record_drift
 from runs_app.filters import RecordFilter
 from runs_app.models import (
     ANNOTATION_MAX_LENGTH,
@@ -150,6 +150,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
                 version=version,
                 inputs=inputs,
                 mode=request.POST.get("mode") or None,
+                accept_model_drift=request.POST.get("accept_model_drift") == "1",
             )
         except DomainError as exc:
             errors = problems_by_path(exc.problems) or {"": [problem_text(exc)]}
@@ -163,6 +164,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
     # Read for display only, once the form is shown (start_run decides on a fresh catalogue of its own).
     catalogue = Catalogue.cached()
     drift = pin_drift(pin, version, catalogue) if workflow.mode == Mode.PRODUCTION else []
+    drift_blocks = any(blocks_production(w) for w in drift)
     sent = request.POST if request.method == "POST" else None
     fields = _form_fields(version.definition.get("inputs") or {}, sent, errors)
     return page(
@@ -175,6 +177,7 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "fields": fields,
             "drift": drift,
             "model_notes": model_notes(version, catalogue),
+            "drift_blocks": drift_blocks,
             "errors": errors,
             "archived": workflow.is_archived,
             "pin": pin,
@@ -362,6 +365,8 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "steps": steps,
             "drift": drift,
             "drift_blocks": any(blocks_reproduction(w) for w in drift),
+            "environment_changed": any(w["reason"] == "environment_changed" for w in drift),
+            "only_newer": all(w["reason"] == "newer_default" for w in drift),
             "checks": record.checks_shown(),
         },
     )

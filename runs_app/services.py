@@ -3,6 +3,7 @@ production pins. Views, tasks and commands call these and nothing else."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from collections.abc import Mapping
@@ -13,12 +14,13 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
 
-from core.errors import Conflict, Problem, ValidationFailed
+from core.errors import Conflict, Problem, Unavailable, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
 from runs_app import dispatch, graph, provenance, quota, transitions, verification
 from runs_app.dispatch import StepPolicy
-from runs_app.drift import pin_drift, record_drift
+from runs_app.drift import blocks_production, pin_drift, record_drift
+from runs_app.generators import comfyui_env
 from runs_app.models import (
     ANNOTATION_MAX_LENGTH,
     FINALIZABLE,
@@ -38,9 +40,10 @@ from runs_app.models import (
 )
 from runs_app.spec import Overrides, Resolution, blocks_reproduction, resolve_specification, validate_inputs
 from runs_app.storage import ingest_upload
+from templates_app import services as catalogue_services
 from templates_app.catalogue import Catalogue, queue_for
 from templates_app.definition import STEP_KINDS
-from templates_app.models import Mode, Pointer, PointerMove, Workflow, WorkflowVersion
+from templates_app.models import Mode, ModelFamily, ModelSnapshot, Pointer, PointerMove, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -49,11 +52,26 @@ if TYPE_CHECKING:
 
 
 def start_run(
-    *, actor: Actor, workflow: Workflow, inputs: Any, version: WorkflowVersion | None = None, mode: str | None = None
+    *,
+    actor: Actor,
+    workflow: Workflow,
+    inputs: Any,
+    version: WorkflowVersion | None = None,
+    mode: str | None = None,
+    accept_model_drift: bool = False,
 ) -> Run:
-    """Pin a version, freeze its specification and queue the run."""
+    """Pin a version, freeze its specification and queue the run. A production run whose pinned
+    environment changed (a ComfyUI server that no longer reports what the pinned snapshot holds) is
+    refused with 409 `model_drift` unless the operator accepts the drift: its output may differ."""
     actor = require_role(actor, Role.OPERATOR, action="start runs")
-    return _start(actor=actor, workflow=workflow, inputs=inputs, version=version, mode=mode)
+    return _start(
+        actor=actor,
+        workflow=workflow,
+        inputs=inputs,
+        version=version,
+        mode=mode,
+        accept_model_drift=accept_model_drift,
+    )
 
 
 def _start(
@@ -65,6 +83,7 @@ def _start(
     mode: str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     swept: dict[str, Any] | None = None,
+    accept_model_drift: bool = False,
 ) -> Run:
     workflow, version = _runnable(workflow, version)
     mode = mode or workflow.mode
@@ -77,6 +96,14 @@ def _start(
         pin = _required_pin(workflow, path="mode")
         overrides = Overrides(seeds=pin.seeds, subworkflows=_sub_versions(pin.record), params=params or {})
         warnings = pin_drift(pin, version, catalogue)
+        blocking = [w for w in warnings if blocks_production(w)]
+        if blocking and not accept_model_drift:
+            raise Conflict(
+                "The environment a pinned step was made in has changed since: run anyway (accept_model_drift), "
+                "knowing the output may differ from the pinned record, or capture and pin a new record.",
+                code="model_drift",
+                problems=[Problem("model_drift", w["step"], w["message"]) for w in blocking],
+            )
     resolution = resolve_specification(version=version, inputs=values, catalogue=catalogue, overrides=overrides)
     return _create_run(
         actor=actor,
@@ -770,3 +797,50 @@ def make_difference_images(*, check: ReproductionCheck) -> bool:
 def upload_artifact(*, actor: Actor, data: bytes) -> Artifact:
     actor = require_role(actor, Role.OPERATOR, action="upload reference images")
     return ingest_upload(data, actor=actor)
+
+
+# --- the model catalogue: external environments -------------------------------------------------
+
+
+def capture_environment(*, actor: Actor, family: ModelFamily | str) -> ModelSnapshot:
+    """A new dated snapshot (today, UTC) of a `comfyui/<pool>` family holding what its server reports
+    now (runs_app.generators.comfyui_env), made the family's default. 502 `provider_unreachable` when
+    no server of the pool answers; 409 `snapshot_exists` when today's snapshot was captured already."""
+    actor = require_role(actor, Role.ADMIN, action="capture environments")
+    name = family.name if isinstance(family, ModelFamily) else family
+    known = ModelFamily.objects.filter(name=name).first()
+    if known is not None and known.provider != comfyui_env.PROVIDER:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "not_external",
+                    "family",
+                    f"{name} runs on the {known.provider} provider: it has no server environment to capture.",
+                )
+            ]
+        )
+    if known is None and comfyui_env.pool_of(name) not in comfyui_env.pools():
+        raise ValidationFailed(
+            [Problem("unknown_model", "family", f"{name} is neither in the catalogue nor a configured ComfyUI pool.")]
+        )
+    try:
+        fingerprint = comfyui_env.fingerprint_of_pool(name)
+    except comfyui_env.EnvironmentUnreachable as exc:
+        raise Unavailable(f"Could not capture {name}: {exc}") from None
+    today = timezone.now().astimezone(dt.UTC).date().isoformat()
+    blank = ModelSnapshot.objects.filter(family__name=name, snapshot=today, fingerprint={}).first()
+    if blank is not None:  # the pool's first snapshot, made today when settings named it, holds nothing yet
+        snapshot = catalogue_services.fill_snapshot_fingerprint(actor=actor, snapshot=blank, fingerprint=fingerprint)
+    else:
+        snapshot = catalogue_services.add_model_snapshot(
+            actor=actor,
+            family=name,
+            snapshot=today,
+            tier=None if known else comfyui_env.pool_config.TIER,
+            provider=comfyui_env.PROVIDER,
+            make_default=True,
+            fingerprint=fingerprint,
+        )
+    for server in comfyui_env.servers_of(name):
+        comfyui_env.forget(server)  # the next page compares with a fresh answer
+    return snapshot

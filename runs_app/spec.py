@@ -15,6 +15,7 @@ from typing import Any
 from core.errors import Problem, ValidationFailed
 from core.jsonsafe import check_json
 from runs_app import limits as run_limits
+from runs_app.generators import comfyui_env
 from runs_app.models import Artifact
 from templates_app.catalogue import Catalogue
 from templates_app.definition import (
@@ -305,7 +306,8 @@ def _as_text(binding: Binding) -> str:
 # §8: a ComfyUI server whose nodes or model files changed) asks for the drift choice like a retired
 # snapshot. Providers that keep fingerprints register a check here: given the step id and its
 # recorded `family@snapshot`, it answers a warning with reason ENVIRONMENT_CHANGED (step, recorded,
-# current, reason, message) or None. The built-in generators register none.
+# current, reason, message) or None. The built-in generators register none; ComfyUI's check (its
+# servers against the captured fingerprint) is built into drift_warning.
 ENVIRONMENT_CHANGED = "environment_changed"
 EnvironmentCheck = Callable[[str, str, Catalogue], "dict[str, str] | None"]
 ENVIRONMENT_CHECKS: list[EnvironmentCheck] = []
@@ -331,6 +333,16 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
     for check in ENVIRONMENT_CHECKS:
         if (changed := check(step_id, recorded, catalogue)) is not None:
             return changed
+    environment = environment_change(recorded, catalogue)
+    if environment is not None and environment.changed:
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": today or recorded,
+            "reason": "environment_changed",
+            "message": f"Step '{step_id}' was made with {recorded}; its ComfyUI server has changed since: "
+            f"{environment.text}.",
+        }
     if today is not None and today != recorded:
         return {
             "step": step_id,
@@ -339,13 +351,37 @@ def drift_warning(step_id: str, recorded: str, today: str | None, catalogue: Cat
             "reason": "newer_default",
             "message": f"Step '{step_id}' was made with {recorded}; today it resolves to {today}.",
         }
+    if environment is not None and environment.unreachable:
+        return {
+            "step": step_id,
+            "recorded": recorded,
+            "current": today or recorded,
+            "reason": "environment_unknown",
+            "message": f"Step '{step_id}' runs on {recorded}, whose environment could not be compared today: "
+            f"{' '.join(environment.unreachable)}",
+        }
     return None
+
+
+def environment_change(ref: str, catalogue: Catalogue) -> comfyui_env.Drift | None:
+    """How the servers of a snapshot's pool compare today with the environment it holds (None for a
+    snapshot without one: built-in families, or a pool not captured yet)."""
+    family, snapshot = split_model(ref)
+    if snapshot is None or not _external(family, snapshot, catalogue):
+        return None
+    return comfyui_env.drift(family, catalogue.fingerprint(family, snapshot) or {})
+
+
+def _external(family: str, snapshot: str | None, catalogue: Catalogue) -> bool:
+    """A snapshot that holds a captured environment, which a server can be compared with (ComfyUI)."""
+    info = catalogue.families.get(family)
+    return bool(snapshot and info and info.provider == comfyui_env.PROVIDER and catalogue.fingerprint(family, snapshot))
 
 
 def blocks_reproduction(warning: dict[str, str]) -> bool:
     """A recorded snapshot that can no longer run as recorded (retired, or its environment changed)
     stops a reproduction until the operator chooses today's snapshot or flags the record; a newer
-    default alone is only worth telling."""
+    default alone, or a server that did not answer, is only worth telling."""
     return warning["reason"] in BLOCKING_REASONS
 
 

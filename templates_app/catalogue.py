@@ -80,6 +80,7 @@ class Resolution:
 class Catalogue:
     def __init__(self, families: dict[str, FamilyInfo]) -> None:
         self.families = families
+        self._fingerprints: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     @classmethod
     def cached(cls) -> Catalogue:
@@ -133,6 +134,22 @@ class Catalogue:
         if snapshot is not None:
             return Resolution(family, snapshot, pinned=True) if snapshot in info.snapshots else None
         return Resolution(family, info.default, pinned=False)
+
+    def fingerprint(self, family: str, snapshot: str) -> dict[str, Any] | None:
+        """The environment a snapshot of an external family holds (None where nothing was captured).
+        Read on first use, once per snapshot and catalogue: a fingerprint lists every node class and
+        model file of a server, too much to load with the catalogue for every gate check."""
+        if snapshot not in (self.families[family].snapshots if family in self.families else {}):
+            return None
+        key = (family, snapshot)
+        if key not in self._fingerprints:
+            found = (
+                ModelSnapshot.objects.filter(family__name=family, snapshot=snapshot)
+                .values_list("fingerprint", flat=True)
+                .first()
+            )
+            self._fingerprints[key] = found or None
+        return self._fingerprints[key]
 
     def is_available(self, family: str, snapshot: str) -> bool:
         info = self.families.get(family)

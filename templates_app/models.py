@@ -68,6 +68,10 @@ class ModelSnapshot(models.Model):
         help_text="Release date (YYYY-MM-DD), a Replicate version id (64 hex) or a dated model name (gpt-image-1-2025-04-15).",
     )
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.AVAILABLE)
+    # For an external environment (a `comfyui/<pool>` family): what its servers reported when an admin
+    # captured the snapshot — versions, node classes, model files (runs_app.generators.comfyui_env).
+    # Empty for families whose snapshot is the code itself. Set once, then frozen (a trigger).
+    fingerprint = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +84,15 @@ class ModelSnapshot(models.Model):
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="snapshot_no_delete", operation=pgtrigger.Delete),
             pgtrigger.ReadOnly(name="snapshot_frozen", fields=["family", "snapshot"]),
+            # A fingerprint, once held, never changes; a snapshot minted without one (a ComfyUI pool's
+            # first, made when settings first named the pool) receives it at its first capture.
+            pgtrigger.Protect(
+                name="snapshot_fingerprint_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.fingerprint <> '{}'::jsonb AND NEW.fingerprint IS DISTINCT FROM OLD.fingerprint"
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

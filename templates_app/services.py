@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.errors import Conflict, Problem, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from templates_app import comfyui, guards, limits
+from templates_app import comfyui, comfyui_import, guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
@@ -149,6 +149,46 @@ def save_draft(*, actor: Actor, workflow: Workflow, definition: Any, based_on: W
     elif based_on.workflow_id != workflow.pk and based_on != workflow.derived_from_version:
         raise ValidationFailed([Problem("invalid_version", "based_on", "based_on must be a version of this workflow.")])
     return Draft.objects.create(workflow=workflow, definition=definition, based_on=based_on, author=actor)
+
+
+@dataclass(frozen=True)
+class ImportedDraft:
+    draft: Draft
+    notes: list[str]  # what the import proposed, a line each ("CLIPTextEncode (node 6) text → text input 'prompt'")
+
+
+def import_comfyui_draft(
+    *, actor: Actor, workflow: Workflow, data: bytes | None = None, graph: Any = None
+) -> ImportedDraft:
+    """A new draft with one `comfyui` step from a ComfyUI graph: an uploaded file (`data`: a PNG that
+    ComfyUI saved, or an API-format JSON export) or a graph already parsed from a JSON body.
+
+    Text prompts become string inputs, image loaders image inputs, sampler and noise seeds `$seed`;
+    the model is the catalogue's first ComfyUI pool. Anything that holds no API-format graph is a 400
+    and nothing is written."""
+    actor = require_role(actor, Role.OPERATOR, action="create drafts")
+    if data is not None:
+        found = comfyui_import.graph_from_upload(data)
+    elif graph is not None:
+        found = (
+            comfyui_import.graph_from_json_text(graph, path="graph")
+            if isinstance(graph, str)
+            else comfyui_import.api_graph(graph)
+        )
+    else:
+        raise ValidationFailed(
+            [Problem("file_required", "file", "Send a ComfyUI graph: a file (PNG or JSON) or a JSON body {graph}.")]
+        )
+    proposal = comfyui_import.propose_definition(found, model=_comfyui_model(Catalogue.load()))
+    draft = save_draft(actor=actor, workflow=workflow, definition=proposal.definition)
+    return ImportedDraft(draft, proposal.notes)
+
+
+def _comfyui_model(catalogue: Catalogue) -> str:
+    """The family an imported graph runs on: the first ComfyUI pool in the catalogue (the editor can
+    change it). With none configured the draft names `comfyui/default`, which the gate reports."""
+    pools = sorted(name for name, info in catalogue.families.items() if info.provider == "comfyui")
+    return pools[0] if pools else "comfyui/default"
 
 
 def update_draft(*, actor: Actor, draft: Draft, definition: Any) -> Draft:
@@ -566,7 +606,10 @@ def add_model_snapshot(
     tier: str | None = None,
     provider: str | None = None,
     make_default: bool = False,
+    fingerprint: dict[str, Any] | None = None,
 ) -> ModelSnapshot:
+    """A dated snapshot of a family (the family too, when new). `fingerprint` is what an external
+    environment reported for it (runs_app.services.capture_environment); it is frozen with the row."""
     actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
     with transaction.atomic():
         fam = ModelFamily.objects.select_for_update().filter(name=family).first()
@@ -582,12 +625,30 @@ def add_model_snapshot(
             )
         if ModelSnapshot.objects.filter(family=fam, snapshot=snapshot).exists():
             raise Conflict(f"{family}@{snapshot} is already in the catalogue.", code="snapshot_exists")
-        snap = ModelSnapshot(family=fam, snapshot=snapshot)
+        snap = ModelSnapshot(family=fam, snapshot=snapshot, fingerprint=fingerprint or {})
         _full_clean(snap)
         snap.save()
         if make_default or fam.default_snapshot_id is None:
             _move_default(fam, snap, actor=actor, reason="new snapshot")
     return snap
+
+
+def fill_snapshot_fingerprint(*, actor: Actor, snapshot: ModelSnapshot, fingerprint: dict[str, Any]) -> ModelSnapshot:
+    """Give a snapshot minted without a fingerprint (a ComfyUI pool's first, made when settings first
+    named the pool: sync_comfyui_families) the one its first capture read, and make it the default.
+    A fingerprint once held never changes (409 snapshot_exists; PostgreSQL refuses it too)."""
+    actor = require_role(actor, Role.ADMIN, action="manage the model catalogue")
+    with transaction.atomic():
+        fam = ModelFamily.objects.select_for_update().get(pk=snapshot.family_id)
+        snapshot = ModelSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.fingerprint:
+            raise Conflict(f"{snapshot.ref} was captured already; capture again another day.", code="snapshot_exists")
+        snapshot.fingerprint = fingerprint
+        snapshot.save(update_fields=["fingerprint"])
+        transaction.on_commit(Catalogue.forget)
+        if fam.default_snapshot_id != snapshot.pk:
+            _move_default(fam, snapshot, actor=actor, reason="environment captured")
+    return snapshot
 
 
 def retire_model_snapshot(*, actor: Actor, snapshot: ModelSnapshot, reason: str = "") -> ModelSnapshot:

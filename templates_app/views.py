@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import jsonsafe
 from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
-from templates_app import builder, limits, services
+from templates_app import builder, comfyui_import, limits, services
 from templates_app.catalogue import Catalogue
 from templates_app.models import VERSION_MESSAGE_MAX, Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
 from templates_app.step_graph import layout as step_graph
@@ -195,6 +195,30 @@ def draft_new(request: HttpRequest, slug: str) -> HttpResponse:
     starter: dict[str, Any] = base.definition if base else {"inputs": {}, "steps": [], "outputs": {}}
     draft = services.save_draft(actor=request.user, workflow=workflow, definition=starter, based_on=base)
     return HttpResponseRedirect(reverse("draft", args=[draft.pk]))
+
+
+@require_POST
+@team_only
+def draft_import_comfyui(request: HttpRequest, slug: str) -> HttpResponse:
+    """The workflow page's "Import from ComfyUI": a dropped PNG or JSON file, or a pasted graph, becomes a
+    draft with a `comfyui` step (opened in the editor); a file without a graph is said on the workflow page."""
+    workflow = visible_workflow(request, slug)
+    upload = request.FILES.get("file")
+    pasted = request.POST.get("graph", "").strip()
+    try:
+        if upload is not None:
+            data = comfyui_import.read_bounded(upload)
+            imported = services.import_comfyui_draft(actor=request.user, workflow=workflow, data=data)
+        else:
+            imported = services.import_comfyui_draft(actor=request.user, workflow=workflow, graph=pasted or None)
+    except DomainError as exc:
+        return refuse(request, exc, reverse("workflow", args=[slug]) + "#import-comfyui")
+    said = "; ".join(imported.notes[:12])
+    return succeed(
+        request,
+        f"Imported the ComfyUI graph into draft #{imported.draft.pk}. {said}.",
+        reverse("draft", args=[imported.draft.pk]),
+    )
 
 
 def _draft(request: HttpRequest, pk: int) -> Draft:

@@ -51,6 +51,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-model-impact": {"GET": MANAGER},
     "api-model-default": {"POST": ADMIN},
     "api-model-restore": {"POST": ADMIN},
+    "api-model-capture": {"POST": ADMIN},
     "api-workflows": {"GET": TEAM, "POST": TEAM},
     "api-workflow": {"GET": TEAM, "PATCH": TEAM},
     "api-workflow-derive": {"POST": TEAM},
@@ -64,6 +65,7 @@ POLICY: dict[str, dict[str, str]] = {
     "api-draft-validate": {"GET": TEAM},
     "api-draft-publish": {"POST": TEAM},
     "api-draft-spawn": {"POST": TEAM},
+    "api-draft-import-comfyui": {"POST": TEAM},
     "api-versions": {"GET": PUBLIC},
     "api-version": {"GET": PUBLIC},
     "api-version-promote": {"POST": MANAGER},
@@ -106,6 +108,7 @@ POLICY: dict[str, dict[str, str]] = {
     "workflow-action": {"POST": MANAGER},  # exercised with "promote"
     "workflow-derive": {"POST": TEAM},
     "draft-new": {"POST": TEAM},
+    "draft-import-comfyui": {"POST": TEAM},
     "run-form": {"GET": TEAM, "POST": TEAM},
     "draft": {"GET": TEAM, "POST": TEAM},
     "draft-form": {"GET": TEAM, "POST": TEAM},
@@ -290,6 +293,12 @@ PUBLIC_READ = statuses(200, 200, 200, 200, 200)
 INTERNAL_READ = statuses(404, 404, 200, 200, 200)
 NOT_ALLOWED = statuses(405, 405, 405, 405, 405)
 
+# The smallest graph ComfyUI would run: an empty image, saved.
+COMFY_GRAPH = {
+    "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "floniks"}},
+}
+
 EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/models/", None, TEAM_READ),
     ("POST", "/api/models/", {"family": "local/plasma", "snapshot": "2026-10-01"}, statuses(401, 403, 403, 403, 201)),
@@ -297,6 +306,8 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/models/local/plasma@2026-06-15/impact/", None, MANAGER_UP),
     ("POST", "/api/models/local/plasma@2026-04-21/default/", {}, ADMIN_ONLY),
     ("POST", "/api/models/local/plasma@2026-04-21/restore/", {}, statuses(401, 403, 403, 403, 409)),  # not retired
+    # A built-in family has no server to capture (400 not_external); captures from a live server: test_comfyui_drift.
+    ("POST", "/api/models/local/plasma/capture/", {}, statuses(401, 403, 403, 403, 400)),
     ("GET", "/api/workflows/", None, TEAM_READ),
     ("POST", "/api/workflows/", {"slug": "new-job", "name": "New job"}, TEAM_CREATE),
     ("GET", "/api/workflows/{slug}/", None, TEAM_READ),
@@ -315,6 +326,7 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/workflows/{slug}/history/", None, TEAM_READ),
     ("GET", "/api/workflows/{slug}/drafts/", None, TEAM_READ),
     ("POST", "/api/workflows/{slug}/drafts/", {"definition": {"steps": []}}, TEAM_CREATE),
+    ("POST", "/api/workflows/{slug}/drafts/import-comfyui/", {"graph": COMFY_GRAPH}, TEAM_CREATE),
     ("GET", "/api/drafts/{draft}/", None, TEAM_READ),
     ("PATCH", "/api/drafts/{draft}/", {"definition": {"steps": []}}, TEAM_READ),
     ("DELETE", "/api/drafts/{draft}/", None, statuses(401, 403, 204, 204, 204)),

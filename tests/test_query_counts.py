@@ -45,6 +45,12 @@ from tests.helpers import every_url, finished_record, png_bytes, run_now, small_
 
 pytestmark = pytest.mark.django_db
 
+# The smallest graph ComfyUI would run (an empty image, saved), for the import rows.
+COMFY_GRAPH = {
+    "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "floniks"}},
+}
+
 # The table. One row per page or endpoint × method (× variant × persona where it matters).
 QUERY_COUNTS: dict[str, int] = {
     # --- pages ---------------------------------------------------------------------------
@@ -86,6 +92,7 @@ QUERY_COUNTS: dict[str, int] = {
     "POST workflow-action edit": 12,
     "POST workflow-derive": 29,
     "POST draft-new": 5,
+    "POST draft-import-comfyui": 8,  # the workflow, the catalogue (2) for the pool, the canonical version, the draft
     "GET run-form": 7,  # +2: the catalogue (cold), for the notes on unseeded and unavailable models
     "GET run-form production": 7,
     "POST run-form": 15,
@@ -157,6 +164,9 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-model-impact as manager": 8,  # token, role, the snapshot, its impact (5)
     "POST api-model-default as admin": 19,
     "POST api-model-restore as admin": 15,
+    # A family that runs on a built-in provider has no server to capture: refused before any fetch
+    # (a capture from a live ComfyUI server is measured nowhere here: its cost is the server's answer).
+    "POST api-model-capture as admin": 3,
     "GET api-workflows": 3,  # token with its user, role (read once), the workflows
     "POST api-workflows": 20,  # full_clean asks PostgreSQL to check each constraint, the slug format too
     "GET api-workflow": 4,
@@ -171,6 +181,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-workflow-history": 4,
     "GET api-workflow-drafts": 4,
     "POST api-workflow-drafts": 6,
+    "POST api-draft-import-comfyui": 8,  # as the page's: token, workflow, catalogue (2), canonical, draft, answer
     "GET api-draft": 3,
     "PATCH api-draft": 8,
     "DELETE api-draft": 7,
@@ -298,6 +309,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         "/workflows/campaign/derive/", {"slug": "campaign-dark", "name": "Dark", "direction_label": "Dark"}, REDIRECT
     ),
     "POST draft-new": lambda w: Req("/workflows/campaign/drafts/new/", {}, expect=REDIRECT),
+    "POST draft-import-comfyui": lambda w: Req(
+        "/workflows/campaign/drafts/import-comfyui/", {"graph": json.dumps(COMFY_GRAPH)}, expect=REDIRECT
+    ),
     "GET run-form": lambda w: Req("/workflows/campaign/run/"),
     "GET run-form production": lambda w: Req("/workflows/poster/run/"),
     "POST run-form": lambda w: Req("/workflows/campaign/run/", {"input_subject": "an owl"}, expect=REDIRECT),
@@ -433,6 +447,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-model-impact": lambda w: Req("/api/models/local/plasma@2026-11-01/impact/"),
     "POST api-model-default": lambda w: Req("/api/models/local/plasma@2026-06-15/default/", {"reason": "back"}),
     "POST api-model-restore": lambda w: Req("/api/models/local/aurora@2026-01-05/restore/", {}),
+    "POST api-model-capture": lambda w: Req("/api/models/local/plasma/capture/", {}, expect=(400,)),
     "GET api-workflows": lambda w: Req("/api/workflows/"),
     "POST api-workflows": lambda w: Req("/api/workflows/", {"slug": "new-job", "name": "New job"}, CREATED),
     "GET api-workflow": lambda w: Req("/api/workflows/campaign/"),
@@ -450,6 +465,9 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-workflow-drafts": lambda w: Req("/api/workflows/campaign/drafts/"),
     "POST api-workflow-drafts": lambda w: Req(
         "/api/workflows/campaign/drafts/", {"definition": small_definition(steps=30)}, CREATED
+    ),
+    "POST api-draft-import-comfyui": lambda w: Req(
+        "/api/workflows/campaign/drafts/import-comfyui/", {"graph": COMFY_GRAPH}, CREATED
     ),
     "GET api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/"),
     "PATCH api-draft": lambda w: Req(f"/api/drafts/{w['draft'].pk}/", {"definition": small_definition(steps=25)}),

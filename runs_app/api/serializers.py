@@ -155,6 +155,13 @@ class RunStartSerializer(serializers.Serializer[Any]):
     version = serializers.CharField(required=False)
     inputs = serializers.JSONField(default=dict)
     mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+    accept_model_drift = serializers.BooleanField(
+        default=False, help_text="Run in production even though the pinned environment changed (409 model_drift)."
+    )
+
+
+class CaptureSerializer(serializers.Serializer[Any]):
+    """Nothing to send: the snapshot is dated today and holds what the pool's server reports."""
 
 
 class FinalizeSerializer(serializers.Serializer[Any]):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from runs_app.api import views as v
 
@@ -22,4 +22,9 @@ urlpatterns = [
     path("records/<uuid:pk>/checks/", v.CheckListView.as_view(), name="api-record-checks"),
     path("artifacts/", v.ArtifactUploadView.as_view(), name="api-artifacts"),
     path("provenance/verify/", v.ProvenanceVerifyView.as_view(), name="api-provenance-verify"),
+    re_path(
+        r"^models/(?P<family>[a-z0-9_-]+/[a-z0-9_.-]+)/capture/$",
+        v.CaptureEnvironmentView.as_view(),
+        name="api-model-capture",
+    ),
 ]

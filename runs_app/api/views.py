@@ -29,7 +29,8 @@ from runs_app.filters import RecordFilter
 from runs_app.models import Batch, ReproductionCheck, Run, RunStatus, RunStep, VersionRecord, steps_in_order
 from runs_app.provenance import verify_upload
 from runs_app.storage import read_upload
-from templates_app.models import Workflow, WorkflowVersion
+from templates_app.api.serializers import ModelSnapshotSerializer
+from templates_app.models import ModelSnapshot, Workflow, WorkflowVersion
 
 
 def visible_run(request: Request, pk: Any) -> Run:
@@ -97,7 +98,12 @@ class RunListView(generics.ListAPIView[Run]):
                     [Problem("unknown_version", "version", f"'{workflow.slug}' has no version {values['version']}.")]
                 )
         run = services.start_run(
-            actor=request.user, workflow=workflow, version=version, inputs=values["inputs"], mode=values.get("mode")
+            actor=request.user,
+            workflow=workflow,
+            version=version,
+            inputs=values["inputs"],
+            mode=values.get("mode"),
+            accept_model_drift=values["accept_model_drift"],
         )
         return run_response(request, run.pk, status.HTTP_201_CREATED)
 
@@ -341,3 +347,17 @@ class ArtifactUploadView(APIView):
             )
         artifact = services.upload_artifact(actor=request.user, data=read_upload(upload))
         return Response(s.ArtifactSerializer(artifact).data, status=status.HTTP_201_CREATED)
+
+
+class CaptureEnvironmentView(APIView):
+    """`comfyui/<pool>`: read the live server's environment fingerprint into a new dated snapshot
+    (admin). 502 provider_unreachable when no server of the pool answers."""
+
+    @extend_schema(
+        request=s.CaptureSerializer,
+        responses={201: ModelSnapshotSerializer, 409: ErrorSerializer, 502: ErrorSerializer},
+    )
+    def post(self, request: Request, family: str) -> Response:
+        snapshot = services.capture_environment(actor=request.user, family=family)
+        fresh = ModelSnapshot.objects.select_related("family").get(pk=snapshot.pk)
+        return Response(ModelSnapshotSerializer(fresh).data, status=status.HTTP_201_CREATED)

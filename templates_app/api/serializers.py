@@ -48,6 +48,7 @@ class ModelSnapshotSerializer(serializers.ModelSerializer[ModelSnapshot]):
             "queue",
             "available",
             "unavailable_reason",
+            "fingerprint",
         ]
 
     def get_is_default(self, obj: ModelSnapshot) -> bool:
@@ -136,6 +137,11 @@ class DraftSerializer(serializers.ModelSerializer[Draft]):
 class DraftWriteSerializer(serializers.Serializer[Any]):
     definition = serializers.JSONField()
     based_on = serializers.CharField(required=False, help_text="A version string of this workflow.")
+
+
+class ComfyImportSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(required=False, help_text="A PNG that ComfyUI saved, or an API-format JSON export.")
+    graph = serializers.JSONField(required=False, help_text="An API-format graph: node id → {class_type, inputs}.")
 
 
 class DraftUpdateSerializer(serializers.Serializer[Any]):

@@ -11,6 +11,11 @@ urlpatterns = [
     path("workflows/<slug:slug>/tree/", v.TreeView.as_view(), name="api-workflow-tree"),
     path("workflows/<slug:slug>/history/", v.PointerHistoryView.as_view(), name="api-workflow-history"),
     path("workflows/<slug:slug>/drafts/", v.DraftListView.as_view(), name="api-workflow-drafts"),
+    path(
+        "workflows/<slug:slug>/drafts/import-comfyui/",
+        v.DraftImportComfyView.as_view(),
+        name="api-draft-import-comfyui",
+    ),
     path("workflows/<slug:slug>/versions/", v.VersionListView.as_view(), name="api-versions"),
     path(VERSION, v.VersionDetailView.as_view(), name="api-version"),
     path(VERSION + "promote/", v.PromoteView.as_view(), name="api-version-promote"),

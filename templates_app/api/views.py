@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,9 +25,10 @@ from rest_framework.views import APIView
 
 from core.api import CursorPage
 from core.filters import SafeIsoDateTimeFilter
+from core.jsonsafe import SafeJSONParser
 from core.permissions import PublicRead
 from core.serializers import ReasonSerializer
-from templates_app import services
+from templates_app import comfyui_import, services
 from templates_app.api import serializers as s
 from templates_app.models import Draft, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 from templates_app.tree import Node, lineage
@@ -150,6 +152,31 @@ class DraftListView(generics.ListCreateAPIView[Draft]):
             actor=request.user, workflow=workflow, definition=data.validated_data["definition"], based_on=based_on
         )
         return Response(s.DraftSerializer(visible_draft(request, draft.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class DraftImportComfyView(APIView):
+    """A draft with one `comfyui` step from a ComfyUI graph: multipart `file` (a PNG ComfyUI saved, or
+    an API-format JSON) or a JSON body `{graph}`. 400 when it holds no API-format graph."""
+
+    parser_classes = [SafeJSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.ComfyImportSerializer, "application/json": s.ComfyImportSerializer},
+        responses={201: s.DraftSerializer, 400: OpenApiResponse(description="No ComfyUI graph in it")},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        workflow = visible_workflow(request, slug)
+        upload = request.FILES.get("file")
+        if upload is not None:
+            imported = services.import_comfyui_draft(
+                actor=request.user, workflow=workflow, data=comfyui_import.read_bounded(upload)
+            )
+        else:
+            graph = request.data.get("graph") if hasattr(request.data, "get") else None
+            imported = services.import_comfyui_draft(actor=request.user, workflow=workflow, graph=graph)
+        return Response(
+            s.DraftSerializer(visible_draft(request, imported.draft.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class DraftDetailView(APIView):
