@@ -13,7 +13,7 @@ import time
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from runs_app import execution, services
+from runs_app import evidence, execution, services
 from runs_app import sweep as sweeping
 from runs_app.handover import HAND_OVER
 
@@ -69,6 +69,11 @@ def execute_run(run_id: str) -> None:
 )
 def write_version_record(run_id: str) -> None:
     services.write_record(run_id=run_id)
+
+
+@shared_task(name="runs_app.tasks.settle_contact_sheet", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def settle_contact_sheet(sheet_id: str) -> None:
+    evidence.settle_sheet(sheet_id)
 
 
 @shared_task(name="runs_app.tasks.sweep", ignore_result=True)

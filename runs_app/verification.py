@@ -61,7 +61,7 @@ def compare_outputs(run: Run, *, with_differences: bool = True) -> Outcome:
         else:
             exact = False
             scores[name] = similarity(old_bytes, new_bytes)
-        if with_differences and (made := _difference(name, old_bytes, new_bytes, identical)) is not None:
+        if with_differences and (made := stored_difference(name, old_bytes, new_bytes, identical)) is not None:
             differences[name] = made
     if exact:
         verdict = Verdict.EXACT
@@ -70,7 +70,7 @@ def compare_outputs(run: Run, *, with_differences: bool = True) -> Outcome:
     return Outcome(verdict, scores, differences)
 
 
-def _difference(name: str, old: bytes, new: bytes, identical: bool) -> OutputDifference | None:
+def stored_difference(name: str, old: bytes, new: bytes, identical: bool) -> OutputDifference | None:
     try:
         diff = difference(old, new)
     except (OSError, SyntaxError, ValueError) as exc:  # evidence for the eye, never a reason to lose the verdict
