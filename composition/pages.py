@@ -4,6 +4,7 @@ buttons each app's pages define (templates_app.views and runs_app.pages WORKFLOW
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -115,15 +116,16 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
     pin = getattr(workflow, "production_pin", None)
     pinned = _name_pinned_records(history, approved_records, pin.record_id if pin else None)
+    records = list(
+        VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
+    )
     context = {
         "workflow": workflow,
         "versions": versions,
         "history": history,
         "approval_impact": approval_impact(workflow),  # what approving archives, pins and records too
         "drafts": list(Draft.objects.open().filter(workflow=workflow).select_related("author", "based_on")[:20]),
-        "records": list(
-            VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
-        ),
+        "records": records,
         "approved_records": approved_records,
         "drift": workflow_drift(workflow),
         "pin": pin,
@@ -131,6 +133,8 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "channels": Channel.values,
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
+        # The contact sheet form starts from the inputs of the latest record, when there is one.
+        "sheet_inputs": json.dumps(records[0].inputs) if records else "{}",
         "just_published": _just_published(request, workflow, versions),
     }
     return page(request, "floniks/workflow.html", context)

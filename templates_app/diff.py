@@ -21,6 +21,14 @@ class Change:
     before: Any = None  # absent for add
     after: Any = None  # absent for remove
 
+    @property
+    def has_before(self) -> bool:
+        return self.op != "add"
+
+    @property
+    def has_after(self) -> bool:
+        return self.op != "remove"
+
     def as_json(self) -> dict[str, Any]:
         return {"op": self.op, "path": self.path, "from": self.before, "to": self.after}
 

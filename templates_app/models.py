@@ -522,11 +522,6 @@ class PointerMove(models.Model):
     def __str__(self) -> str:
         return f"{self.pointer}: {self.from_value or '∅'} → {self.to_value or '∅'}"
 
-    @property
-    def evidence_url(self) -> str | None:
-        """The page of the evaluation this move was made with."""
-        return f"/evaluations/{self.evidence}/" if self.evidence else None
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ImmutableRowError("Pointer history is append-only.")
@@ -534,3 +529,8 @@ class PointerMove(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableRowError("Pointer history is append-only.")
+
+    @property
+    def evidence_url(self) -> str | None:
+        """The page of the evaluation this move was made with."""
+        return f"/evaluations/{self.evidence}/" if self.evidence else None
