@@ -189,7 +189,19 @@ class PointerMoveSerializer(serializers.ModelSerializer[PointerMove]):
 
     class Meta:
         model = PointerMove
-        fields = ["id", "pointer", "version", "from_value", "to", "reason", "actor", "at"]
+        # evidence: the evaluation a canonical move was made with; evidence_waived: an admin's override.
+        fields = [
+            "id",
+            "pointer",
+            "version",
+            "from_value",
+            "to",
+            "reason",
+            "actor",
+            "at",
+            "evidence",
+            "evidence_waived",
+        ]
         read_only_fields = fields
 
     def get_version(self, obj: PointerMove) -> str | None:
