@@ -120,7 +120,7 @@ def test_promote_with_the_evaluation_moves_the_pointer_and_its_history_links_it(
 
 
 def test_evidence_must_be_finished_and_against_todays_canonical(two_versions, publish, manager, operator):
-    workflow, first, second = two_versions
+    workflow, _first, second = two_versions
     running = services.evaluate_version(actor=manager, version=second, inputs={"subject": "a fox"})
     with pytest.raises(Conflict) as refused:
         templates.promote_version(actor=manager, version=second, evidence=running)
@@ -138,7 +138,7 @@ def test_evidence_must_be_finished_and_against_todays_canonical(two_versions, pu
 
 
 def test_inputs_given_get_seeds_drawn_once_for_both_runs(two_versions, manager):
-    workflow, _first, second = two_versions
+    _workflow, _first, second = two_versions
     evaluation = evaluated(manager, second, inputs={"subject": "a heron"})
     assert evaluation.is_done and evaluation.source_record is None
     seeds = {s.step_id: s.seed for s in evaluation.baseline_run.steps.all()}
@@ -172,7 +172,7 @@ def test_an_operator_may_not_evaluate(two_versions, api, operator):
 
 
 def test_an_admin_override_needs_a_reason_and_records_it(two_versions, api, admin_user):
-    workflow, first, second = two_versions
+    workflow, _first, second = two_versions
     url = f"/api/workflows/{workflow.slug}/versions/{second.version}/promote/"
     refused = api(admin_user).post(url, {}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "evidence_required"

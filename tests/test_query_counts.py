@@ -36,7 +36,7 @@ from runs_app import services as runs
 from runs_app.pages import _cursor
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
-from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
+from tests.helpers import every_url, evidence_for, finished_record, png_bytes, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +46,9 @@ QUERY_COUNTS: dict[str, int] = {
     "GET dashboard": 10,
     # A manager's (or admin's) dashboard adds the inbox: one query per section, whatever it lists
     # (records awaiting approval, directions awaiting a decision, versions ahead of canonical,
-    # production pins), the catalogue read once for both kinds of drift. 13 = the operator's 10 + 4,
-    # less the pins of one's own workflows, not asked for by someone who ran nothing (as here).
-    "GET dashboard as manager": 13,
+    # production pins), the catalogue read once for both kinds of drift. 14 = the operator's 10 + 4 (the
+    # manager here ran an evaluation's runs, so the pins of one's own workflows are asked for too).
+    "GET dashboard as manager": 14,
     "GET dashboard as admin": 13,
     "GET dashboard inbox as manager": 9,  # session, user, role, catalogue (2), the four sections
     # Session, user, role, the record, its approval (6, as on the record page), the inbox (catalogue 2,
@@ -71,7 +71,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET workflow": 10,
     "GET workflow production": 12,
     "GET workflow just published": 10,  # the notice reads the version from the list already fetched
-    "POST workflow-action promote as manager": 13,
+    "POST workflow-action promote as admin": 13,  # an admin's override without evidence, with a reason
     "POST workflow-action visibility as manager": 12,
     "POST workflow-action channel as manager": 14,
     "POST workflow-action approve as manager": 11,
@@ -149,7 +149,13 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-versions": 4,
     "GET api-version public as anonymous": 2,
     "GET api-version internal": 4,
-    "POST api-version-promote as manager": 12,
+    "POST api-version-promote as manager": 13,  # with an evaluation as evidence (one query reads it)
+    "POST api-version-evaluate as manager": 26,
+    "GET api-evaluation": 5,
+    "GET api-version-diff": 8,
+    "POST api-contact-sheet-start": 27,
+    "GET api-contact-sheet": 5,
+    "GET api-contact-sheet-image": 3,
     "POST api-version-visibility as manager": 12,
     "POST api-version-channel as manager": 13,
     "GET api-manifest public as anonymous": 1,
@@ -172,6 +178,16 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-artifacts": 3,
     "GET schema as anonymous": 0,
     "GET api-docs as anonymous": 0,
+    # Evidence pages (DESIGN §14).
+    "GET version-diff": 9,
+    "GET evaluation": 6,
+    "GET evaluation live": 6,
+    "POST evaluation-start as manager": 24,
+    "POST evaluation-promote as manager": 14,
+    "POST contact-sheet-start": 25,
+    "GET contact-sheet": 6,
+    "GET contact-sheet live": 6,
+    "GET contact-sheet-image": 4,
 }
 
 # URL names without a row, and why. Nothing else may be missing from the table.
@@ -371,7 +387,40 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-versions": lambda w: Req("/api/workflows/campaign/versions/"),
     "GET api-version public": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/"),
     "GET api-version internal": lambda w: Req(f"/api/workflows/campaign/versions/{w['internal'].version}/"),
-    "POST api-version-promote": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/promote/", {}),
+    "POST api-version-promote": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['public'].version}/promote/", {"evidence": str(w["evaluation"].pk)}
+    ),
+    "POST api-version-evaluate": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['public'].version}/evaluate/",
+        {"record": str(w["records"][0].pk)},
+        expect=CREATED,
+    ),
+    "GET api-evaluation": lambda w: Req(f"/api/evaluations/{w['evaluation'].pk}/"),
+    "GET api-version-diff": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['internal'].version}/diff/?to={w['public'].version}"
+    ),
+    "POST api-contact-sheet-start": lambda w: Req(
+        "/api/workflows/campaign/contact-sheet/", {"inputs": {"subject": "fox"}, "seed": 7}, expect=CREATED
+    ),
+    "GET api-contact-sheet": lambda w: Req(f"/api/contact-sheets/{w['sheet'].pk}/"),
+    "GET api-contact-sheet-image": lambda w: Req(f"/api/contact-sheets/{w['sheet'].pk}/image.png"),
+    "GET version-diff": lambda w: Req(
+        f"/workflows/campaign/versions/{w['internal'].version}/diff/?to={w['public'].version}"
+    ),
+    "GET evaluation": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/"),
+    "GET evaluation live": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/", htmx=True),
+    "POST evaluation-start": lambda w: Req(
+        f"/workflows/campaign/versions/{w['public'].version}/evaluate/",
+        {"record": str(w["records"][0].pk)},
+        expect=REDIRECT,
+    ),
+    "POST evaluation-promote": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/promote/", {}, expect=REDIRECT),
+    "POST contact-sheet-start": lambda w: Req(
+        "/workflows/campaign/contact-sheet/", {"inputs": '{"subject": "fox"}', "seed": "7"}, expect=REDIRECT
+    ),
+    "GET contact-sheet": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/"),
+    "GET contact-sheet live": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/", htmx=True),
+    "GET contact-sheet-image": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/image.png"),
     "POST api-version-visibility": lambda w: Req(
         f"/api/workflows/campaign/versions/{w['internal'].version}/visibility/", {"visibility": "public"}
     ),
@@ -479,7 +528,15 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     gated = run_now(runs.start_run(actor=operator, workflow=gated_workflow, inputs={"subject": "ibis"}))
     assert gated.awaits_gate
     draft = templates.save_draft(actor=operator, workflow=base, definition=small_definition(steps=16))
+    evaluation = evidence_for(manager, public)
+    sheet = runs.make_contact_sheet(actor=operator, base=base, inputs={"subject": "fox"}, seed=7)
+    for cell in sheet.cells.select_related("run"):
+        run_now(cell.run)
+    sheet.refresh_from_db()
+    assert sheet.is_done
     return {
+        "evaluation": evaluation,
+        "sheet": sheet,
         "internal": internal,
         "public": public,
         "records": records,
