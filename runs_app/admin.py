@@ -9,6 +9,9 @@ from core.admin_site import ReadOnlyAdmin, service_action
 from runs_app import services
 from runs_app.models import (
     Artifact,
+    ContactSheet,
+    ContactSheetCell,
+    Evaluation,
     ProductionPin,
     RecordModel,
     RecordSeed,
@@ -58,5 +61,8 @@ for model, columns in [
     (RecordSequence, ["workflow", "last_number"]),
     (RecordModel, ["record", "step", "family", "snapshot"]),
     (RecordSeed, ["record", "step", "seed"]),
+    (Evaluation, ["id", "workflow", "candidate", "baseline", "status", "bump", "created_by", "created_at"]),
+    (ContactSheet, ["id", "base", "status", "seed", "created_by", "created_at"]),
+    (ContactSheetCell, ["sheet", "position", "label", "lifecycle", "version", "run"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))

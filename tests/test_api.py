@@ -36,6 +36,8 @@ def test_token_auth(operator):
     assert client.get("/api/workflows/").status_code == 200
 
 
+# Its evaluation generates 768×512 images: long steps need the watch to see the test's transaction.
+@pytest.mark.django_db(transaction=True)
 def test_full_lifecycle_through_the_api(operator, manager, api):
     op, mgr = api(operator), api(manager)
     created = op.post("/api/workflows/", {"slug": "campaign-a-warm-earthy", "name": "Campaign A"}, format="json")
@@ -101,6 +103,8 @@ def test_full_lifecycle_through_the_api(operator, manager, api):
     assert history[0]["reason"] == "client prefers it"
 
 
+# Its evaluation generates 768×512 images: long steps need the watch to see the test's transaction.
+@pytest.mark.django_db(transaction=True)
 def test_canonical_on_a_past_date_is_answerable(make_workflow, publish, manager):
     workflow = make_workflow()
     v1 = publish(workflow)
