@@ -19,7 +19,7 @@ from runs_app.models import ContactSheet, Evaluation, Run, RunStatus, VersionRec
 from runs_app.storage import read_artifact
 from templates_app import services as templates
 from templates_app.models import Draft, Pointer, PointerMove
-from tests.helpers import finished_record, run_now, small_definition
+from tests.helpers import finished_record, run_now, small_definition, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +317,51 @@ def test_a_diff_names_added_and_removed_paths_with_json_pointer_escapes():
         {"op": "replace", "path": "/steps/1/p", "from": 1, "to": 2},
         {"op": "add", "path": "/new~0", "from": None, "to": 3},
     ]
+
+
+def test_a_cancelled_run_fails_its_evaluation_and_a_sheet_still_shows_the_cells_that_rendered(
+    base_with_three_directions, publish, operator, manager
+):
+    base = base_with_three_directions
+    newer = publish(base, small_definition(prompt=COOL))
+    evaluation = services.evaluate_version(actor=manager, version=newer, inputs={"subject": "a fox"})
+    services.cancel_run(actor=manager, run=evaluation.candidate_run)
+    run_now(evaluation.baseline_run)
+    evaluation.refresh_from_db()
+    assert evaluation.is_failed and evaluation.note == "cancelled"
+    with pytest.raises(Conflict):
+        templates.promote_version(actor=manager, version=newer, evidence=evaluation)
+
+    sheet = services.make_contact_sheet(actor=operator, base=base, inputs={"subject": "a fox"})
+    cells = list(sheet.cells.select_related("run").order_by("position"))
+    services.cancel_run(actor=operator, run=cells[1].run)
+    for cell in cells[:1] + cells[2:]:
+        run_now(cell.run)
+    sheet.refresh_from_db()
+    assert sheet.is_failed and sheet.image is not None and "WarmEarthy" in sheet.note
+    assert Image.open(io.BytesIO(read_artifact(sheet.image))).size == (
+        evidence.sheet_layout([(96, 64)] * 4).width,
+        evidence.sheet_layout([(96, 64)] * 4).height,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_real_workers_settle_an_evaluation_and_a_contact_sheet(worker, make_workflow, publish, operator, manager):
+    base = make_workflow("campaign", "Campaign")
+    publish(base, small_definition())
+    newer = publish(base, small_definition(prompt=COOL))
+    direction = templates.derive_direction(
+        actor=operator, base=base, slug="campaign-cool", name="Cool", direction_label="Cool"
+    )
+    templates.publish_draft(actor=operator, draft=Draft.objects.get(workflow=direction))
+    evaluation = services.evaluate_version(actor=manager, version=newer, inputs={"subject": "a fox"})
+    sheet = services.make_contact_sheet(actor=operator, base=base, inputs={"subject": "a fox"}, seed=5)
+    settled = wait_for(
+        lambda: Evaluation.objects.filter(pk=evaluation.pk).exclude(status="running").first(), 60, what="evaluation"
+    )
+    assert settled.is_done and settled.outputs["hero"]["difference"]["image"]
+    drawn = wait_for(
+        lambda: ContactSheet.objects.filter(pk=sheet.pk).exclude(status="running").first(), 60, what="sheet"
+    )
+    assert drawn.is_done and drawn.image_id
