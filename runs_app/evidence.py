@@ -103,7 +103,7 @@ def compare_runs(baseline: Run, candidate: Run) -> dict[str, dict[str, Any]]:
 # --- contact sheets ------------------------------------------------------------------------------
 
 PAD = 16
-LABEL_BAND = 44
+LABEL_BAND = 50
 MAX_CELL = 512
 BACKGROUND = (245, 245, 242)
 INK = (20, 20, 20)
@@ -119,6 +119,7 @@ class Layout:
     height: int
     boxes: list[tuple[int, int, int, int]]  # (left, top, right, bottom) of each image, pasted unscaled if it fits
     labels: list[tuple[int, int]]  # where each label is written
+    cell_width: int  # a label longer than this is cut short
 
 
 def fitted(size: tuple[int, int]) -> tuple[int, int]:
@@ -145,12 +146,29 @@ def sheet_layout(sizes: list[tuple[int, int] | None]) -> Layout:
         labels.append((left, top + cell_h + 6))
     width = PAD + cols * (cell_w + PAD)
     height = PAD + rows * (cell_h + LABEL_BAND + PAD)
-    return Layout(width, height, boxes, labels)
+    return Layout(width, height, boxes, labels, cell_w)
 
 
 def _first_frame(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as img:
         return next(iter(ImageSequence.Iterator(img))).convert("RGB").copy()
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's own font at a readable size (FreeType), else its small bitmap font."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, ImportError):  # Pillow built without FreeType
+        return ImageFont.load_default()
+
+
+def _fitted_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
+    """The text, cut short with an ellipsis so it stays within its cell."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
 
 
 def compose_sheet(cells: list[tuple[str, str, bytes | None]]) -> tuple[bytes, Layout]:
@@ -159,16 +177,16 @@ def compose_sheet(cells: list[tuple[str, str, bytes | None]]) -> tuple[bytes, La
     layout = sheet_layout([img.size if img is not None else None for img in images])
     sheet = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
+    font, small = _font(18), _font(14)
     for (label, lifecycle, _data), img, box, at in zip(cells, images, layout.boxes, layout.labels, strict=True):
         if img is None:
             draw.rectangle(box, fill=MISSING)
-            draw.text((box[0] + 8, box[1] + 8), "no output", fill=INK, font=font)
+            draw.text((box[0] + 8, box[1] + 8), "no output", fill=INK, font=small)
         else:
             size = (box[2] - box[0], box[3] - box[1])
             sheet.paste(img if img.size == size else img.resize(size, Image.Resampling.LANCZOS), box[:2])
-        draw.text(at, label, fill=INK, font=font)
-        draw.text((at[0], at[1] + 16), lifecycle, fill=MUTED, font=font)
+        draw.text(at, _fitted_text(draw, label, font, layout.cell_width), fill=INK, font=font)
+        draw.text((at[0], at[1] + 22), lifecycle, fill=MUTED, font=small)
     buf = io.BytesIO()
     sheet.save(buf, "PNG", optimize=False)
     return buf.getvalue(), layout
