@@ -4,6 +4,7 @@ buttons each app's pages define (templates_app.views and runs_app.pages WORKFLOW
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from runs_app import pages as run_pages
 from runs_app import services
 from runs_app.approval import approval_impact
 from runs_app.drift import pinned_drift, workflow_drift
-from runs_app.models import Run, RunStatus, VersionRecord, with_pin
+from runs_app.models import Run, RunPurpose, RunStatus, VersionRecord, with_pin
 from runs_app.queue_pages import batches_of
 from templates_app import views as template_pages
 from templates_app.catalogue import Catalogue
@@ -50,7 +51,7 @@ def _dashboard(request: HttpRequest, notice: Notice | None = None) -> HttpRespon
         mine = Run.objects.filter(created_by_id=request.user.pk).select_related("workflow", "version").with_thumbnail()
         my_workflows = set(mine.values_list("workflow_id", flat=True)[:200])
         context |= {
-            "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)[:20]),
+            "awaiting": list(mine.filter(status=RunStatus.AWAITING_ANNOTATION, purpose=RunPurpose.RECORD)[:20]),
             "recent": list(mine[:10]),
             "approved": _recently_approved(),
             "drift": pinned_drift(my_workflows, catalogue),
@@ -117,15 +118,16 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
     pin = getattr(workflow, "production_pin", None)
     pinned = _name_pinned_records(history, approved_records, pin.record_id if pin else None)
+    records = list(
+        VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
+    )
     context = {
         "workflow": workflow,
         "versions": versions,
         "history": history,
         "approval_impact": approval_impact(workflow),  # what approving archives, pins and records too
         "drafts": list(Draft.objects.open().filter(workflow=workflow).select_related("author", "based_on")[:20]),
-        "records": list(
-            VersionRecord.objects.filter(workflow=workflow).select_related("annotated_by").order_by("-number")[:8]
-        ),
+        "records": records,
         "approved_records": approved_records,
         "drift": workflow_drift(workflow),
         "pin": pin,
@@ -134,6 +136,8 @@ def workflow_page(request: HttpRequest, slug: str) -> HttpResponse:
         "directions": list(Workflow.objects.filter(derived_from=workflow).order_by("slug")),
         "canonical_on": canonical_on,
         "batches": batches_of(workflow=workflow),
+        # The contact sheet form starts from the inputs of the latest record, when there is one.
+        "sheet_inputs": json.dumps(records[0].inputs) if records else "{}",
         "just_published": _just_published(request, workflow, versions),
     }
     return page(request, "floniks/workflow.html", context)

@@ -213,7 +213,11 @@ SPECTACULAR_SETTINGS = {
     # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere (CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Run answers and run list answers share the run status choices: one named enum for both.
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs_app.models.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runs_app.models.RunStatus",
+        "EvidenceStatusEnum": "runs_app.models.EvidenceStatus",
+        "BumpEnum": "templates_app.models.Bump",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from composition import pages as composed
 from floniks.auth import ThrottledLoginView
 from floniks.browser_policy import api_docs_view
 from floniks.health import healthz
+from runs_app import evidence_pages as evidence
 from runs_app import pages, queue_pages
 from runs_app import views as artifacts
 from templates_app import views as templates
@@ -34,6 +35,13 @@ urlpatterns = [
     path("workflows/<slug:slug>/drafts/new/", templates.draft_new, name="draft-new"),
     path("workflows/<slug:slug>/drafts/import-comfyui/", templates.draft_import_comfyui, name="draft-import-comfyui"),
     path("workflows/<slug:slug>/run/", pages.run_form, name="run-form"),
+    path("workflows/<slug:slug>/versions/<str:version>/diff/", templates.version_diff, name="version-diff"),
+    path("workflows/<slug:slug>/versions/<str:version>/evaluate/", evidence.evaluation_start, name="evaluation-start"),
+    path("workflows/<slug:slug>/contact-sheet/", evidence.sheet_start, name="contact-sheet-start"),
+    path("evaluations/<uuid:pk>/", evidence.evaluation_page, name="evaluation"),
+    path("evaluations/<uuid:pk>/promote/", evidence.evaluation_promote, name="evaluation-promote"),
+    path("contact-sheets/<uuid:pk>/", evidence.sheet_page, name="contact-sheet"),
+    path("contact-sheets/<uuid:pk>/image.png", evidence.sheet_image, name="contact-sheet-image"),
     path("drafts/<int:pk>/", templates.draft_editor, name="draft"),
     path("drafts/<int:pk>/form/", templates.draft_form, name="draft-form"),
     path("drafts/<int:pk>/validate/", templates.draft_validate, name="draft-validate"),

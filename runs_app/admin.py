@@ -10,6 +10,9 @@ from runs_app import services
 from runs_app.models import (
     Artifact,
     Batch,
+    ContactSheet,
+    ContactSheetCell,
+    Evaluation,
     ProductionPin,
     RecordModel,
     RecordSeed,
@@ -67,6 +70,9 @@ for model, columns in [
     (SignedOutput, ["record", "name", "artifact", "signer", "created_at"]),
     (Batch, ["id", "workflow", "version", "count", "created_by", "created_at"]),
     (WorkerHeartbeat, ["name", "queues", "started_at", "seen_at"]),
+    (Evaluation, ["id", "workflow", "candidate", "baseline", "status", "bump", "created_by", "created_at"]),
+    (ContactSheet, ["id", "base", "status", "seed", "created_by", "created_at"]),
+    (ContactSheetCell, ["sheet", "position", "label", "lifecycle", "version", "run"]),
 ]:
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns}))
 

@@ -22,6 +22,7 @@ EXECUTE_STEP = "runs_app.tasks.execute_step"
 FINISH_RUN = "runs_app.tasks.finish_run"
 WRITE_RECORD = "runs_app.tasks.write_version_record"
 SIGN_RECORD = "runs_app.tasks.sign_version_record"
+SETTLE_SHEET = "runs_app.tasks.settle_contact_sheet"
 
 # Kombu's Redis transport serves priority 0 first: steps whose worker died jump a backlog.
 URGENT = 0
@@ -99,6 +100,14 @@ def send_record_write(run_id: Any, *, on_commit: bool = True) -> None:
 def send_sign_record(record_id: Any) -> None:
     """Sign a record's outputs on a worker once the record is committed (the sweep signs what is lost)."""
     transaction.on_commit(lambda: _send(SIGN_RECORD, [str(record_id)], {}))
+
+
+def send_settle_sheet(sheet_id: Any, *, on_commit: bool = True) -> None:
+    """Compose a contact sheet whose cells have all ended (some without an output) on a worker."""
+    if on_commit:
+        transaction.on_commit(lambda: _send(SETTLE_SHEET, [str(sheet_id)], {}))
+    else:
+        _send(SETTLE_SHEET, [str(sheet_id)], {})
 
 
 def _send(task_name: str, args: list[Any], options: dict[str, Any]) -> None:

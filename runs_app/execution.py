@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from runs_app import graph, leasing, persistence, transitions, verification
+from runs_app import evidence, graph, leasing, persistence, transitions, verification
 from runs_app.generators import (
     GeneratedFile,
     GeneratorError,
@@ -40,7 +40,7 @@ from runs_app.generators import (
     get_provider,
 )
 from runs_app.handover import HandOver, run_here
-from runs_app.models import Run, RunStatus, RunStep, StepStatus
+from runs_app.models import RUNS_WITHOUT_RECORD, Run, RunStatus, RunStep, StepStatus
 from templates_app.definition import split_model
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def _store_and_succeed(
             submitted=generated.file.submitted,
             keep=keep,
         )
-        if advance.complete and run.reproduces_id is not None:
+        if advance.complete and not run.writes_record:
             finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
     finally:
         thumbnail.wait()
@@ -351,9 +351,14 @@ def _fingerprint(provider: Provider, step: RunStep) -> dict[str, Any]:
 
 
 def finish_run(run_id: Any, worker: str) -> None:
-    """Every step succeeded: compute a reproduction's verdict and finish it (once, by one worker)."""
+    """Every step of a run that leaves no record succeeded: compute a reproduction's verdict, or end an
+    evaluation's or a contact sheet's run and settle what it feeds (once, by one worker)."""
     run = transitions.claim_finish(run_id, worker)
     if run is None:
+        return
+    if run.reproduces_id is None:
+        if transitions.end_run(run, RunStatus.FINALIZED, worker=worker):
+            evidence.settle_for(run)  # after the run's end is committed: the last of its siblings settles
         return
     outcome = verification.compare_outputs(run)
     transitions.settle_reproduction(run, worker, outcome.verdict, outcome.scores, outcome.differences)
@@ -372,6 +377,6 @@ def run_inline(run_id: Any, worker: str = "inline") -> Run:
         if step is None:
             break
         execute_step(run_id, step["pk"], worker)
-    if Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, reproduces__isnull=False).exists():
+    if Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, purpose__in=RUNS_WITHOUT_RECORD).exists():
         finish_run(run_id, worker)
     return Run.objects.get(pk=run_id)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
-from templates_app.models import Mode, Workflow, WorkflowQuerySet, WorkflowVersion
+from templates_app.models import Bump, Lifecycle, Mode, Workflow, WorkflowQuerySet, WorkflowVersion
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -27,6 +27,7 @@ class Artifact(models.Model):
         REFERENCE = "reference"
         DIFFERENCE = "difference"  # where a reproduction's output differs from the stored one
         SIGNED = "signed"  # a record output's C2PA-signed copy (runs_app.signing)
+        SHEET = "sheet"  # a contact sheet: its cells' outputs in one labelled grid
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     storage_key = models.CharField(max_length=200)
@@ -77,6 +78,20 @@ class RunStatus(models.TextChoices):
 
 # A run whose annotation form is open: awaiting it, or discarded and still finalisable later.
 FINALIZABLE = (RunStatus.AWAITING_ANNOTATION, RunStatus.DISCARDED)
+
+
+class RunPurpose(models.TextChoices):
+    """Why a run was made. Only a `record` run waits for an annotation and leaves a version record;
+    the others end `finalized` with no record, and what they feed keeps their outputs."""
+
+    RECORD = "record", "Makes a version record"
+    REPRODUCTION = "reproduction", "Reproduces a record"
+    EVALUATION = "evaluation", "Evidence for moving the canonical pointer"
+    CONTACT_SHEET = "contact_sheet", "A cell of a contact sheet"
+
+
+# Runs that end without an annotation or a record: a worker finishes them (runs_app.execution.finish_run).
+RUNS_WITHOUT_RECORD = (RunPurpose.REPRODUCTION, RunPurpose.EVALUATION, RunPurpose.CONTACT_SHEET)
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -146,6 +161,7 @@ class Run(models.Model):
     swept = models.JSONField(default=dict, blank=True)
     # A retry of a failed run: the same specification, its succeeded steps reused (RunStep.reused_from).
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
+    purpose = models.CharField(max_length=16, choices=RunPurpose.choices, default=RunPurpose.RECORD)
 
     objects = RunQuerySet.as_manager()
 
@@ -156,16 +172,23 @@ class Run(models.Model):
             models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
             models.CheckConstraint(condition=Q(spec_hash__regex=r"^sha256:[0-9a-f]{64}$"), name="run_spec_hash_shape"),
             models.CheckConstraint(
-                condition=~Q(status__in=[RunStatus.RECORDING, RunStatus.FINALIZED], reproduces__isnull=True)
+                condition=~Q(status__in=[RunStatus.RECORDING, RunStatus.FINALIZED], purpose=RunPurpose.RECORD)
                 | Q(saved_without_annotation=True)
                 | ~Q(annotation=""),
                 name="run_recorded_only_with_annotation_or_confirmation",
+            ),
+            models.CheckConstraint(condition=Q(purpose__in=RunPurpose.values), name="run_purpose_valid"),
+            models.CheckConstraint(
+                condition=Q(purpose=RunPurpose.REPRODUCTION, reproduces__isnull=False)
+                | (~Q(purpose=RunPurpose.REPRODUCTION) & Q(reproduces__isnull=True)),
+                name="run_reproduces_iff_reproduction",
             ),
         ]
         triggers: ClassVar[list[Any]] = [
             pgtrigger.Protect(name="run_no_delete", operation=pgtrigger.Delete),
             pgtrigger.ReadOnly(
-                name="run_spec_frozen", fields=["workflow", "version", "specification", "spec_hash", "inputs", "mode"]
+                name="run_spec_frozen",
+                fields=["workflow", "version", "specification", "spec_hash", "inputs", "mode", "purpose"],
             ),
         ]
 
@@ -198,6 +221,12 @@ class Run(models.Model):
             return 0.0
         return round(sum(s.fraction_done for s in steps) / len(steps), 4)
 
+    @property
+    def writes_record(self) -> bool:
+        """It waits for an annotation and leaves a version record (reproductions, evaluations and
+        contact sheet cells do neither)."""
+        return self.purpose == RunPurpose.RECORD
+
     # Predicates for the pages: templates ask these instead of comparing status strings.
     @property
     def is_live(self) -> bool:
@@ -226,7 +255,7 @@ class Run(models.Model):
     @property
     def is_finalizable(self) -> bool:
         """Its annotation form is open: awaiting it, or discarded (a discarded run can still be finalised)."""
-        return self.status in FINALIZABLE and self.reproduces_id is None
+        return self.status in FINALIZABLE and self.purpose == RunPurpose.RECORD
 
     @property
     def is_discarded(self) -> bool:
@@ -238,8 +267,9 @@ class Run(models.Model):
 
     @property
     def is_retryable(self) -> bool:
-        """What services.retry_run accepts: a failed run, not a reproduction (that has its own check)."""
-        return self.status == RunStatus.FAILED and self.reproduces_id is None
+        """What services.retry_run accepts: a failed run meant for a record (a reproduction, an evaluation
+        or a contact sheet has its own way to be tried again)."""
+        return self.status == RunStatus.FAILED and self.purpose == RunPurpose.RECORD
 
     @property
     def lease_expired(self) -> bool:
@@ -782,3 +812,201 @@ class ProductionPin(models.Model):
 def with_pin(workflows: WorkflowQuerySet) -> WorkflowQuerySet:
     """Workflows with their production pin and who pinned it, in the same query (`workflow.production_pin`)."""
     return workflows.select_related("production_pin__pinned_by")
+
+
+# --- evidence: evaluations and contact sheets (DESIGN §14) -------------------------------------
+
+
+class EvidenceStatus(models.TextChoices):
+    # The labels are what the pages show; the values are what the API answers.
+    RUNNING = "running", "Rendering"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class EvaluationQuerySet(models.QuerySet["Evaluation"]):
+    def visible_to(self, user: Any) -> EvaluationQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+    def with_detail(self) -> EvaluationQuerySet:
+        """An evaluation with its versions, workflow and both runs with their steps and outputs."""
+        return self.select_related(
+            "workflow", "candidate", "baseline", "created_by", "source_record", "candidate_run", "baseline_run"
+        ).prefetch_related(
+            models.Prefetch(
+                "candidate_run__steps", queryset=RunStep.objects.select_related("output").order_by("index")
+            ),
+            models.Prefetch("baseline_run__steps", queryset=RunStep.objects.select_related("output").order_by("index")),
+        )
+
+
+class Evaluation(models.Model):
+    """Evidence before the canonical pointer moves: a candidate version and the canonical version of the
+    day (the baseline) run on the same inputs and seeds, their outputs compared, their definitions diffed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="evaluations")
+    candidate = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="evaluations")
+    baseline = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="+")
+    candidate_run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="evaluation_as_candidate")
+    baseline_run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="evaluation_as_baseline")
+    source_record = models.ForeignKey(
+        VersionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Inputs and seeds."
+    )
+    inputs = models.JSONField(default=dict)
+    seeds = models.JSONField(default=dict, help_text="step → the seed both runs used")
+    status = models.CharField(max_length=10, choices=EvidenceStatus.choices, default=EvidenceStatus.RUNNING)
+    outputs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="output → {candidate, baseline: sha256, score, difference: {image, identical, changed, largest}}",
+    )
+    definition_diff = models.JSONField(default=list, help_text="[{op, path, from, to}] baseline → candidate")
+    bump = models.CharField(max_length=10, choices=Bump.choices)
+    bump_reasons = models.JSONField(default=list)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvaluationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=EvidenceStatus.values), name="evaluation_status_valid"),
+            models.CheckConstraint(condition=~Q(candidate=models.F("baseline")), name="evaluation_two_versions"),
+            models.CheckConstraint(condition=~Q(candidate_run=models.F("baseline_run")), name="evaluation_two_runs"),
+        ]
+        indexes = [models.Index(fields=["candidate", "baseline", "status"], name="evaluation_evidence")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="evaluation_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(
+                name="evaluation_frozen",
+                fields=["workflow", "candidate", "baseline", "candidate_run", "baseline_run", "inputs", "seeds"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluation of {self.candidate_id} against {self.baseline_id}"
+
+    @property
+    def url(self) -> str:
+        return f"/evaluations/{self.pk}/"
+
+    # Predicates for the pages and templates_app's promotion gate (templates_app.evidence.Evidence).
+    @property
+    def is_running(self) -> bool:
+        return self.status == EvidenceStatus.RUNNING
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == EvidenceStatus.DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == EvidenceStatus.FAILED
+
+    def runs(self) -> list[Run]:
+        return [self.baseline_run, self.candidate_run]
+
+
+class ContactSheetQuerySet(models.QuerySet["ContactSheet"]):
+    def visible_to(self, user: Any) -> ContactSheetQuerySet:
+        return self if role_of(user) >= Role.OPERATOR else self.none()
+
+    def with_detail(self) -> ContactSheetQuerySet:
+        """A sheet with its base, image and cells, each with its workflow, version and run's steps."""
+        return self.select_related("base", "image", "created_by").prefetch_related(
+            models.Prefetch(
+                "cells",
+                queryset=ContactSheetCell.objects.select_related("workflow", "version", "run").order_by("position"),
+            ),
+            models.Prefetch("cells__run__steps", queryset=RunStep.objects.select_related("output").order_by("index")),
+        )
+
+
+class ContactSheet(models.Model):
+    """A base workflow and each of its directions (canonical versions) rendered on the same inputs and
+    seed, shown as one grid and kept, with its runs and its composed PNG."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    base = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="contact_sheets")
+    inputs = models.JSONField(default=dict)
+    seed = models.BigIntegerField(help_text="Every seeded step of every cell ran with it.")
+    include_archived = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=EvidenceStatus.choices, default=EvidenceStatus.RUNNING)
+    image = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactSheetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=EvidenceStatus.values), name="sheet_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=EvidenceStatus.DONE) | Q(image__isnull=False), name="sheet_done_has_image"
+            ),
+        ]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="sheet_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.ReadOnly(name="sheet_frozen", fields=["base", "inputs", "seed", "include_archived"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact sheet of {self.base_id}"
+
+    @property
+    def url(self) -> str:
+        return f"/contact-sheets/{self.pk}/"
+
+    @property
+    def image_url(self) -> str:
+        return f"/contact-sheets/{self.pk}/image.png"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == EvidenceStatus.RUNNING
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == EvidenceStatus.DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == EvidenceStatus.FAILED
+
+
+class ContactSheetCell(models.Model):
+    """One workflow of a sheet: its canonical version when the sheet was made, its run, and its label
+    and lifecycle as they were then (what the PNG shows)."""
+
+    sheet = models.ForeignKey(ContactSheet, on_delete=models.PROTECT, related_name="cells")
+    position = models.PositiveSmallIntegerField()
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="+")
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="contact_sheet_cell")
+    label = models.CharField(max_length=200)
+    lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices)
+
+    class Meta:
+        ordering = ["sheet", "position"]
+        constraints = [models.UniqueConstraint(fields=["sheet", "position"], name="unique_sheet_cell_position")]
+        triggers: ClassVar[list[Any]] = [
+            pgtrigger.Protect(name="sheet_cell_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} in {self.sheet_id}"
+
+    @property
+    def is_base(self) -> bool:
+        return self.position == 0
+
+    def output(self) -> Artifact | None:
+        """The cell's first named output once its run made it (reads the prefetched steps)."""
+        return next(iter(self.run.outputs_by_name().values()), None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,14 @@ from runs_app.models import (
     LABEL_MAX_LENGTH,
     Artifact,
     Batch,
+    ContactSheet,
+    ContactSheetCell,
+    Evaluation,
     ProductionPin,
     ReproductionCheck,
     Run,
     RunGate,
+    RunPurpose,
     RunStatus,
     RunStep,
     StepStatus,
@@ -38,12 +43,29 @@ from runs_app.models import (
     VersionRecord,
     steps_in_order,
 )
-from runs_app.spec import Overrides, Resolution, blocks_reproduction, resolve_specification, validate_inputs
+from runs_app.spec import (
+    MAX_SEED,
+    Overrides,
+    Resolution,
+    blocks_reproduction,
+    resolve_specification,
+    validate_inputs,
+)
 from runs_app.storage import ingest_upload
 from templates_app import services as catalogue_services
 from templates_app.catalogue import Catalogue, queue_for
 from templates_app.definition import STEP_KINDS
-from templates_app.models import Mode, ModelFamily, ModelSnapshot, Pointer, PointerMove, Workflow, WorkflowVersion
+from templates_app.diff import diff_definitions
+from templates_app.models import (
+    Lifecycle,
+    Mode,
+    ModelFamily,
+    ModelSnapshot,
+    Pointer,
+    PointerMove,
+    Workflow,
+    WorkflowVersion,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -159,6 +181,7 @@ def _create_run(
     reproduces: VersionRecord | None = None,
     batch: Batch | None = None,
     swept: dict[str, Any] | None = None,
+    purpose: RunPurpose = RunPurpose.RECORD,
 ) -> Run:
     with transaction.atomic():
         if batch is None:  # a batch reserved its place in the quota once, for all its runs (start_batch)
@@ -175,6 +198,7 @@ def _create_run(
             reproduces=reproduces,
             batch=batch,
             swept=swept or {},
+            purpose=RunPurpose.REPRODUCTION if reproduces is not None else purpose,
         )
         steps = RunStep.objects.bulk_create(
             _step_row(run, i, s, catalogue) for i, s in enumerate(resolution.specification["steps"])
@@ -504,8 +528,8 @@ def finalize_run(*, actor: Actor, run: Run, label: str, annotation: str, confirm
         _check_annotation_form(label, annotation, confirm_no_annotation)
     except ValidationFailed:
         # State first: a run that is not waiting gets 409 whatever the form says.
-        current = Run.objects.filter(pk=run.pk).values("status", "reproduces_id").get()
-        if current["status"] not in FINALIZABLE or current["reproduces_id"] is not None:
+        current = Run.objects.filter(pk=run.pk).values("status", "purpose").get()
+        if current["status"] not in FINALIZABLE or current["purpose"] != RunPurpose.RECORD:
             raise _not_awaiting(current["status"]) from None
         raise
     changes = {
@@ -792,6 +816,164 @@ def make_difference_images(*, check: ReproductionCheck) -> bool:
     run = Run.objects.select_related("reproduces").get(pk=check.run_id)
     outcome = verification.compare_outputs(run)
     return transitions.add_differences(check, outcome.differences) if outcome.differences else False
+
+
+# --- evidence: evaluations and contact sheets (DESIGN §14) ---------------------------------------
+
+
+def evaluate_version(
+    *, actor: Actor, version: WorkflowVersion, record: VersionRecord | None = None, inputs: Any = None
+) -> Evaluation:
+    """Run a candidate version and today's canonical version on the same inputs and seeds: a given
+    record's; else, with `inputs`, seeds drawn once (for the canonical run) and used for both; else the
+    production pin's record. Both runs need no annotation and leave no record; a worker compares them."""
+    actor = require_role(actor, Role.MANAGER, action="evaluate versions")
+    version = WorkflowVersion.objects.select_related("workflow__canonical_version").get(pk=version.pk)
+    workflow = version.workflow
+    workflow.refuse_if_archived("evaluate its versions")
+    baseline = workflow.canonical_version
+    if baseline is None:
+        raise Conflict(
+            f"'{workflow.slug}' has no canonical version to compare with; its first needs no evidence.",
+            code="no_canonical_version",
+        )
+    if baseline.pk == version.pk:
+        raise Conflict(f"{version.version} is already canonical.", code="already_canonical")
+    given, seeds, source = _evaluation_source(workflow, record, inputs)
+    catalogue = Catalogue.load()
+    baseline.workflow = workflow
+    base_values = validate_inputs(baseline.definition.get("inputs") or {}, given)
+    values = validate_inputs(version.definition.get("inputs") or {}, given)
+    base_res = resolve_specification(
+        version=baseline, inputs=base_values, catalogue=catalogue, overrides=Overrides(seeds=seeds)
+    )
+    if not seeds:  # drawn once, for the canonical run, and used by the candidate's steps of the same id
+        seeds = _seeds_of(base_res)
+    resolution = resolve_specification(
+        version=version, inputs=values, catalogue=catalogue, overrides=Overrides(seeds=seeds)
+    )
+    diff = diff_definitions(baseline.definition, version.definition, catalogue)
+    with transaction.atomic():
+        runs = [
+            _create_run(
+                actor=actor,
+                workflow=workflow,
+                version=v,
+                mode=Mode.DISCOVERY,
+                inputs=vals,
+                resolution=res,
+                warnings=res.drift_warnings,
+                catalogue=catalogue,
+                purpose=RunPurpose.EVALUATION,
+            )
+            for v, vals, res in ((baseline, base_values, base_res), (version, values, resolution))
+        ]
+        return Evaluation.objects.create(
+            workflow=workflow,
+            candidate=version,
+            baseline=baseline,
+            baseline_run=runs[0],
+            candidate_run=runs[1],
+            source_record=source,
+            inputs=base_values,
+            seeds=seeds,
+            definition_diff=diff.changes_json(),
+            bump=diff.bump,
+            bump_reasons=diff.reasons,
+            created_by=actor,
+        )
+
+
+def _evaluation_source(
+    workflow: Workflow, record: VersionRecord | None, inputs: Any
+) -> tuple[Any, dict[str, int], VersionRecord | None]:
+    """The inputs, the seeds (empty: draw them) and the record they come from."""
+    if record is not None:
+        if record.workflow_id != workflow.pk:
+            raise ValidationFailed([Problem("invalid_record", "record", "The record belongs to another workflow.")])
+        return record.inputs, dict(record.seeds), record
+    if inputs is not None:
+        return inputs, {}, None
+    pin = ProductionPin.objects.select_related("record").filter(workflow=workflow).first()
+    if pin is None:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "inputs_required",
+                    "inputs",
+                    "Give inputs or a record to evaluate with (this workflow has no production pin to take them from).",
+                )
+            ]
+        )
+    return pin.record.inputs, dict(pin.seeds), pin.record
+
+
+def _seeds_of(resolution: Resolution) -> dict[str, int]:
+    return {s["id"]: s["seed"] for s in resolution.specification["steps"] if s.get("seed") is not None}
+
+
+def make_contact_sheet(
+    *, actor: Actor, base: Workflow, inputs: Any, seed: int | None = None, include_archived: bool = False
+) -> ContactSheet:
+    """Render a base workflow and each of its directions (their canonical versions) on the same inputs,
+    every seeded step with the same seed; a worker composes the grid once the last cell has ended."""
+    actor = require_role(actor, Role.OPERATOR, action="make contact sheets")
+    base = Workflow.objects.select_related("canonical_version").get(pk=base.pk)
+    if base.derived_from_id is not None:
+        raise Conflict(
+            f"'{base.slug}' is a direction; make the contact sheet from its base workflow.", code="not_a_base"
+        )
+    base.refuse_if_archived("render it")
+    if base.canonical_version is None:
+        raise Conflict(f"'{base.slug}' has no canonical version to render.", code="no_published_version")
+    if seed is None:
+        seed = secrets.randbelow(MAX_SEED + 1)
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValidationFailed([Problem("invalid_seed", "seed", f"seed must be an integer from 0 to {MAX_SEED}.")])
+    directions = Workflow.objects.filter(derived_from=base, canonical_version__isnull=False)
+    if not include_archived:
+        directions = directions.exclude(lifecycle=Lifecycle.ARCHIVED)
+    members = [base, *directions.select_related("canonical_version").order_by("created_at", "pk")]
+    catalogue = Catalogue.load()
+    planned = []
+    for workflow in members:
+        version = workflow.canonical_version
+        assert version is not None
+        version.workflow = workflow
+        values = validate_inputs(version.definition.get("inputs") or {}, inputs)
+        # Resolved once to learn every seeded step's id (sub-workflow steps included), then with the seed.
+        steps = resolve_specification(version=version, inputs=values, catalogue=catalogue).specification["steps"]
+        same = {s["id"]: seed for s in steps if s.get("seed") is not None}
+        resolution = resolve_specification(
+            version=version, inputs=values, catalogue=catalogue, overrides=Overrides(seeds=same)
+        )
+        planned.append((workflow, version, values, resolution))
+    with transaction.atomic():
+        sheet = ContactSheet.objects.create(
+            base=base, inputs=planned[0][2], seed=seed, include_archived=include_archived, created_by=actor
+        )
+        for position, (workflow, version, values, resolution) in enumerate(planned):
+            run = _create_run(
+                actor=actor,
+                workflow=workflow,
+                version=version,
+                mode=Mode.DISCOVERY,
+                inputs=values,
+                resolution=resolution,
+                warnings=resolution.drift_warnings,
+                catalogue=catalogue,
+                purpose=RunPurpose.CONTACT_SHEET,
+            )
+            ContactSheetCell.objects.create(
+                sheet=sheet,
+                position=position,
+                workflow=workflow,
+                version=version,
+                run=run,
+                label=workflow.direction_label or f"{workflow.name} (base)",
+                lifecycle=workflow.lifecycle,
+            )
+    return sheet
 
 
 def upload_artifact(*, actor: Actor, data: bytes) -> Artifact:

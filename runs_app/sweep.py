@@ -28,8 +28,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from runs_app import dispatch, graph, provenance, services, transitions
-from runs_app.models import Run, RunStatus, RunStep, StepStatus, WorkerHeartbeat
+from runs_app import dispatch, evidence, graph, provenance, services, transitions
+from runs_app.models import RUNS_WITHOUT_RECORD, Run, RunStatus, RunStep, StepStatus, WorkerHeartbeat
 from runs_app.signing import SigningUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def _sweep(now: dt.datetime) -> dict[str, int]:
         "released": _release_stalled(now),
         "recorded": _write_lost_records(),
         "signed": _sign_pending_records(),
+        "settled": evidence.settle_lost(),
     }
 
 
@@ -108,7 +109,7 @@ def _fail_over_budget(now: dt.datetime) -> int:
 def _finish_interrupted(now: dt.datetime) -> int:
     unfinished = RunStep.objects.filter(run=OuterRef("pk"), status__in=transitions.UNFINISHED_STEPS)
     waiting = (
-        Run.objects.filter(status=RunStatus.RUNNING, reproduces__isnull=False)
+        Run.objects.filter(status=RunStatus.RUNNING, purpose__in=RUNS_WITHOUT_RECORD)
         .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
         .filter(~Exists(unfinished))
         .values_list("pk", flat=True)[:BATCH]

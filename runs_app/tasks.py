@@ -13,7 +13,7 @@ import time
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from runs_app import execution, services
+from runs_app import evidence, execution, services
 from runs_app import sweep as sweeping
 from runs_app.handover import HAND_OVER
 
@@ -83,6 +83,11 @@ def write_version_record(run_id: str) -> None:
 def sign_version_record(record_id: str) -> None:
     """Failing for good (signing is down) leaves the record "signing pending"; the sweep signs it later."""
     services.sign_record(record_id=record_id)
+
+
+@shared_task(name="runs_app.tasks.settle_contact_sheet", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def settle_contact_sheet(sheet_id: str) -> None:
+    evidence.settle_sheet(sheet_id)
 
 
 @shared_task(name="runs_app.tasks.sweep", ignore_result=True)

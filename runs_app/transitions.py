@@ -19,13 +19,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs_app import graph, recording
-from runs_app.dispatch import Dispatch, send_finish, send_steps_on_commit
+from runs_app.dispatch import Dispatch, send_finish, send_settle_sheet, send_steps_on_commit
 from runs_app.models import (
     FINALIZABLE,
+    RUNS_WITHOUT_RECORD,
     Artifact,
+    ContactSheetCell,
+    Evaluation,
+    EvidenceStatus,
     ReproductionCheck,
     Run,
     RunGate,
+    RunPurpose,
     RunStatus,
     RunStep,
     StepStatus,
@@ -34,7 +39,7 @@ from runs_app.models import (
 )
 
 # What deciding and sending the next steps reads of a run and its steps, no more.
-LOCKED_RUN_FIELDS = ("id", "status", "reproduces_id", "error", "error_code", "deadline_at", "gate_after")
+LOCKED_RUN_FIELDS = ("id", "status", "reproduces_id", "purpose", "error", "error_code", "deadline_at", "gate_after")
 DISPATCH_FIELDS = ("pk", "run_id", "step_id", "status", "queue", "timeout_seconds")
 UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 # A step is generated while its run is running; one already generating may finish while the run waits at a gate.
@@ -187,10 +192,10 @@ def _advance(run: Run, now: dt.datetime, keep: Keep | None = None, *, resend_que
         RunGate.objects.create(run=run, after=gate, reached_at=now)
         return Advance()
     if graph.all_succeeded(statuses):
-        if run.reproduces_id is None:
+        if run.writes_record:
             end_run(run, RunStatus.AWAITING_ANNOTATION)
         else:
-            send_finish(run.pk, on_commit=True)  # the verdict is computed outside this lock
+            send_finish(run.pk, on_commit=True)  # a verdict or a comparison is computed outside this lock
         return Advance(complete=True)
     return Advance(kept=_release(run, rows, now, keep, resend_queued=resend_queued)[1])
 
@@ -333,6 +338,8 @@ def end_run(run: Run, status: RunStatus, *, worker: str | None = None) -> bool:
             )
             if run.reproduces_id:
                 fail_check(run, run.error or "cancelled")
+            elif not run.writes_record:
+                evidence_run_ended(run, run.error or "cancelled")
     if ended:
         for name, value in fields.items():
             setattr(run, name, value)
@@ -355,7 +362,7 @@ def start_recording(run: Run, annotation: dict[str, Any]) -> bool:
     cancel or a second submission."""
     changes = {**annotation, "status": RunStatus.RECORDING}
     # A discarded run can still be finalised (DESIGN §15): it kept everything a record needs.
-    waiting = Run.objects.filter(pk=run.pk, status__in=FINALIZABLE, reproduces__isnull=True)
+    waiting = Run.objects.filter(pk=run.pk, status__in=FINALIZABLE, purpose=RunPurpose.RECORD)
     if not waiting.update(**changes):
         return False
     for name, value in changes.items():
@@ -377,12 +384,25 @@ def claim_finish(run_id: Any, worker: str) -> Run | None:
     now = timezone.now()
     unfinished = RunStep.objects.filter(run=OuterRef("pk"), status__in=UNFINISHED_STEPS)
     taken = (
-        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, reproduces__isnull=False)
+        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, purpose__in=RUNS_WITHOUT_RECORD)
         .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
         .filter(~Exists(unfinished))
         .update(lease_owner=worker, lease_expires_at=_lease_end(now))
     )
     return Run.objects.select_related("reproduces").get(pk=run_id) if taken else None
+
+
+def evidence_run_ended(run: Run, note: str) -> None:
+    """An evaluation's run that did not finish fails its evaluation (there is nothing to compare); a
+    contact sheet settles once its last cell has ended, finished or not (the sheet shows what it has)."""
+    if run.purpose == RunPurpose.EVALUATION:
+        Evaluation.objects.filter(Q(candidate_run=run) | Q(baseline_run=run), status=EvidenceStatus.RUNNING).update(
+            status=EvidenceStatus.FAILED, note=note, completed_at=timezone.now()
+        )
+    elif run.purpose == RunPurpose.CONTACT_SHEET:
+        sheet_id = ContactSheetCell.objects.filter(run=run).values_list("sheet_id", flat=True).first()
+        if sheet_id is not None:
+            send_settle_sheet(sheet_id, on_commit=True)
 
 
 def fail_check(run: Run, note: str) -> None:
@@ -430,7 +450,7 @@ def add_differences(check: ReproductionCheck, differences: dict[str, dict[str, A
 def discard_run(run: Run) -> bool:
     """`awaiting_annotation` → `discarded`: set aside without a record, kept whole and still
     finalisable (start_recording accepts it). One conditional UPDATE, like start_recording."""
-    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, reproduces__isnull=True)
+    waiting = Run.objects.filter(pk=run.pk, status=RunStatus.AWAITING_ANNOTATION, purpose=RunPurpose.RECORD)
     if not waiting.update(status=RunStatus.DISCARDED):
         return False
     run.status = RunStatus.DISCARDED

@@ -91,12 +91,12 @@ def compare_outputs(run: Run, *, with_differences: bool = True) -> Outcome:
         new_frames = decode_frames(new_bytes)
         measured = score_frames(new_frames if same_bytes else decode_frames(old_bytes), new_frames)
         scores[name] = measured.as_json()
-        if with_differences and (made := _difference(name, old_bytes, new_bytes, measured.identical)) is not None:
+        if with_differences and (made := stored_difference(name, old_bytes, new_bytes, measured.identical)) is not None:
             differences[name] = made
     return Outcome(verdict_of(scores), scores, differences)
 
 
-def _difference(name: str, old: bytes, new: bytes, identical: bool) -> OutputDifference | None:
+def stored_difference(name: str, old: bytes, new: bytes, identical: bool) -> OutputDifference | None:
     try:
         diff = difference(old, new)
     except (OSError, SyntaxError, ValueError) as exc:  # evidence for the eye, never a reason to lose the verdict

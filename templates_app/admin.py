@@ -165,7 +165,10 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
     list_filter = ["visibility", "channel", "bump"]
     search_fields = ["workflow__slug", "version", "manifest_hash", "message"]
     actions = [
-        service_action("promote", "Make the selected version canonical", services.promote_version, "version"),
+        # In the admin, promoting over a canonical version is an override: it asks why (kept as the waiver).
+        service_action(
+            "promote", "Make the selected version canonical", services.promote_version, "version", ask_reason=True
+        ),
         service_action(
             "make_public",
             "Raise the selected versions to public",

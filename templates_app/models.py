@@ -476,6 +476,8 @@ class PointerMoveQuerySet(AppendOnlyQuerySet):
         before: Any = "",
         after: Any = "",
         reason: str = "",
+        evidence: Any = None,
+        evidence_waived: bool = False,
     ) -> PointerMove:
         """Write one move into the history: every pointer move of either app is logged here."""
         return self.create(
@@ -487,6 +489,8 @@ class PointerMoveQuerySet(AppendOnlyQuerySet):
             to_value=str(after or ""),
             reason=reason,
             actor=actor,
+            evidence=evidence,
+            evidence_waived=evidence_waived,
         )
 
     def canonical_at(self, workflow: Workflow, when: dt.datetime) -> str | None:
@@ -508,6 +512,8 @@ class PointerMove(models.Model):
         "reason",
         "actor",
         "at",
+        "evidence",
+        "evidence_waived",
     ]
 
     workflow = models.ForeignKey(
@@ -525,6 +531,11 @@ class PointerMove(models.Model):
     reason = models.TextField(blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A canonical move names its evidence (DESIGN §14): the evaluation it was promoted with (an id of
+    # runs_app's Evaluation, a layer above: no foreign key from here), or an admin's waiver, whose
+    # reason is `reason`. A workflow's first canonical version needs neither.
+    evidence = models.UUIDField(null=True, blank=True, help_text="The evaluation this promotion was made with.")
+    evidence_waived = models.BooleanField(default=False, help_text="An admin promoted without evidence.")
 
     objects = PointerMoveQuerySet.as_manager()
 
@@ -534,6 +545,14 @@ class PointerMove(models.Model):
             models.CheckConstraint(condition=Q(pointer__in=Pointer.values), name="pointer_kind_valid"),
             models.CheckConstraint(
                 condition=Q(workflow__isnull=False) | Q(model_family__isnull=False), name="pointer_has_subject"
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence__isnull=True, evidence_waived=False) | Q(pointer=Pointer.CANONICAL),
+                name="pointer_evidence_only_canonical",
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence_waived=False) | (Q(evidence__isnull=True) & ~Q(reason="")),
+                name="pointer_waiver_has_reason",
             ),
         ]
         triggers: ClassVar[list[Any]] = [
@@ -550,3 +569,8 @@ class PointerMove(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableRowError("Pointer history is append-only.")
+
+    @property
+    def evidence_url(self) -> str | None:
+        """The page of the evaluation this move was made with."""
+        return f"/evaluations/{self.evidence}/" if self.evidence else None

@@ -13,12 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, Problem, ValidationFailed
-from core.roles import Role, require_role
+from core.roles import Role, require_role, role_of
 from core.types import Actor
 from templates_app import comfyui, comfyui_import, guards, limits
 from templates_app.bump import classify_bump
 from templates_app.catalogue import Catalogue
 from templates_app.definition import contract_of
+from templates_app.evidence import Evidence
 from templates_app.gate import GateResult, check_definition, contract_problems, leads_to
 from templates_app.manifest import canonical_bytes, manifest_of
 from templates_app.models import (
@@ -387,7 +388,15 @@ def _publish_message(message: str | None) -> str:
 # --- pointers on versions ------------------------------------------------------------
 
 
-def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: User, reason: str) -> None:
+def _move_canonical(
+    workflow: Workflow,
+    version: WorkflowVersion,
+    *,
+    actor: User,
+    reason: str,
+    evidence: Any = None,
+    evidence_waived: bool = False,
+) -> None:
     before = workflow.canonical_version.version if workflow.canonical_version else ""
     workflow.canonical_version = version
     workflow.save(update_fields=["canonical_version", "updated_at"])
@@ -399,12 +408,22 @@ def _move_canonical(workflow: Workflow, version: WorkflowVersion, *, actor: User
         before=before,
         after=version.version,
         reason=reason,
+        evidence=evidence,
+        evidence_waived=evidence_waived,
     )
 
 
-def promote_version(*, actor: Actor, version: WorkflowVersion, reason: str = "") -> WorkflowVersion:
-    """Move the canonical pointer to this version. The version itself never changes."""
+def promote_version(
+    *, actor: Actor, version: WorkflowVersion, reason: str = "", evidence: Evidence | None = None
+) -> WorkflowVersion:
+    """Move the canonical pointer to this version. The version itself never changes.
+
+    Evidence first (DESIGN §14): once a workflow has a canonical version, moving the pointer names a
+    finished evaluation of this very version against today's canonical one (`evidence`, looked up by
+    the caller: evaluations live in runs_app); an admin may instead give a reason, which is kept as
+    the waiver. Otherwise 409 `evidence_required`."""
     actor = require_role(actor, Role.MANAGER, action="move the canonical pointer")
+    reason = (reason or "").strip()
     with transaction.atomic():
         workflow = _locked(version.workflow)
         workflow.refuse_if_archived("move its canonical pointer")
@@ -421,12 +440,47 @@ def promote_version(*, actor: Actor, version: WorkflowVersion, reason: str = "")
                 "A shadow version is never offered by default; move it to another channel first.",
                 code="shadow_not_promotable",
             )
+        waived = _check_evidence(workflow, version, actor=actor, evidence=evidence, reason=reason)
         if version.channel == Channel.ALTERNATE:
             _move_version_pointer(
                 version, Pointer.CHANNEL, Channel.STANDARD, actor=actor, reason="promoted to canonical"
             )
-        _move_canonical(workflow, version, actor=actor, reason=reason or "promoted")
+        _move_canonical(
+            workflow,
+            version,
+            actor=actor,
+            reason=reason or ("promoted with evidence" if evidence is not None else "first canonical version"),
+            evidence=evidence.pk if evidence is not None and not waived else None,
+            evidence_waived=waived,
+        )
     return version
+
+
+def _check_evidence(
+    workflow: Workflow, version: WorkflowVersion, *, actor: User, evidence: Evidence | None, reason: str
+) -> bool:
+    """Pass, or raise 409 `evidence_required`; True when an admin waives the evidence with a reason."""
+    canonical_id = workflow.canonical_version_id
+    if canonical_id is None:
+        return False  # the first canonical version: there is nothing to compare it with
+    if evidence is not None:
+        if evidence.candidate_id != version.pk:
+            raise Conflict("That evaluation is of another version.", code="evidence_required")
+        if evidence.baseline_id != canonical_id:
+            raise Conflict(
+                "That evaluation compared against an earlier canonical version; evaluate again against today's.",
+                code="evidence_required",
+            )
+        if not evidence.is_done:
+            raise Conflict("That evaluation has not finished.", code="evidence_required")
+        return False
+    if role_of(actor) >= Role.ADMIN and reason:
+        return True
+    raise Conflict(
+        f"Evaluate {version.version} against the canonical version first, and promote with that evaluation"
+        + (" (or, as an admin, give a reason to promote without evidence)." if role_of(actor) >= Role.ADMIN else "."),
+        code="evidence_required",
+    )
 
 
 def raise_visibility(*, actor: Actor, version: WorkflowVersion, visibility: str, reason: str = "") -> WorkflowVersion:

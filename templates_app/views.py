@@ -19,7 +19,17 @@ from core.errors import DomainError, Problem, ValidationFailed
 from core.ui import page, perform, problem_text, refuse, succeed, team_only
 from templates_app import builder, comfyui_import, limits, services
 from templates_app.catalogue import Catalogue
-from templates_app.models import VERSION_MESSAGE_MAX, Channel, Draft, Lifecycle, Visibility, Workflow, WorkflowVersion
+from templates_app.diff import diff_versions
+from templates_app.models import (
+    BUMP_MEANING,
+    VERSION_MESSAGE_MAX,
+    Channel,
+    Draft,
+    Lifecycle,
+    Visibility,
+    Workflow,
+    WorkflowVersion,
+)
 from templates_app.step_graph import layout as step_graph
 from templates_app.tree import forest
 
@@ -462,3 +472,30 @@ def public_versions(request: HttpRequest) -> HttpResponse:
         .order_by("-published_at")[:100]
     )
     return page(request, "floniks/public.html", {"versions": versions})
+
+
+@require_GET
+@team_only
+def version_diff(request: HttpRequest, slug: str, version: str) -> HttpResponse:
+    """Two versions compared path by path, with the bump class the change implies (the publish gate's):
+    from this version to `?to=` (the canonical version when not given)."""
+    workflow = visible_workflow(request, slug)
+    versions = WorkflowVersion.objects.visible_to(request.user).filter(workflow=workflow)
+    before = get_object_or_404(versions, version=version)
+    wanted = request.GET.get("to", "")
+    after = get_object_or_404(versions, version=wanted) if wanted else workflow.canonical_version
+    if after is None:
+        raise Http404("This workflow has no canonical version to compare with.")
+    diff = diff_versions(before, after)
+    return page(
+        request,
+        "floniks/version_diff.html",
+        {
+            "workflow": workflow,
+            "before": before,
+            "after": after,
+            "diff": diff,
+            "bump_meaning": BUMP_MEANING.get(diff.bump, ""),
+            "versions": list(versions.order_by("-sequence").values_list("version", flat=True)),
+        },
+    )

@@ -256,3 +256,33 @@ class HostedStandIn:
 
         builtin = StepRequest(request.kind, "local/plasma", "2026-06-15", request.seed, request.params, request.images)
         return BuiltinProvider().generate(builtin, progress or no_progress)
+
+
+def evidence_for(actor: Any, version: Any, inputs: dict[str, Any] | None = None) -> Any:
+    """A finished evaluation of `version` against its workflow's canonical version, both runs run here
+    as workers would: what promoting a version needs once its workflow has a canonical one (DESIGN §14).
+    Without `inputs`, each required input of the canonical version gets a plain value (a small image
+    uploaded for an image input)."""
+    if inputs is None:
+        canonical = version.workflow.__class__.objects.get(pk=version.workflow_id).canonical_version
+        contract = (canonical.definition.get("inputs") or {}) if canonical else {}
+        inputs = {}
+        for name, spec in contract.items():
+            if spec.get("required"):
+                if spec.get("type") == "image":
+                    inputs[name] = services.upload_artifact(actor=actor, data=png_bytes().getvalue()).sha256
+                else:
+                    inputs[name] = "a fox"
+    evaluation = services.evaluate_version(actor=actor, version=version, inputs=inputs)
+    run_now(evaluation.baseline_run)
+    run_now(evaluation.candidate_run)
+    evaluation.refresh_from_db()
+    assert evaluation.is_done, evaluation.note
+    return evaluation
+
+
+def promote_with_evidence(actor: Any, version: Any, reason: str = "") -> Any:
+    """Promote as a manager does: evaluate first, then promote with that evaluation as evidence."""
+    from templates_app import services as templates
+
+    return templates.promote_version(actor=actor, version=version, evidence=evidence_for(actor, version), reason=reason)

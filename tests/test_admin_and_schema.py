@@ -88,6 +88,7 @@ def test_runs_admin_pages_render(make_workflow, publish, operator, admin_user):
     publish(workflow, small_definition())
     record = finished_record(operator, workflow)
     runs.reproduce_record(actor=operator, record=record)
+    runs.make_contact_sheet(actor=operator, base=workflow, inputs={"subject": "a fox"})  # evidence, for its admin
     client = Client()
     client.force_login(admin_user)
     for model in apps.get_app_config("runs_app").get_models():

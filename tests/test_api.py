@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from templates_app import services
+from runs_app.models import Run
 from templates_app.manifest import canonical_bytes
 from templates_app.models import PointerMove, Workflow
-from tests.helpers import valid_definition
+from tests.helpers import promote_with_evidence, run_now, valid_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,8 @@ def test_token_auth(operator):
     assert client.get("/api/workflows/").status_code == 200
 
 
+# Its evaluation generates 768×512 images: long steps need the watch to see the test's transaction.
+@pytest.mark.django_db(transaction=True)
 def test_full_lifecycle_through_the_api(operator, manager, api):
     op, mgr = api(operator), api(manager)
     created = op.post("/api/workflows/", {"slug": "campaign-a-warm-earthy", "name": "Campaign A"}, format="json")
@@ -55,9 +57,22 @@ def test_full_lifecycle_through_the_api(operator, manager, api):
     v2 = op.post(f"/api/drafts/{d2['id']}/publish/", {"visibility": "internal"}, format="json").json()
     assert v2["version"] == f"{today}.2" and v2["is_canonical"] is False and v2["bump"] == "minor"
 
-    promoted = mgr.post(
+    unproven = mgr.post(
         f"/api/workflows/campaign-a-warm-earthy/versions/{v2['version']}/promote/",
         {"reason": "client prefers it"},
+        format="json",
+    )
+    assert unproven.status_code == 409 and unproven.json()["code"] == "evidence_required"
+    evaluation = mgr.post(
+        f"/api/workflows/campaign-a-warm-earthy/versions/{v2['version']}/evaluate/",
+        {"inputs": {"subject": "a fox"}},
+        format="json",
+    ).json()
+    run_now(Run.objects.get(pk=evaluation["runs"]["baseline"]))
+    run_now(Run.objects.get(pk=evaluation["runs"]["candidate"]))
+    promoted = mgr.post(
+        f"/api/workflows/campaign-a-warm-earthy/versions/{v2['version']}/promote/",
+        {"reason": "client prefers it", "evidence": evaluation["id"]},
         format="json",
     )
     assert promoted.status_code == 200 and promoted.json()["is_canonical"] is True
@@ -88,12 +103,14 @@ def test_full_lifecycle_through_the_api(operator, manager, api):
     assert history[0]["reason"] == "client prefers it"
 
 
+# Its evaluation generates 768×512 images: long steps need the watch to see the test's transaction.
+@pytest.mark.django_db(transaction=True)
 def test_canonical_on_a_past_date_is_answerable(make_workflow, publish, manager):
     workflow = make_workflow()
     v1 = publish(workflow)
     between = timezone.now()
     v2 = publish(workflow, variant(2))
-    services.promote_version(actor=manager, version=v2)
+    promote_with_evidence(manager, v2)
     assert PointerMove.objects.canonical_at(workflow, between) == v1.version
     assert PointerMove.objects.canonical_at(workflow, timezone.now()) == v2.version
 

@@ -28,7 +28,15 @@ from runs_app import services as runs
 from runs_app import transitions
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
-from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition, valid_definition
+from tests.helpers import (
+    every_url,
+    evidence_for,
+    finished_record,
+    png_bytes,
+    run_now,
+    small_definition,
+    valid_definition,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,12 +149,26 @@ POLICY: dict[str, dict[str, str]] = {
     "artifact": {"GET": TEAM},
     "thumbnail": {"GET": TEAM},
     "preview": {"GET": TEAM},
+    # evidence (DESIGN §14)
+    "api-version-evaluate": {"POST": MANAGER},
+    "api-evaluation": {"GET": TEAM},
+    "api-version-diff": {"GET": PUBLIC},  # of the versions the caller may see
+    "api-contact-sheet-start": {"POST": TEAM},
+    "api-contact-sheet": {"GET": TEAM},
+    "api-contact-sheet-image": {"GET": TEAM},
+    "version-diff": {"GET": TEAM},
+    "evaluation-start": {"POST": MANAGER},
+    "evaluation": {"GET": TEAM},
+    "evaluation-promote": {"POST": MANAGER},
+    "contact-sheet-start": {"POST": TEAM},
+    "contact-sheet": {"GET": TEAM},
+    "contact-sheet-image": {"GET": TEAM},
 }
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
 @pytest.fixture
-def world(make_workflow, publish, operator, admin_user):
+def world(make_workflow, publish, operator, manager, admin_user):
     base = make_workflow("campaign", "Campaign")
     internal = publish(base, small_definition())
     public = publish(base, small_definition(prompt="{{inputs.subject}}, cool"), visibility="public")
@@ -168,9 +190,15 @@ def world(make_workflow, publish, operator, admin_user):
     run_now(batch.runs.get())
     failed = runs.start_run(actor=operator, workflow=base, inputs={"subject": "vole"})
     transitions.fail_run(failed, "the model refused the prompt", "provider_error")
+    evaluation = evidence_for(manager, public)
+    sheet = runs.make_contact_sheet(actor=operator, base=base, inputs={"subject": "owl"})
+    for cell in sheet.cells.select_related("run"):
+        run_now(cell.run)
     return {
         "batch": batch.pk,
         "failed": failed.pk,
+        "evaluation": evaluation.pk,
+        "sheet": sheet.pk,
         "slug": "campaign",
         "direction": "campaign-cool",
         "archived": "campaign-cold",
@@ -197,8 +225,19 @@ def url_for(namespace: str | None, name: str, params: list[str], w: dict[str, An
             if not name.startswith("<unnamed")
             else "/admin/"
         )
-    by_name = {"draft": w["draft"], "run": w["awaiting"], "record": w["record"], "batch": w["batch"]}
+    by_name = {
+        "draft": w["draft"],
+        "run": w["awaiting"],
+        "record": w["record"],
+        "batch": w["batch"],
+        "evaluation": w["evaluation"],
+        "sheet": w["sheet"],
+    }
     kinds = {
+        "api-evaluation": "evaluation",
+        "evaluation": "evaluation",
+        "api-contact-sheet": "sheet",
+        "contact-sheet": "sheet",
         "api-draft": "draft",
         "draft": "draft",
         "api-run": "run",
@@ -340,7 +379,27 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/api/workflows/{slug}/versions/{internal}/", {}, NOT_ALLOWED),
     ("PATCH", "/api/workflows/{slug}/versions/{public}/", {}, NOT_ALLOWED),
     ("DELETE", "/api/workflows/{slug}/versions/{public}/", None, NOT_ALLOWED),
-    ("POST", "/api/workflows/{slug}/versions/{public}/promote/", {}, MANAGER_UP),
+    # Without evidence: 409 evidence_required; with an evaluation of it against the canonical version: 200.
+    ("POST", "/api/workflows/{slug}/versions/{public}/promote/", {}, statuses(401, 403, 403, 409, 409)),
+    ("POST", "/api/workflows/{slug}/versions/{public}/promote/", '{{"evidence": "{evaluation}"}}', MANAGER_UP),
+    (
+        "POST",
+        "/api/workflows/{slug}/versions/{public}/promote/",
+        {"reason": "signed off"},
+        statuses(401, 403, 403, 409, 200),
+    ),
+    (
+        "POST",
+        "/api/workflows/{slug}/versions/{public}/evaluate/",
+        {"inputs": {"subject": "owl"}},
+        statuses(401, 403, 403, 201, 201),
+    ),
+    ("GET", "/api/evaluations/{evaluation}/", None, TEAM_READ),
+    ("GET", "/api/workflows/{slug}/versions/{internal}/diff/?to={public}", None, INTERNAL_READ),
+    ("GET", "/api/workflows/{slug}/versions/{public}/diff/?to={public}", None, PUBLIC_READ),
+    ("POST", "/api/workflows/{slug}/contact-sheet/", {"inputs": {"subject": "owl"}}, TEAM_CREATE),
+    ("GET", "/api/contact-sheets/{sheet}/", None, TEAM_READ),
+    ("GET", "/api/contact-sheets/{sheet}/image.png", None, TEAM_READ),
     ("POST", "/api/workflows/{slug}/versions/{internal}/visibility/", {"visibility": "public"}, MANAGER_UP),
     ("POST", "/api/workflows/{slug}/versions/{public}/channel/", {"channel": "alternate"}, MANAGER_UP),
     ("GET", "/api/manifests/{internal_manifest}/", None, INTERNAL_READ),
@@ -385,7 +444,8 @@ def test_exact_answer_of_every_endpoint(world, personas, api):
                 response = api(personas[role]).generic(
                     method,
                     url.format(**world),
-                    data=None if body is None else json.dumps(body),
+                    # A body given as text is a template of the world's ids, e.g. an evaluation's.
+                    data=None if body is None else body.format(**world) if isinstance(body, str) else json.dumps(body),
                     content_type="application/json",
                 )
                 transaction.set_rollback(True)

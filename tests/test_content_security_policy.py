@@ -13,13 +13,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from templates_app import services as templates
-from tests.helpers import finished_record, run_now, small_definition
+from tests.helpers import evidence_for, finished_record, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ["anonymous", "outsider", "operator", "manager", "admin"]
 # Not pages: the JSON API (except its docs page) and binary answers.
-NOT_PAGES = {"artifact", "thumbnail", "preview", "compare-image", "schema"}
+NOT_PAGES = {"artifact", "thumbnail", "preview", "compare-image", "schema", "contact-sheet-image"}
 
 
 class InlineCode(HTMLParser):
@@ -79,7 +79,7 @@ def assert_strict(header: str, what: str) -> None:
 
 
 @pytest.fixture
-def world(make_workflow, publish, operator) -> dict[str, Any]:
+def world(make_workflow, publish, operator, manager) -> dict[str, Any]:
     base = make_workflow("campaign", "Campaign")
     publish(base, small_definition())
     public = publish(base, small_definition(prompt="{{inputs.subject}}, cool"), visibility="public")
@@ -95,8 +95,14 @@ def world(make_workflow, publish, operator) -> dict[str, Any]:
     batch = runs.start_batch(actor=operator, workflow=base, inputs={"subject": "wren"}, count=2)
     for run in batch.runs.all():
         run_now(run)
+    evaluation = evidence_for(manager, public)
+    sheet = runs.make_contact_sheet(actor=operator, base=base, inputs={"subject": "owl"}, seed=3)
+    for cell in sheet.cells.select_related("run"):
+        run_now(cell.run)
     return {
         "batch": batch.pk,
+        "evaluation": evaluation.pk,
+        "sheet": sheet.pk,
         "slug": base.slug,
         "direction": direction.slug,
         "version": public.version,
@@ -125,7 +131,14 @@ def page_urls(w: dict[str, Any]) -> list[str]:
                 elif p.name not in NOT_PAGES and (
                     p.name == "api-docs" or not (prefix + str(p.pattern)).startswith("api/")
                 ):
-                    pk = {"draft": w["draft"], "run": w["run"], "record": w["record"], "batch": w["batch"]}
+                    pk = {
+                        "draft": w["draft"],
+                        "run": w["run"],
+                        "record": w["record"],
+                        "batch": w["batch"],
+                        "evaluation": w["evaluation"],
+                        "contact-sheet": w["sheet"],
+                    }
                     kind = next((k for k in pk if p.name == k or p.name.startswith(k + "-")), None)
                     values = {
                         **w,
@@ -143,7 +156,16 @@ def page_urls(w: dict[str, Any]) -> list[str]:
 
 
 # htmx fragments are HTML too; the run page's is the live block it polls, the dashboard's a manager's inbox.
-FRAGMENTS = ["/workflows/?q=camp", "/records/?q=first", "/runs/{run}/", "/", "/runs/", "/batches/{batch}/"]
+FRAGMENTS = [
+    "/workflows/?q=camp",
+    "/records/?q=first",
+    "/runs/{run}/",
+    "/",
+    "/runs/",
+    "/batches/{batch}/",
+    "/evaluations/{evaluation}/",
+    "/contact-sheets/{sheet}/",
+]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -19,7 +19,7 @@ from runs_app.models import VersionRecord
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
 from templates_app.models import Workflow
-from tests.helpers import finished_record, small_definition
+from tests.helpers import finished_record, promote_with_evidence, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,7 @@ def test_a_version_newer_than_canonical_links_to_the_workflows_versions_until_pr
     assert 'href="/workflows/campaign/#versions"' in versions
     assert "and 1 more" not in versions  # the shadow version never becomes canonical: not counted
 
-    templates.promote_version(actor=manager, version=newer)
+    promote_with_evidence(manager, newer)
     assert items(dashboard(as_manager), "versions") == 0
 
 

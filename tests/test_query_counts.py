@@ -41,7 +41,7 @@ from runs_app.queue_pages import _cursor as _queue_cursor
 from runs_app.storage import read_artifact
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
-from tests.helpers import every_url, finished_record, png_bytes, run_now, small_definition
+from tests.helpers import every_url, evidence_for, finished_record, png_bytes, run_now, small_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET workflow": 11,  # with its recent batches (one query with their counts)
     "GET workflow production": 13,
     "GET workflow just published": 11,  # the notice reads the version from the list already fetched
-    "POST workflow-action promote as manager": 13,
+    "POST workflow-action promote as admin": 13,  # an admin's override without evidence, with a reason
     "POST workflow-action visibility as manager": 12,
     "POST workflow-action channel as manager": 14,
     "POST workflow-action approve as manager": 11,
@@ -192,7 +192,13 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-versions": 4,
     "GET api-version public as anonymous": 2,
     "GET api-version internal": 4,
-    "POST api-version-promote as manager": 12,
+    "POST api-version-promote as manager": 13,  # with an evaluation as evidence (one query reads it)
+    "POST api-version-evaluate as manager": 26,
+    "GET api-evaluation": 5,
+    "GET api-version-diff": 8,
+    "POST api-contact-sheet-start": 27,
+    "GET api-contact-sheet": 5,
+    "GET api-contact-sheet-image": 3,
     "POST api-version-visibility as manager": 12,
     "POST api-version-channel as manager": 13,
     "GET api-manifest public as anonymous": 1,
@@ -225,6 +231,16 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-run-retry": 16,
     "GET schema as anonymous": 0,
     "GET api-docs as anonymous": 0,
+    # Evidence pages (DESIGN §14).
+    "GET version-diff": 9,
+    "GET evaluation": 6,
+    "GET evaluation live": 6,
+    "POST evaluation-start as manager": 24,
+    "POST evaluation-promote as manager": 14,
+    "POST contact-sheet-start": 25,
+    "GET contact-sheet": 6,
+    "GET contact-sheet live": 6,
+    "GET contact-sheet-image": 4,
 }
 
 # URL names without a row, and why. Nothing else may be missing from the table.
@@ -482,7 +498,40 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
     "GET api-versions": lambda w: Req("/api/workflows/campaign/versions/"),
     "GET api-version public": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/"),
     "GET api-version internal": lambda w: Req(f"/api/workflows/campaign/versions/{w['internal'].version}/"),
-    "POST api-version-promote": lambda w: Req(f"/api/workflows/campaign/versions/{w['public'].version}/promote/", {}),
+    "POST api-version-promote": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['public'].version}/promote/", {"evidence": str(w["evaluation"].pk)}
+    ),
+    "POST api-version-evaluate": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['public'].version}/evaluate/",
+        {"record": str(w["records"][0].pk)},
+        expect=CREATED,
+    ),
+    "GET api-evaluation": lambda w: Req(f"/api/evaluations/{w['evaluation'].pk}/"),
+    "GET api-version-diff": lambda w: Req(
+        f"/api/workflows/campaign/versions/{w['internal'].version}/diff/?to={w['public'].version}"
+    ),
+    "POST api-contact-sheet-start": lambda w: Req(
+        "/api/workflows/campaign/contact-sheet/", {"inputs": {"subject": "fox"}, "seed": 7}, expect=CREATED
+    ),
+    "GET api-contact-sheet": lambda w: Req(f"/api/contact-sheets/{w['sheet'].pk}/"),
+    "GET api-contact-sheet-image": lambda w: Req(f"/api/contact-sheets/{w['sheet'].pk}/image.png"),
+    "GET version-diff": lambda w: Req(
+        f"/workflows/campaign/versions/{w['internal'].version}/diff/?to={w['public'].version}"
+    ),
+    "GET evaluation": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/"),
+    "GET evaluation live": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/", htmx=True),
+    "POST evaluation-start": lambda w: Req(
+        f"/workflows/campaign/versions/{w['public'].version}/evaluate/",
+        {"record": str(w["records"][0].pk)},
+        expect=REDIRECT,
+    ),
+    "POST evaluation-promote": lambda w: Req(f"/evaluations/{w['evaluation'].pk}/promote/", {}, expect=REDIRECT),
+    "POST contact-sheet-start": lambda w: Req(
+        "/workflows/campaign/contact-sheet/", {"inputs": '{"subject": "fox"}', "seed": "7"}, expect=REDIRECT
+    ),
+    "GET contact-sheet": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/"),
+    "GET contact-sheet live": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/", htmx=True),
+    "GET contact-sheet-image": lambda w: Req(f"/contact-sheets/{w['sheet'].pk}/image.png"),
     "POST api-version-visibility": lambda w: Req(
         f"/api/workflows/campaign/versions/{w['internal'].version}/visibility/", {"visibility": "public"}
     ),
@@ -614,11 +663,19 @@ def world(make_workflow, publish, operator, manager, admin_user, outsider):
     batch_runs = [run_now(r) for r in batch.runs.order_by("created_at", "id")]
     failed = runs.start_run(actor=manager, workflow=base, inputs={"subject": "vole"})
     transitions.fail_run(failed, "the model refused the prompt", "provider_error")
+    evaluation = evidence_for(manager, public)
+    sheet = runs.make_contact_sheet(actor=operator, base=base, inputs={"subject": "fox"}, seed=7)
+    for cell in sheet.cells.select_related("run"):
+        run_now(cell.run)
+    sheet.refresh_from_db()
+    assert sheet.is_done
     return {
         "signed": read_artifact(Artifact.objects.get(sha256=signed)),
         "batch": batch,
         "batch_runs": batch_runs,
         "failed": failed,
+        "evaluation": evaluation,
+        "sheet": sheet,
         "internal": internal,
         "public": public,
         "records": records,

@@ -10,7 +10,13 @@ from runs_app import services
 from runs_app.models import ReproductionCheck
 from templates_app import services as templates
 from templates_app.models import Draft
-from tests.helpers import definition_with_overlay, finished_record, overlay_definition, run_now
+from tests.helpers import (
+    definition_with_overlay,
+    finished_record,
+    overlay_definition,
+    promote_with_evidence,
+    run_now,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +29,7 @@ def test_reproduction_runs_the_sub_workflow_version_the_record_used(make_workflo
     record = finished_record(operator, campaign)
     assert record.subworkflows["overlay"]["version"] == v1.version
     v2 = publish(overlay, overlay_definition("logo top left"))
-    templates.promote_version(actor=manager, version=v2)
+    promote_with_evidence(manager, v2)
     run = run_now(services.reproduce_record(actor=operator, record=record))
     assert run.specification["subworkflows"]["overlay"]["version"] == v1.version
     assert ReproductionCheck.objects.get(run=run).verdict == "exact"
@@ -54,7 +60,7 @@ def test_promotion_cannot_close_a_subworkflow_cycle(make_workflow, publish, oper
 
     a2 = publish(a, calling("wf-b"), channel="alternate")
     b2 = publish(b, calling("wf-a"), channel="alternate")
-    templates.promote_version(actor=manager, version=a2)
+    promote_with_evidence(manager, a2)
     with pytest.raises(Conflict) as refused:
         templates.promote_version(actor=manager, version=b2)
     assert refused.value.code == "subworkflow_cycle"

@@ -7,7 +7,17 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from runs_app.models import Artifact, ReproductionCheck, Run, RunGate, RunStep, VersionRecord
+from runs_app.models import (
+    Artifact,
+    ContactSheet,
+    ContactSheetCell,
+    Evaluation,
+    ReproductionCheck,
+    Run,
+    RunGate,
+    RunStep,
+    VersionRecord,
+)
 from templates_app.models import Mode
 
 
@@ -364,3 +374,136 @@ class BatchListSerializer(serializers.Serializer[Any]):
     finalized_count = serializers.IntegerField(read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+# --- evidence (DESIGN §14) ---------------------------------------------------------------------
+
+
+class PromoteSerializer(serializers.Serializer[Any]):
+    evidence = serializers.UUIDField(required=False, allow_null=True, default=None, help_text="An evaluation's id.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EvaluateSerializer(serializers.Serializer[Any]):
+    record = serializers.UUIDField(required=False, allow_null=True, default=None)
+    inputs = serializers.JSONField(required=False, allow_null=True, default=None)
+
+
+def _sha_url(sha: str | None) -> dict[str, str] | None:
+    return {"sha256": sha, "url": f"/artifacts/{sha}"} if sha else None
+
+
+class EvaluationSerializer(serializers.ModelSerializer[Evaluation]):
+    candidate = serializers.CharField(source="candidate.version", read_only=True)
+    baseline = serializers.CharField(source="baseline.version", read_only=True)
+    workflow = serializers.CharField(source="workflow.slug", read_only=True)
+    record = serializers.UUIDField(source="source_record_id", read_only=True, allow_null=True)
+    runs = serializers.SerializerMethodField()
+    outputs = serializers.SerializerMethodField()
+    url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "workflow",
+            "candidate",
+            "baseline",
+            "status",
+            "record",
+            "inputs",
+            "seeds",
+            "runs",
+            "outputs",
+            "definition_diff",
+            "bump",
+            "bump_reasons",
+            "note",
+            "url",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_runs(self, obj: Evaluation) -> dict[str, str]:
+        return {"candidate": str(obj.candidate_run_id), "baseline": str(obj.baseline_run_id)}
+
+    @extend_schema_field(serializers.DictField())
+    def get_outputs(self, obj: Evaluation) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        for name, o in obj.outputs.items():
+            difference = o.get("difference") or {}
+            answer[name] = {
+                "candidate": _sha_url(o.get("candidate")),
+                "baseline": _sha_url(o.get("baseline")),
+                "difference_url": f"/artifacts/{difference['image']}" if difference.get("image") else None,
+                "scores": {
+                    "similarity": o.get("score"),
+                    "identical": difference.get("identical"),
+                    "changed": difference.get("changed"),
+                    "largest": difference.get("largest"),
+                },
+            }
+        return answer
+
+
+class ContactSheetStartSerializer(serializers.Serializer[Any]):
+    inputs = serializers.JSONField()
+    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=2**32 - 1)
+    include_archived = serializers.BooleanField(required=False, default=False)
+
+
+class ContactSheetCellSerializer(serializers.ModelSerializer[ContactSheetCell]):
+    workflow = serializers.CharField(source="workflow.slug", read_only=True)
+    direction_label = serializers.CharField(source="workflow.direction_label", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    run = serializers.UUIDField(source="run_id", read_only=True)
+    status = serializers.CharField(source="run.status", read_only=True)
+    outputs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ContactSheetCell
+        fields = [
+            "position",
+            "workflow",
+            "direction_label",
+            "label",
+            "lifecycle",
+            "version",
+            "run",
+            "status",
+            "outputs",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField())
+    def get_outputs(self, obj: ContactSheetCell) -> dict[str, Any]:
+        return {name: _artifact(artifact) for name, artifact in obj.run.outputs_by_name().items()}
+
+
+class ContactSheetSerializer(serializers.ModelSerializer[ContactSheet]):
+    base = serializers.CharField(source="base.slug", read_only=True)
+    cells = ContactSheetCellSerializer(many=True, read_only=True)
+    image_url = serializers.SerializerMethodField()
+    url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ContactSheet
+        fields = [
+            "id",
+            "base",
+            "status",
+            "seed",
+            "inputs",
+            "include_archived",
+            "cells",
+            "image_url",
+            "note",
+            "url",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_image_url(self, obj: ContactSheet) -> str | None:
+        return obj.image_url if obj.image_id else None

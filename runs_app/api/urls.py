@@ -2,6 +2,8 @@ from django.urls import path, re_path
 
 from runs_app.api import views as v
 
+VERSION = "workflows/<slug:slug>/versions/<str:version>/"
+
 urlpatterns = [
     path("runs/", v.RunListView.as_view(), name="api-runs"),
     path("runs/<uuid:pk>/", v.RunDetailView.as_view(), name="api-run"),
@@ -27,4 +29,10 @@ urlpatterns = [
         v.CaptureEnvironmentView.as_view(),
         name="api-model-capture",
     ),
+    path(VERSION + "promote/", v.PromoteView.as_view(), name="api-version-promote"),
+    path(VERSION + "evaluate/", v.EvaluateView.as_view(), name="api-version-evaluate"),
+    path("evaluations/<uuid:pk>/", v.EvaluationDetailView.as_view(), name="api-evaluation"),
+    path("workflows/<slug:slug>/contact-sheet/", v.ContactSheetStartView.as_view(), name="api-contact-sheet-start"),
+    path("contact-sheets/<uuid:pk>/", v.ContactSheetDetailView.as_view(), name="api-contact-sheet"),
+    path("contact-sheets/<uuid:pk>/image.png", v.ContactSheetImageView.as_view(), name="api-contact-sheet-image"),
 ]

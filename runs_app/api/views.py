@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.db.models.fields.json import KeyTransform
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,19 +18,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import Problem, ValidationFailed
+from core.errors import Conflict, Problem, ValidationFailed
 from core.schema import ErrorSerializer
-from core.serializers import ReasonSerializer
+from core.serializers import ReasonSerializer, validated
 from core.throttling import ClientScopedRateThrottle
 from runs_app import services
 from runs_app.api import serializers as s
 from runs_app.compare import compare_records
 from runs_app.drift import record_drift
 from runs_app.filters import RecordFilter
-from runs_app.models import Batch, ReproductionCheck, Run, RunStatus, RunStep, VersionRecord, steps_in_order
+from runs_app.models import (
+    Batch,
+    ContactSheet,
+    Evaluation,
+    ReproductionCheck,
+    Run,
+    RunStatus,
+    RunStep,
+    VersionRecord,
+    steps_in_order,
+)
 from runs_app.provenance import verify_upload
-from runs_app.storage import read_upload
-from templates_app.api.serializers import ModelSnapshotSerializer
+from runs_app.storage import read_artifact, read_upload
+from templates_app import services as templates
+from templates_app.api.serializers import ModelSnapshotSerializer, VersionSerializer
+from templates_app.api.views import version_response, visible_version
 from templates_app.models import ModelSnapshot, Workflow, WorkflowVersion
 
 
@@ -361,3 +374,95 @@ class CaptureEnvironmentView(APIView):
         snapshot = services.capture_environment(actor=request.user, family=family)
         fresh = ModelSnapshot.objects.select_related("family").get(pk=snapshot.pk)
         return Response(ModelSnapshotSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+# --- evidence: promotion, evaluations, contact sheets (DESIGN §14) --------------------------------
+
+
+def named_evaluation(evidence: Any) -> Evaluation | None:
+    """The evaluation a promotion names; one that does not exist is no evidence (409, not 404)."""
+    if evidence is None:
+        return None
+    found = Evaluation.objects.filter(pk=evidence).first()
+    if found is None:
+        raise Conflict("No evaluation has that id.", code="evidence_required")
+    return found
+
+
+class PromoteView(APIView):
+    """Moves the canonical pointer (templates_app.services.promote_version) with the evaluation named
+    as evidence; this view lives here because evaluations have runs."""
+
+    @extend_schema(request=s.PromoteSerializer, responses={200: VersionSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, slug: str, version: str) -> Response:
+        found = visible_version(request, slug, version)
+        data = validated(s.PromoteSerializer, request)
+        templates.promote_version(
+            actor=request.user, version=found, reason=data["reason"], evidence=named_evaluation(data["evidence"])
+        )
+        return version_response(request, found)
+
+
+def evaluation_response(request: Request, pk: Any, code: int = status.HTTP_200_OK) -> Response:
+    found = get_object_or_404(Evaluation.objects.visible_to(request.user).with_detail(), pk=pk)
+    return Response(s.EvaluationSerializer(found).data, status=code)
+
+
+class EvaluateView(APIView):
+    @extend_schema(
+        request=s.EvaluateSerializer,
+        responses={201: s.EvaluationSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request: Request, slug: str, version: str) -> Response:
+        found = visible_version(request, slug, version)
+        data = validated(s.EvaluateSerializer, request)
+        record = None
+        if data["record"] is not None:
+            record = VersionRecord.objects.visible_to(request.user).filter(pk=data["record"]).first()
+            if record is None:
+                raise ValidationFailed([Problem("invalid_record", "record", "No such record.")])
+        evaluation = services.evaluate_version(actor=request.user, version=found, record=record, inputs=data["inputs"])
+        return evaluation_response(request, evaluation.pk, status.HTTP_201_CREATED)
+
+
+class EvaluationDetailView(APIView):
+    @extend_schema(responses=s.EvaluationSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return evaluation_response(request, pk)
+
+
+def sheet_response(request: Request, pk: Any, code: int = status.HTTP_200_OK) -> Response:
+    found = get_object_or_404(ContactSheet.objects.visible_to(request.user).with_detail(), pk=pk)
+    return Response(s.ContactSheetSerializer(found).data, status=code)
+
+
+class ContactSheetStartView(APIView):
+    @extend_schema(
+        request=s.ContactSheetStartSerializer,
+        responses={201: s.ContactSheetSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        base = get_object_or_404(Workflow.objects.visible_to(request.user), slug=slug)
+        data = validated(s.ContactSheetStartSerializer, request)
+        sheet = services.make_contact_sheet(actor=request.user, base=base, **data)
+        return sheet_response(request, sheet.pk, status.HTTP_201_CREATED)
+
+
+class ContactSheetDetailView(APIView):
+    @extend_schema(responses=s.ContactSheetSerializer)
+    def get(self, request: Request, pk: Any) -> Response:
+        return sheet_response(request, pk)
+
+
+class ContactSheetImageView(APIView):
+    """The sheet as one PNG, once composed (404 before)."""
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: Any) -> HttpResponse:
+        sheet = get_object_or_404(
+            ContactSheet.objects.visible_to(request.user).select_related("image", "base"), pk=pk, image__isnull=False
+        )
+        assert sheet.image is not None
+        response = HttpResponse(read_artifact(sheet.image), content_type="image/png")
+        response["Content-Disposition"] = f'attachment; filename="contact-sheet-{sheet.base.slug}.png"'
+        return response

@@ -236,7 +236,19 @@ class PointerMoveSerializer(serializers.ModelSerializer[PointerMove]):
 
     class Meta:
         model = PointerMove
-        fields = ["id", "pointer", "version", "from_value", "to", "reason", "actor", "at"]
+        # evidence: the evaluation a canonical move was made with; evidence_waived: an admin's override.
+        fields = [
+            "id",
+            "pointer",
+            "version",
+            "from_value",
+            "to",
+            "reason",
+            "actor",
+            "at",
+            "evidence",
+            "evidence_waived",
+        ]
         read_only_fields = fields
 
     def get_version(self, obj: PointerMove) -> str | None:
@@ -254,3 +266,29 @@ class TreeNodeSerializer(serializers.Serializer[Any]):
     derived_from_version = serializers.CharField(allow_null=True)
     canonical_version = serializers.CharField(allow_null=True)
     children = serializers.ListField(child=serializers.DictField())
+
+
+class VersionChangeSerializer(serializers.Serializer[Any]):
+    op = serializers.ChoiceField(choices=["add", "remove", "replace"])
+    path = serializers.CharField(help_text="A JSON Pointer into the definition.")
+    # Declared as dicts for the schema; the values are any JSON.
+    from_ = serializers.JSONField(allow_null=True)
+    to = serializers.JSONField(allow_null=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class VersionDiffSerializer(serializers.Serializer[Any]):
+    from_ = serializers.CharField()
+    to = serializers.CharField()
+    bump = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    changes = VersionChangeSerializer(many=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields

@@ -18,7 +18,7 @@ urlpatterns = [
     ),
     path("workflows/<slug:slug>/versions/", v.VersionListView.as_view(), name="api-versions"),
     path(VERSION, v.VersionDetailView.as_view(), name="api-version"),
-    path(VERSION + "promote/", v.PromoteView.as_view(), name="api-version-promote"),
+    path(VERSION + "diff/", v.VersionDiffView.as_view(), name="api-version-diff"),
     path(VERSION + "visibility/", v.VisibilityView.as_view(), name="api-version-visibility"),
     path(VERSION + "channel/", v.ChannelView.as_view(), name="api-version-channel"),
     path("drafts/<int:pk>/", v.DraftDetailView.as_view(), name="api-draft"),

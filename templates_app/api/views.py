@@ -14,7 +14,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -24,12 +24,13 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from core.api import CursorPage
+from core.errors import Problem, ValidationFailed
 from core.filters import SafeIsoDateTimeFilter
 from core.jsonsafe import SafeJSONParser
 from core.permissions import PublicRead
-from core.serializers import ReasonSerializer
 from templates_app import comfyui_import, services
 from templates_app.api import serializers as s
+from templates_app.diff import diff_versions
 from templates_app.models import Draft, ModelSnapshot, PointerMove, Workflow, WorkflowVersion
 from templates_app.tree import Node, lineage
 
@@ -284,9 +285,37 @@ def _version_action(name: str, body: type[Serializer[Any]], service: Callable[..
     return type(name, (VersionActionView,), {"body": body, "service": staticmethod(service), "post": documented})
 
 
-PromoteView = _version_action("PromoteView", ReasonSerializer, services.promote_version)
+# Promotion names an evaluation (runs_app): its view is runs_app.api.views.PromoteView.
 VisibilityView = _version_action("VisibilityView", s.VisibilitySerializer, services.raise_visibility)
 ChannelView = _version_action("ChannelView", s.ChannelSerializer, services.set_channel)
+
+
+class VersionDiffView(APIView):
+    """From this version to `?to=`: the changes path by path and the bump class they imply (the class
+    the publish gate computes: templates_app.diff uses its classify_bump)."""
+
+    permission_classes = [AllowAny]  # reads only versions the caller may see
+
+    @extend_schema(
+        parameters=[OpenApiParameter("to", str, required=True, description="The other version.")],
+        responses=s.VersionDiffSerializer,
+    )
+    def get(self, request: Request, slug: str, version: str) -> Response:
+        found = visible_version(request, slug, version)
+        other = request.query_params.get("to", "")
+        if not other:
+            raise ValidationFailed([Problem("required", "to", "Name the version to compare with: ?to=<version>.")])
+        target = visible_version(request, slug, other)
+        diff = diff_versions(found, target)
+        return Response(
+            {
+                "from": found.version,
+                "to": target.version,
+                "bump": diff.bump,
+                "reasons": diff.reasons,
+                "changes": diff.changes_json(),
+            }
+        )
 
 
 class ManifestView(APIView):
