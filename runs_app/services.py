@@ -497,8 +497,9 @@ def import_bundle(*, actor: Actor, source: IO[bytes] | None) -> VersionRecord:
                 )
                 for sha, item in bundle.artifacts.items()
             }
-            # SIGNED COPIES: stored (content addressed) so a later release can attach them; records
-            # cannot hold them yet (runs_app.bundles.signed_copies).
+            # SIGNED COPIES: stored (content addressed) so they are here once records hold them
+            # (runs_app.bundles.signed_copies); then set the record's signed outputs from
+            # bundle.signed in _imported_record. Records cannot hold them yet.
             for item in bundle.signed.values():
                 store_file(
                     bundle.read(item),

@@ -84,7 +84,8 @@ def test_a_bundle_holds_the_record_its_manifest_specification_and_every_image_wi
     data = b"".join(response.streaming_content)
     members = dict(zip_members(data))
     assert list(members)[-1] == "SHA256SUMS"
-    sums = dict(reversed(line.split("  ", 1)) for line in members["SHA256SUMS"].decode().splitlines())
+    lines = [line.split("  ", 1) for line in members["SHA256SUMS"].decode().splitlines()]
+    sums = {name: sha for sha, name in lines}
     assert set(sums) == set(members) - {"SHA256SUMS"}
     assert all(hashlib.sha256(members[name]).hexdigest() == sha for name, sha in sums.items()), "sha256sum -c passes"
 
@@ -105,6 +106,19 @@ def test_a_bundle_holds_the_record_its_manifest_specification_and_every_image_wi
     assert document["record"]["id"] == str(record.pk) and document["record"]["label"] == record.label
     assert document["record"]["seeds"] == record.seeds and document["record"]["annotated_by"] == "olivia-operator"
     assert document["record"]["signed_outputs"] == {}, "no signed copies on this instance yet"
+
+
+def test_the_bundle_streams_in_chunks_of_bounded_size(record, monkeypatch):
+    """Artifacts go out a storage chunk at a time: no piece of the answer holds a whole image."""
+    from runs_app import bundles
+
+    monkeypatch.setattr(bundles, "CHUNK", 1024)
+    hero = Artifact.objects.get(sha256=record.outputs["hero"]["sha256"])
+    assert hero.size > 4 * 1024, "an output larger than a few chunks"
+    pieces = list(bundles.stream_bundle(bundles.export_plan(record)))
+    assert max(len(p) for p in pieces) < 4 * 1024
+    members = dict(zip_members(b"".join(pieces)))
+    assert members[f"artifacts/{hero.sha256}.png"] == read_artifact(hero)
 
 
 def test_the_record_page_downloads_the_bundle_and_all_outputs_as_one_zip(record, operator):
