@@ -24,10 +24,13 @@ from templates_app.models import PointerMove, Workflow, WorkflowVersion
 from tests.conftest import client_for
 from tests.helpers import (
     bundle_of,
+    definition_with_overlay,
     finished_record,
     foreign_bundle,
+    overlay_definition,
     png_bytes,
     rebundle,
+    run_now,
     small_definition,
     wait_for,
     worker_env,
@@ -156,6 +159,10 @@ def test_a_bundle_from_another_instance_imports_with_its_hashes_and_outputs(reco
     assert answer["manifest_hash"] == record.manifest_hash and answer["spec_hash"] == record.spec_hash
     assert answer["outputs"]["hero"]["sha256"] == record.outputs["hero"]["sha256"]
     assert answer["seeds"] == record.seeds and answer["annotation"] == record.annotation
+    assert answer["imported_from"]["instance"] == "studio-b.example"
+    assert answer["imported_from"]["record_id"] == original["id"] and answer["imported_from"]["label"] == record.label
+    assert answer["imported_from"]["annotated_by"] == "olivia-operator"
+    assert client_for(admin_user).get(f"/api/records/{record.pk}/").json()["imported_from"] is None
     assert imported.is_imported and imported.origin_instance == "studio-b.example"
     assert str(imported.origin_record_id) == original["id"] and imported.origin["label"] == record.label
     assert imported.label == f"v1-{record.label.split('-', 1)[1]}", "numbered here, the original's words kept"
@@ -387,3 +394,27 @@ def test_a_malformed_record_in_good_sums_is_refused(record, admin_user):
 
     data = rebundle(foreign_bundle(bundle_of(record)), edit=broken)
     assert_refused(admin_user, data, "invalid_member", "record.json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_that_ran_a_sub_workflow_brings_its_version_along(make_workflow, publish, operator):
+    overlay = make_workflow("brand-overlay", "Brand overlay")
+    overlay_version = publish(overlay, overlay_definition())
+    campaign = make_workflow()
+    publish(campaign, definition_with_overlay())
+    record = finished_record(operator, campaign)
+    data = bundle_of(record)
+    assert f"manifests/{overlay_version.manifest_hash.removeprefix('sha256:')}.json" in dict(zip_members(data))
+    outputs = {n: o["sha256"] for n, o in record.outputs.items()}
+
+    fresh_instance()
+    admin = User.objects.create_user(username="ines-importer", password="pw-ines")
+    admin.groups.add(Group.objects.get(name="admin"))
+    response = post_bundle(admin, data)
+    assert response.status_code == 201, response.content
+    imported = VersionRecord.objects.get(pk=response.json()["id"])
+    brought = WorkflowVersion.objects.get(workflow__slug="brand-overlay")
+    assert (brought.version, brought.manifest_hash) == (overlay_version.version, overlay_version.manifest_hash)
+    assert {n: o["sha256"] for n, o in imported.outputs.items()} == outputs
+    run = run_now(services.reproduce_record(actor=admin, record=imported))
+    assert ReproductionCheck.objects.get(run=run).verdict == "exact"
