@@ -41,6 +41,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import Problem, ValidationFailed
+from core.jsonsafe import loads
 from runs_app.models import Artifact, Run, VersionRecord, steps_in_order
 from runs_app.storage import artifact_storage
 from templates_app.manifest import canonical_bytes, content_hash
@@ -480,8 +481,6 @@ def _sums(source: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict[
 
 
 def _json_member(source: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str) -> tuple[bytes, Any]:
-    from core.jsonsafe import loads
-
     info = members.get(name)
     if info is None:
         raise _refused("missing_member", name, "is missing")

@@ -28,6 +28,10 @@ class ArtifactUploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField()
 
 
+class BundleUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="A record bundle (.zip) from GET /api/records/<id>/bundle/.")
+
+
 class RunStepSerializer(serializers.ModelSerializer[RunStep]):
     id = serializers.CharField(source="step_id")
     outputs = serializers.SerializerMethodField()

@@ -210,7 +210,7 @@ class BundleImportView(APIView):
         description="Every hash is checked before anything is written; a bundle with any member wrong "
         "answers 400 naming the member. 409 `already_imported` or `record_exists` for a record that is "
         "here already, `version_conflict` when a version string here holds another manifest.",
-        request={"multipart/form-data": s.ArtifactUploadSerializer},
+        request={"multipart/form-data": s.BundleUploadSerializer},
         responses={201: s.RecordSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
