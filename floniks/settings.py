@@ -7,6 +7,7 @@ DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), S3_BUCKET and friends.
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -472,6 +473,16 @@ FLONIKS_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 FLONIKS_MAX_REQUEST_BYTES = env_int(
     "FLONIKS_MAX_REQUEST_BYTES", FLONIKS_MAX_UPLOAD_BYTES + 1024 * 1024, minimum=1024 * 1024
 )
+# Portable record bundles (runs_app.bundles, docs/bundles.md). This instance's name is written into
+# every bundle it exports, and an imported record keeps its origin's name and record id: set it to
+# something stable (the site's host name) — the default is this machine's host name.
+FLONIKS_INSTANCE_NAME = env_str("FLONIKS_INSTANCE_NAME", "") or socket.gethostname()
+# What an imported bundle may hold, checked before a byte is unpacked and again while it is read
+# (a member's declared size is never trusted): the bundle file, each member, all members together.
+FLONIKS_BUNDLE_MAX_BYTES = env_int("FLONIKS_BUNDLE_MAX_BYTES", 2 * 1024**3, minimum=1024 * 1024)
+FLONIKS_BUNDLE_MAX_MEMBER_BYTES = env_int("FLONIKS_BUNDLE_MAX_MEMBER_BYTES", 256 * 1024**2, minimum=1024 * 1024)
+FLONIKS_BUNDLE_MAX_UNPACKED_BYTES = env_int("FLONIKS_BUNDLE_MAX_UNPACKED_BYTES", 4 * 1024**3, minimum=1024 * 1024)
+FLONIKS_BUNDLE_MAX_MEMBERS = env_int("FLONIKS_BUNDLE_MAX_MEMBERS", 2000, minimum=10)
 # Explicit Django defaults: form fields (files aside) over 2.5 MiB are refused; a file over 2.5 MiB
 # is spooled to a temporary file instead of memory (bounded by FLONIKS_MAX_REQUEST_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

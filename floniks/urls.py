@@ -64,6 +64,7 @@ urlpatterns = [
     path("records/compare/diff.png", pages.compare_image, name="compare-image"),
     path("records/<uuid:pk>/", pages.record_page, name="record"),
     path("records/<uuid:pk>/checks/<int:check_pk>/", pages.check_page, name="record-check"),
+    path("records/<uuid:pk>/outputs.zip", pages.record_outputs, name="record-outputs"),
     path("records/<uuid:pk>/<str:action>/", pages.record_action, name="record-action"),
     path("verify/", pages.verify_page, name="verify"),
     path("artifacts/<str:sha256>", artifacts.artifact, name="artifact"),

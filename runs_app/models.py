@@ -488,6 +488,11 @@ FROZEN_RECORD_FIELDS = [
     "saved_without_annotation",
     "annotated_by",
     "created_at",
+    "origin_instance",
+    "origin_record_id",
+    "origin",
+    "imported_by",
+    "imported_at",
 ]
 
 
@@ -513,12 +518,13 @@ class VersionRecordQuerySet(AppendOnlyQuerySet):
     def _with_shown(self, *extra: str) -> VersionRecordQuerySet:
         # Only the related columns that are shown: version definitions, manifests and password
         # hashes are not read or decoded on every page (an unlisted one costs one query when read).
-        return self.select_related("workflow", "version", "annotated_by", "approved_by").only(
+        return self.select_related("workflow", "version", "annotated_by", "approved_by", "imported_by").only(
             *_columns(VersionRecord),
             "workflow__slug",
             "version__version",
             "annotated_by__username",
             "approved_by__username",
+            "imported_by__username",
             *extra,
         )
 
@@ -561,6 +567,18 @@ class VersionRecord(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     legacy_required = models.BooleanField(default=False)
+    # A record imported from a bundle (runs_app.bundles) names where it came from; empty for one made here.
+    origin_instance = models.CharField(max_length=200, blank=True, help_text="The instance it was exported from.")
+    origin_record_id = models.UUIDField(null=True, blank=True, help_text="Its id on that instance.")
+    origin = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What it was there: number, label, annotated_by, approved_by, approved_at, created_at, origin",
+    )
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(null=True, blank=True)
 
     objects = VersionRecordQuerySet.as_manager()
 
@@ -576,6 +594,17 @@ class VersionRecord(models.Model):
                 condition=Q(approved_by__isnull=True, approved_at__isnull=True)
                 | Q(approved_by__isnull=False, approved_at__isnull=False),
                 name="record_approval_complete",
+            ),
+            models.UniqueConstraint(
+                fields=["origin_instance", "origin_record_id"],
+                condition=Q(origin_record_id__isnull=False),
+                name="unique_imported_record",
+            ),
+            models.CheckConstraint(
+                condition=Q(origin_record_id__isnull=True, origin_instance="", imported_at__isnull=True)
+                | Q(origin_record_id__isnull=False, imported_at__isnull=False, imported_by__isnull=False)
+                & ~Q(origin_instance=""),
+                name="record_import_complete",
             ),
         ]
         indexes = [
@@ -632,6 +661,11 @@ class VersionRecord(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.approved_at is not None
+
+    @property
+    def is_imported(self) -> bool:
+        """Made on another instance and imported here from a bundle (its origin says where)."""
+        return self.origin_record_id is not None
 
     @property
     def signed_outputs(self) -> dict[str, dict[str, str]]:

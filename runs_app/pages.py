@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import DomainError, Problem, ValidationFailed
 from core.throttling import ClientScopedRateThrottle
 from core.ui import page, perform, problem_text, problems_by_path, refuse, succeed, team_only
-from runs_app import services, verification
+from runs_app import bundles, services, verification
 from runs_app.compare import PHASH_NEAR, SSIM_NEAR, artifacts_to_read, compare_records, difference_image
 from runs_app.drift import accepted_drift, blocks_production, model_notes, pin_drift, record_drift
 from runs_app.filters import RecordFilter
@@ -370,6 +370,20 @@ def record_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "checks": record.checks_shown(),
         },
     )
+
+
+@require_GET
+@team_only
+def record_outputs(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Every named output of a record in one zip (`<output>.<ext>`), streamed as it is written."""
+    record = _record(request, pk)
+    # Any: team_only is typed for HttpResponse, and a streamed answer is not one.
+    response: Any = StreamingHttpResponse(
+        bundles.stream_outputs(bundles.outputs_plan(record)), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{bundles.outputs_file_name(record)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

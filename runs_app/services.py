@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
@@ -18,7 +20,7 @@ from django.utils.text import slugify
 from core.errors import Conflict, Problem, Unavailable, ValidationFailed
 from core.roles import Role, require_role
 from core.types import Actor
-from runs_app import dispatch, graph, provenance, quota, transitions, verification
+from runs_app import bundles, dispatch, graph, provenance, quota, transitions, verification
 from runs_app.dispatch import StepPolicy
 from runs_app.drift import blocks_production, pin_drift, record_drift
 from runs_app.generators import comfyui_env
@@ -51,7 +53,7 @@ from runs_app.spec import (
     resolve_specification,
     validate_inputs,
 )
-from runs_app.storage import ingest_upload
+from runs_app.storage import ingest_upload, store_file
 from templates_app import services as catalogue_services
 from templates_app.catalogue import Catalogue, queue_for
 from templates_app.definition import STEP_KINDS
@@ -1026,3 +1028,154 @@ def capture_environment(*, actor: Actor, family: ModelFamily | str) -> ModelSnap
     for server in comfyui_env.servers_of(name):
         comfyui_env.forget(server)  # the next page compares with a fresh answer
     return snapshot
+
+
+# --- bundles (DESIGN §16, runs_app.bundles) ----------------------------------------------------
+
+
+def import_bundle(*, actor: Actor, source: IO[bytes] | None) -> VersionRecord:
+    """Import a record bundle: every hash is checked first (runs_app.bundles.read_bundle), then, in
+    one transaction, the workflows and versions it needs (same manifest hashes), its artifacts
+    (content addressed), a finalised run from its specification and steps, and the record, marked
+    as imported from its origin instance with its original id. Nothing is written when anything is
+    wrong; a bundle already imported (or the record itself, on the instance it came from) is a
+    409. The record takes the next number of its workflow here (numbers stay gap-free per
+    instance); its number and label there are kept in `origin`."""
+    actor = require_role(actor, Role.ADMIN, action="import bundles")
+    if source is None:
+        raise ValidationFailed([Problem("file_required", "file", "Send the bundle as a multipart field named 'file'.")])
+    bundle = bundles.read_bundle(source)
+    original = bundle.record
+    if VersionRecord.objects.filter(pk=original["id"]).exists():
+        raise Conflict(f"Record {original['id']} is already on this instance.", code="record_exists")
+    if VersionRecord.objects.filter(origin_instance=bundle.instance, origin_record_id=original["id"]).exists():
+        raise Conflict(f"Record {original['id']} of {bundle.instance} was imported already.", code="already_imported")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            versions = [
+                catalogue_services.import_version(actor=actor, portable=v, reason=f"imported from {bundle.instance}")
+                for v in bundle.versions
+            ]
+            version = versions[0]
+            stored = {
+                sha: store_file(
+                    bundle.read(item),
+                    media_type=item.media_type,
+                    extension=item.extension,
+                    width=item.width,
+                    height=item.height,
+                    frames=item.frames,
+                    kind=item.kind,
+                    actor=actor,
+                )
+                for sha, item in bundle.artifacts.items()
+            }
+            # SIGNED COPIES: stored (content addressed) so they are here once records hold them
+            # (runs_app.bundles.signed_copies); then set the record's signed outputs from
+            # bundle.signed in _imported_record. Records cannot hold them yet.
+            for item in bundle.signed.values():
+                store_file(
+                    bundle.read(item),
+                    media_type=item.media_type,
+                    extension=item.extension,
+                    width=item.width,
+                    height=item.height,
+                    frames=item.frames,
+                    actor=actor,
+                )
+            record = _imported_record(actor, bundle, version, stored, now)
+    except (IntegrityError, DjangoValidationError) as exc:
+        raise ValidationFailed(
+            [Problem("invalid_bundle", "record.json", f"The bundle's record cannot be stored: {exc}")]
+        ) from None
+    return record
+
+
+def _imported_record(
+    actor: User, bundle: bundles.Bundle, version: WorkflowVersion, stored: dict[str, Artifact], now: Any
+) -> VersionRecord:
+    original = bundle.record
+    label = original["label"]
+    run = Run.objects.create(
+        workflow_id=version.workflow_id,
+        version=version,
+        mode=original["mode"],
+        status=RunStatus.RECORDING,  # numbered and finalised with the record, as any run is
+        inputs=original["inputs"],
+        specification=bundle.specification,
+        spec_hash=original["spec_hash"],
+        created_by=actor,
+        label=label[:80],
+        annotation=original["annotation"],
+        saved_without_annotation=original["saved_without_annotation"],
+        annotated_by=actor,
+        annotated_at=now,
+        started_at=bundles.parse_time(original["run_at"], "record.run_at"),
+        finished_at=now,
+    )
+    RunStep.objects.bulk_create(
+        RunStep(
+            run=run,
+            index=i,
+            step_id=s["id"],
+            kind=str(s.get("kind", ""))[:20],
+            model=str(s.get("model") or "")[:140],
+            seed=s.get("seed") if isinstance(s.get("seed"), int) else None,
+            params=s.get("params") if isinstance(s.get("params"), dict) else {},
+            status=str(s["status"]) if s.get("status") in StepStatus.values else StepStatus.SUCCEEDED,
+            output=stored.get(s.get("output") or ""),
+            provider=str(s.get("provider") or "builtin")[:50],
+            fingerprint=s.get("fingerprint") if isinstance(s.get("fingerprint"), dict) else {},
+            submitted=s.get("submitted"),
+            progress=1.0,
+        )
+        for i, s in enumerate(bundle.steps)
+    )
+    record = VersionRecord(
+        run=run,
+        workflow_id=version.workflow_id,
+        version=version,
+        manifest_hash=version.manifest_hash,
+        spec_hash=original["spec_hash"],
+        mode=original["mode"],
+        run_at=bundles.parse_time(original["run_at"], "record.run_at"),
+        inputs=original["inputs"],
+        parameters=original["parameters"],
+        seeds=original["seeds"],
+        step_models=original["models"],
+        subworkflows=original["subworkflows"],
+        reference_images=[
+            {"sha256": r["sha256"], "url": f"/artifacts/{r['sha256']}"} for r in original["reference_images"]
+        ],
+        outputs={
+            name: {
+                "sha256": out["sha256"],
+                "url": f"/artifacts/{out['sha256']}",
+                "media_type": stored[out["sha256"]].media_type,
+            }
+            for name, out in original["outputs"].items()
+        },
+        gates=original["gates"],
+        annotation=original["annotation"],
+        saved_without_annotation=original["saved_without_annotation"],
+        annotated_by=actor,
+        origin_instance=bundle.instance,
+        origin_record_id=original["id"],
+        origin={
+            "number": original.get("number"),
+            "label": label,
+            "annotated_by": original["annotated_by"],
+            "approved_by": original.get("approved_by"),
+            "approved_at": original.get("approved_at"),
+            "created_at": original.get("created_at"),
+            "origin": original.get("origin"),  # where it was made, when it had been imported there too
+        },
+        imported_by=actor,
+        imported_at=now,
+    )
+    # The original label's words after its number (`v3-warmer-palette` → `-warmer-palette`).
+    suffix = re.sub(r"^v\d+", "", label)[:100] or "-imported"
+    if not transitions.finalize_with_record(record, label_suffix=suffix):
+        raise Conflict("The imported run could not be recorded.", code="import_failed")
+    return record

@@ -5,6 +5,7 @@ nothing else; each takes the acting user and checks the role itself."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -383,6 +384,90 @@ def _publish_message(message: str | None) -> str:
             ]
         )
     return text
+
+
+@dataclass(frozen=True)
+class PortableVersion:
+    """A published version as a bundle carries it (runs_app.bundles): its manifest bytes are the
+    definition exactly as hashed, checked against `manifest_hash` before this is built."""
+
+    workflow: str
+    name: str
+    description: str
+    version: str
+    manifest: str
+    manifest_hash: str
+    channel: str
+    bump: str
+    message: str
+    published_at: dt.datetime
+
+
+def import_version(*, actor: Actor, portable: PortableVersion, reason: str) -> WorkflowVersion:
+    """The version a bundle names, on this instance: the one already here when its version string
+    and manifest hash both match, else a new immutable version with that string and those manifest
+    bytes (so its hash is the same), in its workflow — created first when missing.
+
+    Imported versions are internal whatever they were (raising visibility is a manager's decision
+    here), keep their channel, bump and message, and are not put through the publish gate again:
+    they passed it where they were made, and the manifest hash is the proof. A version string
+    that is taken here by another manifest is a conflict (409 `version_conflict`). A new workflow's
+    first imported version becomes canonical, logged with `reason`. Call inside a transaction."""
+    actor = require_role(actor, Role.ADMIN, action="import bundles")
+    definition = _imported_definition(portable)
+    workflow = Workflow.objects.filter(slug=portable.workflow).first()
+    if workflow is None:
+        workflow = _insert_workflow(
+            Workflow(slug=portable.workflow, name=portable.name, description=portable.description, created_by=actor)
+        )
+    workflow = _locked(workflow)  # version strings and sequences of concurrent imports queue here
+    existing = WorkflowVersion.objects.filter(workflow=workflow, version=portable.version).first()
+    if existing is not None:
+        if existing.manifest_hash != portable.manifest_hash:
+            raise Conflict(
+                f"'{workflow.slug}' already has a version {portable.version} with another manifest "
+                f"({existing.manifest_hash}); the bundle's is {portable.manifest_hash}.",
+                code="version_conflict",
+            )
+        return existing
+    last = workflow.versions.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    version = WorkflowVersion(
+        workflow=workflow,
+        version=portable.version,
+        sequence=last + 1,
+        definition=definition,
+        manifest=portable.manifest,
+        manifest_hash=portable.manifest_hash,
+        visibility=Visibility.INTERNAL,
+        channel=portable.channel,
+        bump=portable.bump,
+        message=portable.message[:VERSION_MESSAGE_MAX],
+        published_by=actor,
+        published_at=portable.published_at,
+    )
+    _full_clean(version, exclude=["workflow", "published_by"], validate_unique=False)
+    version.save(force_insert=True)
+    PointerMove.objects.log(
+        Pointer.VISIBILITY, actor=actor, workflow=workflow, version=version, after=Visibility.INTERNAL, reason=reason
+    )
+    if workflow.canonical_version_id is None and version.channel != Channel.SHADOW:
+        _move_canonical(workflow, version, actor=actor, reason=reason)
+    return version
+
+
+def _imported_definition(portable: PortableVersion) -> dict[str, Any]:
+    """The definition of a portable version, refused unless its manifest is exactly its canonical form."""
+    path = f"versions.{portable.workflow}@{portable.version}"
+    try:
+        definition = json.loads(portable.manifest)
+    except ValueError:
+        raise ValidationFailed([Problem("invalid_manifest", path, "The manifest is not JSON.")]) from None
+    _check_definition_document(definition)
+    if manifest_of(definition) != (portable.manifest, portable.manifest_hash):
+        raise ValidationFailed(
+            [Problem("invalid_manifest", path, "The manifest is not the canonical form of its definition.")]
+        )
+    return definition
 
 
 # --- pointers on versions ------------------------------------------------------------

@@ -286,3 +286,72 @@ def promote_with_evidence(actor: Any, version: Any, reason: str = "") -> Any:
     from templates_app import services as templates
 
     return templates.promote_version(actor=actor, version=version, evidence=evidence_for(actor, version), reason=reason)
+
+
+# --- record bundles (runs_app.bundles) --------------------------------------------------------
+
+
+def bundle_of(record: Any) -> bytes:
+    """The bundle `GET /api/records/<id>/bundle/` streams, as bytes."""
+    from runs_app import bundles
+
+    return b"".join(bundles.stream_bundle(bundles.export_plan(record)))
+
+
+def zip_members(data: bytes) -> list[tuple[str, bytes]]:
+    """Every member of a zip as written (names unsanitised, duplicates kept), in order."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [(info.orig_filename, z.read(info)) for info in z.infolist()]
+
+
+def rebundle(
+    data: bytes,
+    *,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    replace: dict[str, bytes] | None = None,
+    add: list[tuple[str, bytes]] | None = None,
+    resum: bool = True,
+) -> bytes:
+    """A bundle rewritten: record.json edited, members replaced or added, and SHA256SUMS computed
+    again over what it then holds (`resum=False` keeps the original sums, so a change shows)."""
+    import hashlib
+    import warnings
+    import zipfile
+
+    members = zip_members(data)
+    if edit is not None:
+        members = [(n, _edited(b, edit) if n == "record.json" else b) for n, b in members]
+    members = [(n, (replace or {}).get(n, b)) for n, b in members] + list(add or [])
+    if resum:
+        sums = "".join(f"{hashlib.sha256(b).hexdigest()}  {n}\n" for n, b in members if n != "SHA256SUMS")
+        members = [(n, sums.encode() if n == "SHA256SUMS" else b) for n, b in members]
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")  # duplicate names are what some tests are about
+        for name, body in members:
+            z.writestr(name, body)
+    return out.getvalue()
+
+
+def _edited(raw: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    import json
+
+    document = json.loads(raw)
+    edit(document)
+    return json.dumps(document).encode()
+
+
+def foreign_bundle(data: bytes, *, slug: str = "campaign-elsewhere", instance: str = "studio-b.example") -> bytes:
+    """The same record as if made on another instance, in a workflow this one does not have."""
+    import uuid
+
+    def elsewhere(document: dict[str, Any]) -> None:
+        document["instance"] = instance
+        document["record"]["id"] = str(uuid.uuid4())
+        document["record"]["workflow"] = slug
+        document["versions"][0]["workflow"] = slug
+        document["versions"][0]["name"] = "Campaign elsewhere"
+
+    return rebundle(data, edit=elsewhere)

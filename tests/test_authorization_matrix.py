@@ -97,6 +97,8 @@ POLICY: dict[str, dict[str, str]] = {
     "api-record-reproduce": {"POST": TEAM},
     "api-record-flag-legacy": {"POST": TEAM},
     "api-record-checks": {"GET": TEAM},
+    "api-record-bundle": {"GET": TEAM},
+    "api-bundles": {"POST": ADMIN},
     "api-artifacts": {"POST": TEAM},
     "api-provenance-verify": {"POST": PUBLIC},
     "schema": {"GET": PUBLIC},
@@ -140,6 +142,7 @@ POLICY: dict[str, dict[str, str]] = {
     "compare-image": {"GET": TEAM},
     "record": {"GET": TEAM},
     "record-check": {"GET": TEAM},
+    "record-outputs": {"GET": TEAM},
     "record-action": {"POST": MANAGER},  # exercised with "approve"
     "record-inbox-approve": {"POST": MANAGER},  # the dashboard inbox's Approve button
     "catalogue": {"GET": TEAM},
@@ -430,6 +433,7 @@ EXACT: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/api/records/{record}/reproduce/", {}, TEAM_ACCEPT),
     ("POST", "/api/records/{record}/flag-legacy/", {}, TEAM_READ),
     ("GET", "/api/records/{record}/checks/", None, TEAM_READ),
+    ("GET", "/api/records/{record}/bundle/", None, TEAM_READ),
     ("GET", "/api/records/compare/?a={record}&b={record}", None, TEAM_READ),
 ]
 
@@ -466,6 +470,7 @@ EXACT_EXEMPT = {
     "api-token": "public by design; its throttling and answers are tested with sign-in (test_security.py)",
     "api-artifacts": "needs a multipart body: test_upload_permissions below",
     "api-provenance-verify": "open to anyone, with a multipart body: tests/test_provenance_c2pa.py",
+    "api-bundles": "needs a multipart bundle: tests/test_bundles.py::test_only_admins_import_bundles",
     "api-docs": "a page for people, covered by section 1",
 }
 

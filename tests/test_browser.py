@@ -1266,3 +1266,26 @@ def test_an_operator_explores_eight_seeds_keeps_two_and_discards_the_rest(
     numbers = sorted(VersionRecord.objects.filter(run_id__in=ids[:2]).values_list("number", flat=True))
     assert numbers[1] == numbers[0] + 1
     shot(page, "41-batch-kept-and-discarded")
+
+
+def test_the_record_page_downloads_its_bundle_and_its_outputs(page, live_server, operator, make_workflow, publish):
+    """The two download buttons of a record: the bundle (whose SHA256SUMS hold) and the outputs as one zip."""
+    import hashlib
+    import zipfile
+
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow)
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    with page.expect_download() as bundle:
+        page.get_by_test_id("download-bundle").click()
+    assert bundle.value.suggested_filename == f"campaign-a-{record.label}.floniks.zip"
+    with zipfile.ZipFile(bundle.value.path()) as z:
+        sums = [line.split("  ", 1) for line in z.read("SHA256SUMS").decode().splitlines()]
+        assert {name for _sha, name in sums} >= {"record.json", "manifest.json", "specification.json"}
+        assert all(hashlib.sha256(z.read(name)).hexdigest() == sha for sha, name in sums)
+    with page.expect_download() as outputs:
+        page.get_by_test_id("download-outputs").click()
+    with zipfile.ZipFile(outputs.value.path()) as z:
+        assert hashlib.sha256(z.read("hero.png")).hexdigest() == record.outputs["hero"]["sha256"]

@@ -15,6 +15,7 @@ Row keys: "METHOD url-name [variant] [as persona]"; the persona defaults to oper
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -41,7 +42,16 @@ from runs_app.queue_pages import _cursor as _queue_cursor
 from runs_app.storage import read_artifact
 from templates_app import services as templates
 from templates_app.catalogue import Catalogue
-from tests.helpers import every_url, evidence_for, finished_record, png_bytes, run_now, small_definition
+from tests.helpers import (
+    bundle_of,
+    every_url,
+    evidence_for,
+    finished_record,
+    foreign_bundle,
+    png_bytes,
+    run_now,
+    small_definition,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +136,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET compare-image": 7,
     "GET record": 8,  # (+1: its signed copies)
     "GET record-check": 7,  # session, user, role, the record, the check, its run, the run's steps
+    "GET record-outputs": 5,  # session, user, role, the record, its outputs' artifacts (one query)
     "POST record-action approve as manager": 10,
     "POST record-action flag-legacy": 13,
     "POST record-action reproduce": 16,
@@ -218,6 +229,13 @@ QUERY_COUNTS: dict[str, int] = {
     "POST api-record-reproduce": 17,
     "POST api-record-flag-legacy": 17,  # (+1: the answer's signed copies)
     "GET api-record-checks": 4,
+    # Token, role, the record, its run's specification, its steps with their outputs, its version (the
+    # references' artifacts when it has any: one more); the zip streams from storage afterwards.
+    "GET api-record-bundle": 6,
+    # Two duplicate checks, the workflow and version (each validated as the publish path does: its
+    # constraints are checked one query each), the artifacts (one insert each), the run, its steps,
+    # the numbered record in one statement, then the record as the detail answers it.
+    "POST api-bundles as admin": 58,
     "POST api-artifacts": 3,
     "POST api-provenance-verify as anonymous": 0,
     "POST api-provenance-verify": 3,  # token with its user, role, the record the file names
@@ -437,6 +455,7 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         "/api/provenance/verify/", {"file": SimpleUploadedFile("fox.png", w["signed"])}, multipart=True
     ),
     "GET record-check": lambda w: Req(f"/records/{w['check'].record_id}/checks/{w['check'].pk}/"),
+    "GET record-outputs": lambda w: Req(f"/records/{w['records'][0].pk}/outputs.zip"),
     "POST record-action approve": lambda w: Req(f"/records/{w['records'][1].pk}/approve/", {}, expect=REDIRECT),
     "POST record-action flag-legacy": lambda w: Req(
         f"/records/{w['records'][1].pk}/flag-legacy/", {"reason": "needs the April model"}, expect=REDIRECT
@@ -575,6 +594,14 @@ REQUESTS: dict[str, Callable[[dict[str, Any]], Req]] = {
         f"/api/records/{w['records'][1].pk}/flag-legacy/", {"reason": "needs the April model"}
     ),
     "GET api-record-checks": lambda w: Req(f"/api/records/{w['records'][0].pk}/checks/"),
+    "GET api-record-bundle": lambda w: Req(f"/api/records/{w['records'][0].pk}/bundle/"),
+    # A bundle of the first record as if exported by another instance: a new workflow, version and record.
+    "POST api-bundles": lambda w: Req(
+        "/api/bundles/",
+        {"file": io.BytesIO(foreign_bundle(bundle_of(w["records"][0])))},
+        multipart=True,
+        expect=CREATED,
+    ),
     "POST api-artifacts": lambda w: Req("/api/artifacts/", {"file": png_bytes()}, multipart=True, expect=CREATED),
     "GET schema": lambda w: Req("/api/schema/"),
     "GET api-docs": lambda w: Req("/api/docs/"),

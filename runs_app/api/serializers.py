@@ -38,6 +38,10 @@ class ArtifactUploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField()
 
 
+class BundleUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="A record bundle (.zip) from GET /api/records/<id>/bundle/.")
+
+
 class RunStepSerializer(serializers.ModelSerializer[RunStep]):
     id = serializers.CharField(source="step_id")
     outputs = serializers.SerializerMethodField()
@@ -259,10 +263,54 @@ class RecordSerializer(RecordListSerializer):
     drift_warnings = serializers.SerializerMethodField()
     checks = CheckSerializer(source="checks_shown", many=True, read_only=True)
     signed_outputs = serializers.SerializerMethodField()
+    imported_from = serializers.SerializerMethodField(
+        help_text="For a record imported from a bundle: where it was made and what it was there; else null."
+    )
 
     class Meta(RecordListSerializer.Meta):
-        fields = [*RecordListSerializer.Meta.fields, "gates", "run_id", "drift_warnings", "checks", "signed_outputs"]
+        fields = [
+            *RecordListSerializer.Meta.fields,
+            "gates",
+            "run_id",
+            "drift_warnings",
+            "checks",
+            "signed_outputs",
+            "imported_from",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "instance": {"type": "string"},
+                "record_id": {"type": "string", "format": "uuid"},
+                "number": {"type": "integer", "nullable": True},
+                "label": {"type": "string"},
+                "annotated_by": {"type": "string"},
+                "approved_by": {"type": "string", "nullable": True},
+                "approved_at": {"type": "string", "nullable": True},
+                "imported_by": {"type": "string"},
+                "imported_at": {"type": "string", "format": "date-time"},
+            },
+        }
+    )
+    def get_imported_from(self, obj: VersionRecord) -> dict[str, Any] | None:
+        if not obj.is_imported:
+            return None
+        origin = obj.origin or {}
+        return {
+            "instance": obj.origin_instance,
+            "record_id": str(obj.origin_record_id),
+            "number": origin.get("number"),
+            "label": origin.get("label", ""),
+            "annotated_by": origin.get("annotated_by", ""),
+            "approved_by": origin.get("approved_by"),
+            "approved_at": origin.get("approved_at"),
+            "imported_by": obj.imported_by.get_username() if obj.imported_by else "",
+            "imported_at": obj.imported_at.isoformat() if obj.imported_at else None,
+        }
 
     def get_drift_warnings(self, obj: VersionRecord) -> list[dict[str, str]]:
         return self.context.get("drift_warnings", [])

@@ -22,6 +22,8 @@ urlpatterns = [
     path("records/<uuid:pk>/reproduce/", v.ReproduceView.as_view(), name="api-record-reproduce"),
     path("records/<uuid:pk>/flag-legacy/", v.FlagLegacyView.as_view(), name="api-record-flag-legacy"),
     path("records/<uuid:pk>/checks/", v.CheckListView.as_view(), name="api-record-checks"),
+    path("records/<uuid:pk>/bundle/", v.RecordBundleView.as_view(), name="api-record-bundle"),
+    path("bundles/", v.BundleImportView.as_view(), name="api-bundles"),
     path("artifacts/", v.ArtifactUploadView.as_view(), name="api-artifacts"),
     path("provenance/verify/", v.ProvenanceVerifyView.as_view(), name="api-provenance-verify"),
     re_path(

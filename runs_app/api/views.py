@@ -7,10 +7,10 @@ from typing import Any
 import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.db.models.fields.json import KeyTransform
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -22,7 +22,7 @@ from core.errors import Conflict, Problem, ValidationFailed
 from core.schema import ErrorSerializer
 from core.serializers import ReasonSerializer, validated
 from core.throttling import ClientScopedRateThrottle
-from runs_app import services
+from runs_app import bundles, services
 from runs_app.api import serializers as s
 from runs_app.compare import compare_records
 from runs_app.drift import record_drift
@@ -290,6 +290,48 @@ class FlagLegacyView(APIView):
             actor=request.user, record=visible_record(request, pk), reason=data.validated_data["reason"]
         )
         return record_response(request, visible_record(request, pk, shown=True))
+
+
+class RecordBundleView(APIView):
+    """The record as a portable bundle (DESIGN §16, docs/bundles.md), streamed as it is written."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        # A download asks for application/zip: answer errors as JSON whatever the Accept header says.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="A version record as a portable bundle (zip)",
+        description="record.json, manifest.json (the manifest bytes exactly as hashed), specification.json "
+        "(RFC 8785 bytes: their hash is spec_hash), every output, step output and reference image under "
+        "artifacts/<sha256>.<ext>, signed copies under signed/, and SHA256SUMS. `POST /api/bundles/` "
+        "imports it on another instance.",
+        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The bundle.")},
+    )
+    def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
+        record = visible_record(request, pk)
+        response = StreamingHttpResponse(
+            bundles.stream_bundle(bundles.export_plan(record)), content_type="application/zip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{bundles.file_name(record)}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class BundleImportView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Import a record bundle (admin)",
+        description="Every hash is checked before anything is written; a bundle with any member wrong "
+        "answers 400 naming the member. 409 `already_imported` or `record_exists` for a record that is "
+        "here already, `version_conflict` when a version string here holds another manifest.",
+        request={"multipart/form-data": s.BundleUploadSerializer},
+        responses={201: s.RecordSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        record = services.import_bundle(actor=request.user, source=upload.file if upload is not None else None)
+        return record_response(request, visible_record(request, record.pk), status.HTTP_201_CREATED)
 
 
 class CheckListView(generics.ListAPIView[ReproductionCheck]):
