@@ -9,6 +9,8 @@ fails on any schema operation that no scenario called, so a new endpoint needs a
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,9 @@ from floniks_client.api.artifacts import (
     artifacts_thumb_retrieve,
 )
 from floniks_client.api.auth import auth_token_create, auth_token_destroy
+from floniks_client.api.batches import batches_create, batches_list, batches_retrieve
+from floniks_client.api.bundles import bundles_create
+from floniks_client.api.contact_sheets import contact_sheets_image_png_retrieve, contact_sheets_retrieve
 from floniks_client.api.drafts import (
     drafts_destroy,
     drafts_partial_update,
@@ -35,10 +40,21 @@ from floniks_client.api.drafts import (
     drafts_spawn_sibling_create,
     drafts_validate_retrieve,
 )
+from floniks_client.api.evaluations import evaluations_retrieve
 from floniks_client.api.manifests import manifests_retrieve
-from floniks_client.api.models import models_create, models_list, models_retire_create
+from floniks_client.api.models import (
+    models_capture_create,
+    models_create,
+    models_default_create,
+    models_impact_retrieve,
+    models_list,
+    models_restore_create,
+    models_retire_create,
+)
+from floniks_client.api.provenance import provenance_verify_create
 from floniks_client.api.records import (
     records_approve_create,
+    records_bundle_retrieve,
     records_checks_list,
     records_compare_retrieve,
     records_flag_legacy_create,
@@ -50,17 +66,22 @@ from floniks_client.api.runs import (
     runs_cancel_create,
     runs_continue_create,
     runs_create,
+    runs_discard_create,
     runs_finalize_create,
     runs_list,
     runs_retrieve,
+    runs_retry_create,
+    runs_run_again_create,
 )
 from floniks_client.api.workflows import (
     workflows_approve_create,
     workflows_approve_retrieve,
     workflows_archive_create,
+    workflows_contact_sheet_create,
     workflows_create,
     workflows_derive_create,
     workflows_drafts_create,
+    workflows_drafts_import_comfyui_create,
     workflows_drafts_list,
     workflows_history_list,
     workflows_list,
@@ -69,6 +90,8 @@ from floniks_client.api.workflows import (
     workflows_retrieve,
     workflows_tree_retrieve,
     workflows_versions_channel_create,
+    workflows_versions_diff_retrieve,
+    workflows_versions_evaluate_create,
     workflows_versions_list,
     workflows_versions_promote_create,
     workflows_versions_retrieve,
@@ -77,20 +100,27 @@ from floniks_client.api.workflows import (
 from floniks_client.models import (
     ArtifactUploadRequest,
     AuthTokenRequest,
+    BatchStartRequest,
+    BundleUploadRequest,
     ChannelEnum,
     ChannelRequest,
+    ComfyImportUploadRequest,
+    ContactSheetStartRequest,
     DeriveRequest,
     DraftWriteRequest,
     Error,
+    EvaluateRequest,
     FinalizeRequest,
     ModelSnapshotCreateRequest,
     PatchedDraftUpdateRequest,
     PatchedWorkflowUpdateRequest,
+    PromoteRequest,
     PublishRequest,
     ReasonRequest,
     ReproduceRequest,
     RunStartRequest,
     SpawnSiblingRequest,
+    VerifyUploadRequest,
     VisibilityEnum,
     VisibilityRequest,
     WorkflowCreateRequest,
@@ -98,6 +128,7 @@ from floniks_client.models import (
 from floniks_client.types import File, Response
 
 from runs_app import services as run_services
+from runs_app import transitions as run_transitions
 from runs_app.models import Run
 from tests.helpers import png_bytes, run_now, small_definition
 
@@ -227,7 +258,7 @@ def authoring(clients: dict[str, AuthenticatedClient]) -> None:
     )
     ok(
         workflows_versions_promote_create.sync_detailed(
-            "poster", newer.version, client=mgr, body=ReasonRequest(reason="sharper")
+            "poster", newer.version, client=adm, body=PromoteRequest(reason="an admin overrides: sharper")
         )
     )
     history = ok(workflows_history_list.sync_detailed("poster", client=op)).results
@@ -320,6 +351,99 @@ def runs_records_and_artifacts(clients: dict[str, AuthenticatedClient], make_wor
             "local/plasma", "2026-12-01", client=adm, body=ReasonRequest(reason="bad batch")
         )
     )
+
+
+def evidence_batches_bundles_and_provenance(
+    clients: dict[str, AuthenticatedClient], make_workflow: Any, publish: Any
+) -> None:
+    op, mgr, adm = clients["operator"], clients["manager"], clients["admin"]
+    workflow = make_workflow("sheet-base", "Sheet base")
+    first = publish(workflow, small_definition())
+    second = publish(workflow, small_definition(width=112))
+    # Evidence before the pointer moves: an evaluation of the candidate, then promote with it.
+    body = EvaluateRequest(inputs={"subject": "a lynx"})
+    evaluation = ok(
+        workflows_versions_evaluate_create.sync_detailed("sheet-base", second.version, client=mgr, body=body), 201
+    )
+    for run_id in evaluation.runs.to_dict().values():
+        run_now(Run.objects.get(pk=run_id))
+    assert ok(evaluations_retrieve.sync_detailed(evaluation.id, client=mgr)).status == "done"
+    promote = PromoteRequest(evidence=evaluation.id)
+    assert ok(
+        workflows_versions_promote_create.sync_detailed("sheet-base", second.version, client=mgr, body=promote)
+    ).is_canonical
+    diff = ok(workflows_versions_diff_retrieve.sync_detailed("sheet-base", second.version, client=op, to=first.version))
+    assert [c.path for c in diff.changes] == ["/steps/0/params/width"]
+    # A contact sheet of the base (no directions yet: one cell), and its PNG.
+    sheet = ok(
+        workflows_contact_sheet_create.sync_detailed(
+            "sheet-base", client=op, body=ContactSheetStartRequest(inputs={"subject": "owl"}, seed=7)
+        ),
+        201,
+    )
+    for cell in sheet.cells:
+        run_now(Run.objects.get(pk=cell.run))
+    assert ok(contact_sheets_retrieve.sync_detailed(sheet.id, client=op)).status == "done"
+    png = contact_sheets_image_png_retrieve.sync_detailed(sheet.id, client=op)
+    assert int(png.status_code) == 200 and png.content.startswith(b"\x89PNG")
+    # A batch of two seeds: listed, read; one discarded and run again; a failed run retried.
+    batch = ok(
+        batches_create.sync_detailed(
+            client=op, body=BatchStartRequest(workflow="sheet-base", inputs={"subject": "elk"}, count=2)
+        ),
+        201,
+    )
+    assert [b.id for b in ok(batches_list.sync_detailed(client=op, workflow="sheet-base")).results] == [batch.id]
+    runs = ok(batches_retrieve.sync_detailed(batch.id, client=op)).runs
+    for run in runs:
+        run_now(Run.objects.get(pk=run.id))
+    assert ok(runs_discard_create.sync_detailed(runs[0].id, client=op)).status == "discarded"
+    again = ok(runs_run_again_create.sync_detailed(runs[0].id, client=op), 201)
+    assert again.id != runs[0].id
+    failed = ok(
+        runs_create.sync_detailed(client=op, body=RunStartRequest(workflow="sheet-base", inputs={"subject": "yak"})),
+        201,
+    )
+    run_transitions.fail_run(Run.objects.get(pk=failed.id), "the model refused the prompt", "provider_error")
+    assert ok(runs_retry_create.sync_detailed(failed.id, client=op), 201).status == "queued"
+    # The catalogue: what a snapshot touches, the default moved and moved back, a retired one restored.
+    impact = ok(models_impact_retrieve.sync_detailed("local/plasma", "2026-06-15", client=mgr))
+    assert "sheet-base" in impact.floating_workflows
+    ok(models_default_create.sync_detailed("local/plasma", "2026-04-21", client=adm, body=ReasonRequest(reason="try")))
+    ok(models_default_create.sync_detailed("local/plasma", "2026-06-15", client=adm, body=ReasonRequest(reason="back")))
+    ok(
+        models_restore_create.sync_detailed(
+            "local/plasma", "2026-12-01", client=adm, body=ReasonRequest(reason="fixed")
+        )
+    )
+    refused(models_capture_create.sync_detailed("local/plasma", client=adm), 400, "not_external")  # no server to read
+    # Provenance: an unsigned picture carries no manifest.
+    unsigned = VerifyUploadRequest(file=File(payload=png_bytes(), file_name="plain.png", mime_type="image/png"))
+    assert ok(provenance_verify_create.sync_detailed(client=op, body=unsigned)).state == "none"
+    # A record's bundle; importing it where the record already is, is refused with its code.
+    record = _record(op, "sheet-base", "bundled")
+    bundle = records_bundle_retrieve.sync_detailed(record, client=op)
+    assert int(bundle.status_code) == 200 and bundle.content.startswith(b"PK")
+    upload = BundleUploadRequest(
+        file=File(payload=io.BytesIO(bundle.content), file_name="r.zip", mime_type="application/zip")
+    )
+    refused(bundles_create.sync_detailed(client=adm, body=upload), 409, "record_exists")
+    # A ComfyUI graph (an API-format JSON file) imported into a draft.
+    graph = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
+    }
+    imported = workflows_drafts_import_comfyui_create.sync_detailed(
+        "sheet-base",
+        client=op,
+        body=ComfyImportUploadRequest(
+            file=File(
+                payload=io.BytesIO(json.dumps(graph).encode()), file_name="graph.json", mime_type="application/json"
+            )
+        ),
+    )
+    step = ok(imported, 201).definition["steps"][0]
+    assert step["kind"] == "comfyui" and step["output_node"] == "2"
     # Signing out revokes the token: the same client is refused afterwards.
     assert int(auth_token_destroy.sync_detailed(client=op).status_code) == 204
     refused(runs_list.sync_detailed(client=op), 401, "authentication_failed")
@@ -345,6 +469,7 @@ def test_every_schema_operation_works_through_the_generated_client(
     """One test, so the scenarios and the tally share a process (pytest-xdist spreads tests)."""
     authoring(clients)
     runs_records_and_artifacts(clients, make_workflow, publish)
+    evidence_batches_bundles_and_provenance(clients, make_workflow, publish)
     operations = _schema_operations()
     driven = {
         operation_id

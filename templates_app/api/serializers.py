@@ -139,9 +139,8 @@ class DraftWriteSerializer(serializers.Serializer[Any]):
     based_on = serializers.CharField(required=False, help_text="A version string of this workflow.")
 
 
-class ComfyImportSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField(required=False, help_text="A PNG that ComfyUI saved, or an API-format JSON export.")
-    graph = serializers.JSONField(required=False, help_text="An API-format graph: node id → {class_type, inputs}.")
+class ComfyImportUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="A PNG that ComfyUI saved, or an API-format JSON export.")
 
 
 class DraftUpdateSerializer(serializers.Serializer[Any]):

@@ -162,7 +162,11 @@ class DraftImportComfyView(APIView):
     parser_classes = [SafeJSONParser, MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": s.ComfyImportSerializer, "application/json": s.ComfyImportSerializer},
+        # Documented as the upload only: openapi-python-client 0.29 cannot generate an operation with two
+        # request bodies (it drops an import). A JSON body {graph} is read all the same (API.md).
+        request={"multipart/form-data": s.ComfyImportUploadSerializer},
+        description="Multipart `file` (a PNG that ComfyUI saved, or an API-format JSON export); a JSON body "
+        "`{graph}` holding the API-format graph is accepted too.",
         responses={201: s.DraftSerializer, 400: OpenApiResponse(description="No ComfyUI graph in it")},
     )
     def post(self, request: Request, slug: str) -> Response:

@@ -16,33 +16,54 @@ T = TypeVar("T", bound="ModelSnapshot")
 class ModelSnapshot:
     """
     Attributes:
+        available (bool): Whether runs can use it on this server now (a hosted provider needs its key).
         family (str):
         is_default (bool):
         provider (str):
-        snapshot (str): Release date, YYYY-MM-DD.
+        queue (str): The queue its steps are sent to.
+        seeded (bool): Whether the same seed gives the same output.
+        snapshot (str): Release date (YYYY-MM-DD), a Replicate version id (64 hex) or a dated model name (gpt-
+            image-1-2025-04-15).
         tier (str):
+        unavailable_reason (str):
+        fingerprint (Any | Unset):
         status (ModelSnapshotStatusEnum | Unset): * `available` - Available
             * `retired` - Retired
     """
 
+    available: bool
     family: str
     is_default: bool
     provider: str
+    queue: str
+    seeded: bool
     snapshot: str
     tier: str
+    unavailable_reason: str
+    fingerprint: Any | Unset = UNSET
     status: ModelSnapshotStatusEnum | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        available = self.available
+
         family = self.family
 
         is_default = self.is_default
 
         provider = self.provider
 
+        queue = self.queue
+
+        seeded = self.seeded
+
         snapshot = self.snapshot
 
         tier = self.tier
+
+        unavailable_reason = self.unavailable_reason
+
+        fingerprint = self.fingerprint
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
@@ -52,13 +73,19 @@ class ModelSnapshot:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "available": available,
                 "family": family,
                 "is_default": is_default,
                 "provider": provider,
+                "queue": queue,
+                "seeded": seeded,
                 "snapshot": snapshot,
                 "tier": tier,
+                "unavailable_reason": unavailable_reason,
             }
         )
+        if fingerprint is not UNSET:
+            field_dict["fingerprint"] = fingerprint
         if status is not UNSET:
             field_dict["status"] = status
 
@@ -67,15 +94,25 @@ class ModelSnapshot:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        available = d.pop("available")
+
         family = d.pop("family")
 
         is_default = d.pop("is_default")
 
         provider = d.pop("provider")
 
+        queue = d.pop("queue")
+
+        seeded = d.pop("seeded")
+
         snapshot = d.pop("snapshot")
 
         tier = d.pop("tier")
+
+        unavailable_reason = d.pop("unavailable_reason")
+
+        fingerprint = d.pop("fingerprint", UNSET)
 
         _status = d.pop("status", UNSET)
         status: ModelSnapshotStatusEnum | Unset
@@ -85,11 +122,16 @@ class ModelSnapshot:
             status = ModelSnapshotStatusEnum(_status)
 
         model_snapshot = cls(
+            available=available,
             family=family,
             is_default=is_default,
             provider=provider,
+            queue=queue,
+            seeded=seeded,
             snapshot=snapshot,
             tier=tier,
+            unavailable_reason=unavailable_reason,
+            fingerprint=fingerprint,
             status=status,
         )
 

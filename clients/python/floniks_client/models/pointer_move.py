@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
+from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,6 +20,8 @@ class PointerMove:
     Attributes:
         actor (None | str):
         at (datetime.datetime):
+        evidence (None | UUID): The evaluation this promotion was made with.
+        evidence_waived (bool): An admin promoted without evidence.
         from_value (str):
         id (int):
         pointer (PointerEnum): * `canonical` - canonical
@@ -36,6 +39,8 @@ class PointerMove:
 
     actor: None | str
     at: datetime.datetime
+    evidence: None | UUID
+    evidence_waived: bool
     from_value: str
     id: int
     pointer: PointerEnum
@@ -49,6 +54,14 @@ class PointerMove:
         actor = self.actor
 
         at = self.at.isoformat()
+
+        evidence: None | str
+        if isinstance(self.evidence, UUID):
+            evidence = str(self.evidence)
+        else:
+            evidence = self.evidence
+
+        evidence_waived = self.evidence_waived
 
         from_value = self.from_value
 
@@ -69,6 +82,8 @@ class PointerMove:
             {
                 "actor": actor,
                 "at": at,
+                "evidence": evidence,
+                "evidence_waived": evidence_waived,
                 "from_value": from_value,
                 "id": id,
                 "pointer": pointer,
@@ -93,6 +108,23 @@ class PointerMove:
 
         at = datetime.datetime.fromisoformat(d.pop("at"))
 
+        def _parse_evidence(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                evidence_type_0 = UUID(data)
+
+                return evidence_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        evidence = _parse_evidence(d.pop("evidence"))
+
+        evidence_waived = d.pop("evidence_waived")
+
         from_value = d.pop("from_value")
 
         id = d.pop("id")
@@ -113,6 +145,8 @@ class PointerMove:
         pointer_move = cls(
             actor=actor,
             at=at,
+            evidence=evidence,
+            evidence_waived=evidence_waived,
             from_value=from_value,
             id=id,
             pointer=pointer,

@@ -14,6 +14,8 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.check import Check
     from ..models.record_drift_warnings_item import RecordDriftWarningsItem
+    from ..models.record_imported_from_type_0 import RecordImportedFromType0
+    from ..models.record_signed_outputs import RecordSignedOutputs
 
 
 T = TypeVar("T", bound="Record")
@@ -32,6 +34,8 @@ class Record:
         drift_warnings (list[RecordDriftWarningsItem]):
         gates (Any): [{after, continued_by, continued_at}]
         id (UUID):
+        imported_from (None | RecordImportedFromType0): For a record imported from a bundle: where it was made and what
+            it was there; else null.
         inputs (Any):
         label (str):
         legacy_required (bool):
@@ -47,6 +51,7 @@ class Record:
         run_id (UUID):
         saved_without_annotation (bool):
         seeds (Any):
+        signed_outputs (RecordSignedOutputs):
         spec_hash (str):
         version (str):
         workflow (str):
@@ -61,6 +66,7 @@ class Record:
     drift_warnings: list[RecordDriftWarningsItem]
     gates: Any
     id: UUID
+    imported_from: None | RecordImportedFromType0
     inputs: Any
     label: str
     legacy_required: bool
@@ -75,6 +81,7 @@ class Record:
     run_id: UUID
     saved_without_annotation: bool
     seeds: Any
+    signed_outputs: RecordSignedOutputs
     spec_hash: str
     version: str
     workflow: str
@@ -83,6 +90,8 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         from ..models.check import Check  # noqa: PLC0415
         from ..models.record_drift_warnings_item import RecordDriftWarningsItem  # noqa: PLC0415
+        from ..models.record_imported_from_type_0 import RecordImportedFromType0  # noqa: PLC0415
+        from ..models.record_signed_outputs import RecordSignedOutputs  # noqa: PLC0415
 
         annotated_by = self.annotated_by
 
@@ -113,6 +122,12 @@ class Record:
 
         id = str(self.id)
 
+        imported_from: dict[str, Any] | None
+        if isinstance(self.imported_from, RecordImportedFromType0):
+            imported_from = self.imported_from.to_dict()
+        else:
+            imported_from = self.imported_from
+
         inputs = self.inputs
 
         label = self.label
@@ -141,6 +156,8 @@ class Record:
 
         seeds = self.seeds
 
+        signed_outputs = self.signed_outputs.to_dict()
+
         spec_hash = self.spec_hash
 
         version = self.version
@@ -160,6 +177,7 @@ class Record:
                 "drift_warnings": drift_warnings,
                 "gates": gates,
                 "id": id,
+                "imported_from": imported_from,
                 "inputs": inputs,
                 "label": label,
                 "legacy_required": legacy_required,
@@ -174,6 +192,7 @@ class Record:
                 "run_id": run_id,
                 "saved_without_annotation": saved_without_annotation,
                 "seeds": seeds,
+                "signed_outputs": signed_outputs,
                 "spec_hash": spec_hash,
                 "version": version,
                 "workflow": workflow,
@@ -186,6 +205,8 @@ class Record:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.check import Check  # noqa: PLC0415
         from ..models.record_drift_warnings_item import RecordDriftWarningsItem  # noqa: PLC0415
+        from ..models.record_imported_from_type_0 import RecordImportedFromType0  # noqa: PLC0415
+        from ..models.record_signed_outputs import RecordSignedOutputs  # noqa: PLC0415
 
         d = dict(src_dict)
         annotated_by = d.pop("annotated_by")
@@ -234,6 +255,21 @@ class Record:
 
         id = UUID(d.pop("id"))
 
+        def _parse_imported_from(data: object) -> None | RecordImportedFromType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                imported_from_type_0 = RecordImportedFromType0.from_dict(data)
+
+                return imported_from_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RecordImportedFromType0, data)
+
+        imported_from = _parse_imported_from(d.pop("imported_from"))
+
         inputs = d.pop("inputs")
 
         label = d.pop("label")
@@ -262,6 +298,8 @@ class Record:
 
         seeds = d.pop("seeds")
 
+        signed_outputs = RecordSignedOutputs.from_dict(d.pop("signed_outputs"))
+
         spec_hash = d.pop("spec_hash")
 
         version = d.pop("version")
@@ -278,6 +316,7 @@ class Record:
             drift_warnings=drift_warnings,
             gates=gates,
             id=id,
+            imported_from=imported_from,
             inputs=inputs,
             label=label,
             legacy_required=legacy_required,
@@ -292,6 +331,7 @@ class Record:
             run_id=run_id,
             saved_without_annotation=saved_without_annotation,
             seeds=seeds,
+            signed_outputs=signed_outputs,
             spec_hash=spec_hash,
             version=version,
             workflow=workflow,

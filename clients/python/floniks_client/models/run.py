@@ -27,6 +27,7 @@ class Run:
     """
     Attributes:
         annotation (str):
+        batch (None | UUID):
         created_at (datetime.datetime):
         created_by (str):
         drift_warnings (Any):
@@ -44,6 +45,7 @@ class Run:
         progress (float):
         record_id (None | str):
         reproduces (None | UUID):
+        retry_of (None | UUID):
         saved_without_annotation (bool):
         spec_hash (str):
         specification (Any):
@@ -56,12 +58,15 @@ class Run:
             * `finalized` - Finalized
             * `failed` - Failed
             * `cancelled` - Cancelled
+            * `discarded` - Discarded
         steps (list[RunStep]):
+        swept (Any):
         version (str):
         workflow (str):
     """
 
     annotation: str
+    batch: None | UUID
     created_at: datetime.datetime
     created_by: str
     drift_warnings: Any
@@ -78,12 +83,14 @@ class Run:
     progress: float
     record_id: None | str
     reproduces: None | UUID
+    retry_of: None | UUID
     saved_without_annotation: bool
     spec_hash: str
     specification: Any
     started_at: datetime.datetime | None
     status: RunStatusEnum
     steps: list[RunStep]
+    swept: Any
     version: str
     workflow: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -95,6 +102,12 @@ class Run:
         from ..models.run_step import RunStep  # noqa: PLC0415
 
         annotation = self.annotation
+
+        batch: None | str
+        if isinstance(self.batch, UUID):
+            batch = str(self.batch)
+        else:
+            batch = self.batch
 
         created_at = self.created_at.isoformat()
 
@@ -144,6 +157,12 @@ class Run:
         else:
             reproduces = self.reproduces
 
+        retry_of: None | str
+        if isinstance(self.retry_of, UUID):
+            retry_of = str(self.retry_of)
+        else:
+            retry_of = self.retry_of
+
         saved_without_annotation = self.saved_without_annotation
 
         spec_hash = self.spec_hash
@@ -163,6 +182,8 @@ class Run:
             steps_item = steps_item_data.to_dict()
             steps.append(steps_item)
 
+        swept = self.swept
+
         version = self.version
 
         workflow = self.workflow
@@ -172,6 +193,7 @@ class Run:
         field_dict.update(
             {
                 "annotation": annotation,
+                "batch": batch,
                 "created_at": created_at,
                 "created_by": created_by,
                 "drift_warnings": drift_warnings,
@@ -188,12 +210,14 @@ class Run:
                 "progress": progress,
                 "record_id": record_id,
                 "reproduces": reproduces,
+                "retry_of": retry_of,
                 "saved_without_annotation": saved_without_annotation,
                 "spec_hash": spec_hash,
                 "specification": specification,
                 "started_at": started_at,
                 "status": status,
                 "steps": steps,
+                "swept": swept,
                 "version": version,
                 "workflow": workflow,
             }
@@ -210,6 +234,21 @@ class Run:
 
         d = dict(src_dict)
         annotation = d.pop("annotation")
+
+        def _parse_batch(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_type_0 = UUID(data)
+
+                return batch_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        batch = _parse_batch(d.pop("batch"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -292,6 +331,21 @@ class Run:
 
         reproduces = _parse_reproduces(d.pop("reproduces"))
 
+        def _parse_retry_of(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                retry_of_type_0 = UUID(data)
+
+                return retry_of_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        retry_of = _parse_retry_of(d.pop("retry_of"))
+
         saved_without_annotation = d.pop("saved_without_annotation")
 
         spec_hash = d.pop("spec_hash")
@@ -322,12 +376,15 @@ class Run:
 
             steps.append(steps_item)
 
+        swept = d.pop("swept")
+
         version = d.pop("version")
 
         workflow = d.pop("workflow")
 
         run = cls(
             annotation=annotation,
+            batch=batch,
             created_at=created_at,
             created_by=created_by,
             drift_warnings=drift_warnings,
@@ -344,12 +401,14 @@ class Run:
             progress=progress,
             record_id=record_id,
             reproduces=reproduces,
+            retry_of=retry_of,
             saved_without_annotation=saved_without_annotation,
             spec_hash=spec_hash,
             specification=specification,
             started_at=started_at,
             status=status,
             steps=steps,
+            swept=swept,
             version=version,
             workflow=workflow,
         )

@@ -17,6 +17,8 @@ class RunStartRequest:
     """
     Attributes:
         workflow (str):
+        accept_model_drift (bool | Unset): Run in production even though the pinned environment changed (409
+            model_drift). Default: False.
         inputs (Any | Unset):
         mode (ModeEnum | Unset): * `discovery` - Discovery
             * `production` - Production
@@ -24,6 +26,7 @@ class RunStartRequest:
     """
 
     workflow: str
+    accept_model_drift: bool | Unset = False
     inputs: Any | Unset = UNSET
     mode: ModeEnum | Unset = UNSET
     version: str | Unset = UNSET
@@ -31,6 +34,8 @@ class RunStartRequest:
 
     def to_dict(self) -> dict[str, Any]:
         workflow = self.workflow
+
+        accept_model_drift = self.accept_model_drift
 
         inputs = self.inputs
 
@@ -47,6 +52,8 @@ class RunStartRequest:
                 "workflow": workflow,
             }
         )
+        if accept_model_drift is not UNSET:
+            field_dict["accept_model_drift"] = accept_model_drift
         if inputs is not UNSET:
             field_dict["inputs"] = inputs
         if mode is not UNSET:
@@ -61,6 +68,8 @@ class RunStartRequest:
         d = dict(src_dict)
         workflow = d.pop("workflow")
 
+        accept_model_drift = d.pop("accept_model_drift", UNSET)
+
         inputs = d.pop("inputs", UNSET)
 
         _mode = d.pop("mode", UNSET)
@@ -74,6 +83,7 @@ class RunStartRequest:
 
         run_start_request = cls(
             workflow=workflow,
+            accept_model_drift=accept_model_drift,
             inputs=inputs,
             mode=mode,
             version=version,

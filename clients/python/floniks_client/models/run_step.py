@@ -35,6 +35,7 @@ class RunStep:
         progress (float):
         progress_message (str):
         queue (str):
+        reused (bool): A retried run's step whose output was reused, not generated.
         seed (int | None):
         started_at (datetime.datetime | None):
         status (RunStepStatusEnum): * `pending` - Pending
@@ -61,6 +62,7 @@ class RunStep:
     progress: float
     progress_message: str
     queue: str
+    reused: bool
     seed: int | None
     started_at: datetime.datetime | None
     status: RunStepStatusEnum
@@ -106,6 +108,8 @@ class RunStep:
 
         queue = self.queue
 
+        reused = self.reused
+
         seed: int | None
         seed = self.seed
 
@@ -137,6 +141,7 @@ class RunStep:
                 "progress": progress,
                 "progress_message": progress_message,
                 "queue": queue,
+                "reused": reused,
                 "seed": seed,
                 "started_at": started_at,
                 "status": status,
@@ -202,6 +207,8 @@ class RunStep:
 
         queue = d.pop("queue")
 
+        reused = d.pop("reused")
+
         def _parse_seed(data: object) -> int | None:
             if data is None:
                 return data
@@ -243,6 +250,7 @@ class RunStep:
             progress=progress,
             progress_message=progress_message,
             queue=queue,
+            reused=reused,
             seed=seed,
             started_at=started_at,
             status=status,

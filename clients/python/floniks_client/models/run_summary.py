@@ -27,6 +27,7 @@ class RunSummary:
 
         Attributes:
             annotation (str):
+            batch (None | UUID):
             created_at (datetime.datetime):
             created_by (str):
             drift_warnings (Any):
@@ -43,6 +44,7 @@ class RunSummary:
             progress (float):
             record_id (None | str):
             reproduces (None | UUID):
+            retry_of (None | UUID):
             saved_without_annotation (bool):
             spec_hash (str):
             started_at (datetime.datetime | None):
@@ -54,11 +56,14 @@ class RunSummary:
                 * `finalized` - Finalized
                 * `failed` - Failed
                 * `cancelled` - Cancelled
+                * `discarded` - Discarded
+            swept (Any):
             version (str):
             workflow (str):
     """
 
     annotation: str
+    batch: None | UUID
     created_at: datetime.datetime
     created_by: str
     drift_warnings: Any
@@ -74,10 +79,12 @@ class RunSummary:
     progress: float
     record_id: None | str
     reproduces: None | UUID
+    retry_of: None | UUID
     saved_without_annotation: bool
     spec_hash: str
     started_at: datetime.datetime | None
     status: RunStatusEnum
+    swept: Any
     version: str
     workflow: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -87,6 +94,12 @@ class RunSummary:
         from ..models.run_summary_outputs import RunSummaryOutputs  # noqa: PLC0415
 
         annotation = self.annotation
+
+        batch: None | str
+        if isinstance(self.batch, UUID):
+            batch = str(self.batch)
+        else:
+            batch = self.batch
 
         created_at = self.created_at.isoformat()
 
@@ -131,6 +144,12 @@ class RunSummary:
         else:
             reproduces = self.reproduces
 
+        retry_of: None | str
+        if isinstance(self.retry_of, UUID):
+            retry_of = str(self.retry_of)
+        else:
+            retry_of = self.retry_of
+
         saved_without_annotation = self.saved_without_annotation
 
         spec_hash = self.spec_hash
@@ -143,6 +162,8 @@ class RunSummary:
 
         status = self.status.value
 
+        swept = self.swept
+
         version = self.version
 
         workflow = self.workflow
@@ -152,6 +173,7 @@ class RunSummary:
         field_dict.update(
             {
                 "annotation": annotation,
+                "batch": batch,
                 "created_at": created_at,
                 "created_by": created_by,
                 "drift_warnings": drift_warnings,
@@ -167,10 +189,12 @@ class RunSummary:
                 "progress": progress,
                 "record_id": record_id,
                 "reproduces": reproduces,
+                "retry_of": retry_of,
                 "saved_without_annotation": saved_without_annotation,
                 "spec_hash": spec_hash,
                 "started_at": started_at,
                 "status": status,
+                "swept": swept,
                 "version": version,
                 "workflow": workflow,
             }
@@ -185,6 +209,21 @@ class RunSummary:
 
         d = dict(src_dict)
         annotation = d.pop("annotation")
+
+        def _parse_batch(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_type_0 = UUID(data)
+
+                return batch_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        batch = _parse_batch(d.pop("batch"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -260,6 +299,21 @@ class RunSummary:
 
         reproduces = _parse_reproduces(d.pop("reproduces"))
 
+        def _parse_retry_of(data: object) -> None | UUID:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                retry_of_type_0 = UUID(data)
+
+                return retry_of_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UUID, data)
+
+        retry_of = _parse_retry_of(d.pop("retry_of"))
+
         saved_without_annotation = d.pop("saved_without_annotation")
 
         spec_hash = d.pop("spec_hash")
@@ -281,12 +335,15 @@ class RunSummary:
 
         status = RunStatusEnum(d.pop("status"))
 
+        swept = d.pop("swept")
+
         version = d.pop("version")
 
         workflow = d.pop("workflow")
 
         run_summary = cls(
             annotation=annotation,
+            batch=batch,
             created_at=created_at,
             created_by=created_by,
             drift_warnings=drift_warnings,
@@ -302,10 +359,12 @@ class RunSummary:
             progress=progress,
             record_id=record_id,
             reproduces=reproduces,
+            retry_of=retry_of,
             saved_without_annotation=saved_without_annotation,
             spec_hash=spec_hash,
             started_at=started_at,
             status=status,
+            swept=swept,
             version=version,
             workflow=workflow,
         )

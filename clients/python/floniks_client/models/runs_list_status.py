@@ -5,6 +5,7 @@ class RunsListStatus(StrEnum):
     AWAITING_ANNOTATION = "awaiting_annotation"
     AWAITING_GATE = "awaiting_gate"
     CANCELLED = "cancelled"
+    DISCARDED = "discarded"
     FAILED = "failed"
     FINALIZED = "finalized"
     QUEUED = "queued"

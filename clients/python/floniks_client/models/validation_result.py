@@ -24,6 +24,7 @@ class ValidationResult:
         errors (list[Problem]):
         manifest_hash (None | str):
         valid (bool):
+        warnings (list[Problem]): Worth knowing, never a refusal: e.g. an unseeded model, a pool not answering.
     """
 
     bump: None | str
@@ -31,6 +32,7 @@ class ValidationResult:
     errors: list[Problem]
     manifest_hash: None | str
     valid: bool
+    warnings: list[Problem]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +53,11 @@ class ValidationResult:
 
         valid = self.valid
 
+        warnings = []
+        for warnings_item_data in self.warnings:
+            warnings_item = warnings_item_data.to_dict()
+            warnings.append(warnings_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -60,6 +67,7 @@ class ValidationResult:
                 "errors": errors,
                 "manifest_hash": manifest_hash,
                 "valid": valid,
+                "warnings": warnings,
             }
         )
 
@@ -96,12 +104,20 @@ class ValidationResult:
 
         valid = d.pop("valid")
 
+        warnings = []
+        _warnings = d.pop("warnings")
+        for warnings_item_data in _warnings:
+            warnings_item = Problem.from_dict(warnings_item_data)
+
+            warnings.append(warnings_item)
+
         validation_result = cls(
             bump=bump,
             bump_reasons=bump_reasons,
             errors=errors,
             manifest_hash=manifest_hash,
             valid=valid,
+            warnings=warnings,
         )
 
         validation_result.additional_properties = d

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cas
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.bump_enum import BumpEnum
 from ..models.channel_enum import ChannelEnum
-from ..models.version_bump_enum import VersionBumpEnum
 from ..models.visibility_enum import VisibilityEnum
 from ..types import UNSET, Unset
 
@@ -19,7 +19,7 @@ T = TypeVar("T", bound="Version")
 class Version:
     """
     Attributes:
-        bump (VersionBumpEnum): * `initial` - Initial
+        bump (BumpEnum): * `initial` - Initial
             * `patch` - Patch
             * `minor` - Minor
             * `major` - Major
@@ -38,7 +38,7 @@ class Version:
         workflow (str):
     """
 
-    bump: VersionBumpEnum
+    bump: BumpEnum
     channel: ChannelEnum
     definition: Any
     is_canonical: bool
@@ -97,7 +97,7 @@ class Version:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        bump = VersionBumpEnum(d.pop("bump"))
+        bump = BumpEnum(d.pop("bump"))
 
         channel = ChannelEnum(d.pop("channel"))
 

@@ -6,8 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.catalogue_change import CatalogueChange
 from ...models.error import Error
-from ...models.model_snapshot import ModelSnapshot
 from ...models.reason_request import ReasonRequest
 from ...types import UNSET, Response, Unset
 
@@ -39,9 +39,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Error | ModelSnapshot | None:
+) -> Any | CatalogueChange | Error | None:
     if response.status_code == 200:
-        response_200 = ModelSnapshot.from_dict(response.json())
+        response_200 = CatalogueChange.from_dict(response.json())
 
         return response_200
 
@@ -87,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Error | ModelSnapshot]:
+) -> Response[Any | CatalogueChange | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -102,8 +102,9 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ReasonRequest | Unset = UNSET,
-) -> Response[Any | Error | ModelSnapshot]:
-    """
+) -> Response[Any | CatalogueChange | Error]:
+    """Retire a snapshot; the answer carries what it touched (its impact just before).
+
     Args:
         family (str):
         snapshot (str):
@@ -115,7 +116,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Error | ModelSnapshot]
+        Response[Any | CatalogueChange | Error]
     """
 
     kwargs = _get_kwargs(
@@ -137,8 +138,9 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ReasonRequest | Unset = UNSET,
-) -> Any | Error | ModelSnapshot | None:
-    """
+) -> Any | CatalogueChange | Error | None:
+    """Retire a snapshot; the answer carries what it touched (its impact just before).
+
     Args:
         family (str):
         snapshot (str):
@@ -150,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Error | ModelSnapshot
+        Any | CatalogueChange | Error
     """
 
     return sync_detailed(
@@ -167,8 +169,9 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ReasonRequest | Unset = UNSET,
-) -> Response[Any | Error | ModelSnapshot]:
-    """
+) -> Response[Any | CatalogueChange | Error]:
+    """Retire a snapshot; the answer carries what it touched (its impact just before).
+
     Args:
         family (str):
         snapshot (str):
@@ -180,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Error | ModelSnapshot]
+        Response[Any | CatalogueChange | Error]
     """
 
     kwargs = _get_kwargs(
@@ -200,8 +203,9 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ReasonRequest | Unset = UNSET,
-) -> Any | Error | ModelSnapshot | None:
-    """
+) -> Any | CatalogueChange | Error | None:
+    """Retire a snapshot; the answer carries what it touched (its impact just before).
+
     Args:
         family (str):
         snapshot (str):
@@ -213,7 +217,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Error | ModelSnapshot
+        Any | CatalogueChange | Error
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.reason_request import ReasonRequest
+from ...models.promote_request import PromoteRequest
 from ...models.version import Version
 from ...types import UNSET, Response, Unset
 
@@ -16,7 +16,7 @@ def _get_kwargs(
     slug: str,
     version: str,
     *,
-    body: ReasonRequest | Unset = UNSET,
+    body: PromoteRequest | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -99,15 +99,15 @@ def sync_detailed(
     version: str,
     *,
     client: AuthenticatedClient,
-    body: ReasonRequest | Unset = UNSET,
+    body: PromoteRequest | Unset = UNSET,
 ) -> Response[Any | Error | Version]:
-    """POST to a version: validate the body, call one service with it, answer the version.
+    """Moves the canonical pointer (templates_app.services.promote_version) with the evaluation named
+    as evidence; this view lives here because evaluations have runs.
 
     Args:
         slug (str):
         version (str):
-        body (ReasonRequest | Unset): The body of every action that takes only an optional reason
-            (it lands in the pointer history).
+        body (PromoteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,15 +135,15 @@ def sync(
     version: str,
     *,
     client: AuthenticatedClient,
-    body: ReasonRequest | Unset = UNSET,
+    body: PromoteRequest | Unset = UNSET,
 ) -> Any | Error | Version | None:
-    """POST to a version: validate the body, call one service with it, answer the version.
+    """Moves the canonical pointer (templates_app.services.promote_version) with the evaluation named
+    as evidence; this view lives here because evaluations have runs.
 
     Args:
         slug (str):
         version (str):
-        body (ReasonRequest | Unset): The body of every action that takes only an optional reason
-            (it lands in the pointer history).
+        body (PromoteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,15 +166,15 @@ async def asyncio_detailed(
     version: str,
     *,
     client: AuthenticatedClient,
-    body: ReasonRequest | Unset = UNSET,
+    body: PromoteRequest | Unset = UNSET,
 ) -> Response[Any | Error | Version]:
-    """POST to a version: validate the body, call one service with it, answer the version.
+    """Moves the canonical pointer (templates_app.services.promote_version) with the evaluation named
+    as evidence; this view lives here because evaluations have runs.
 
     Args:
         slug (str):
         version (str):
-        body (ReasonRequest | Unset): The body of every action that takes only an optional reason
-            (it lands in the pointer history).
+        body (PromoteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,15 +200,15 @@ async def asyncio(
     version: str,
     *,
     client: AuthenticatedClient,
-    body: ReasonRequest | Unset = UNSET,
+    body: PromoteRequest | Unset = UNSET,
 ) -> Any | Error | Version | None:
-    """POST to a version: validate the body, call one service with it, answer the version.
+    """Moves the canonical pointer (templates_app.services.promote_version) with the evaluation named
+    as evidence; this view lives here because evaluations have runs.
 
     Args:
         slug (str):
         version (str):
-        body (ReasonRequest | Unset): The body of every action that takes only an optional reason
-            (it lands in the pointer history).
+        body (PromoteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class VersionBumpEnum(StrEnum):
+class BumpEnum(StrEnum):
     INITIAL = "initial"
     MAJOR = "major"
     MINOR = "minor"

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="VerificationRecordType0")
+
+
+@_attrs_define
+class VerificationRecordType0:
+    """
+    Attributes:
+        id (UUID):
+        label (str):
+        version (str):
+        workflow (str):
+    """
+
+    id: UUID
+    label: str
+    version: str
+    workflow: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = str(self.id)
+
+        label = self.label
+
+        version = self.version
+
+        workflow = self.workflow
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "label": label,
+                "version": version,
+                "workflow": workflow,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        id = UUID(d.pop("id"))
+
+        label = d.pop("label")
+
+        version = d.pop("version")
+
+        workflow = d.pop("workflow")
+
+        verification_record_type_0 = cls(
+            id=id,
+            label=label,
+            version=version,
+            workflow=workflow,
+        )
+
+        verification_record_type_0.additional_properties = d
+        return verification_record_type_0
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
