@@ -8,14 +8,16 @@ import os
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 
-from runs_app.models import Run, VersionRecord
-from tests.helpers import small_definition
+from runs_app.models import Artifact, Run, VersionRecord
+from runs_app.storage import read_artifact
+from tests.helpers import small_definition, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,10 +87,46 @@ def test_login_run_download_finalize_and_reproduce(
     assert answer["reproduces"] == str(record.pk)
     assert record.checks.get().verdict == "exact"
 
+    bundle = floniks("bundle", str(record.pk), "-o", str(tmp_path / "fox.zip"))
+    assert bundle.returncode == 0, bundle.stderr
+    with zipfile.ZipFile(tmp_path / "fox.zip") as z:
+        assert "SHA256SUMS" in z.namelist() and "manifest.json" in z.namelist()
+
+    # The worker signs the record's outputs after it is written; the signed copy verifies, the original
+    # (no manifest) does not.
+    wait_for(lambda: VersionRecord.objects.for_detail().get(pk=record.pk).signed_outputs, what="the signed copy")
+    signed_sha = VersionRecord.objects.for_detail().get(pk=record.pk).signed_outputs["hero"]["sha256"]
+    signed = tmp_path / "hero-signed.png"
+    signed.write_bytes(read_artifact(Artifact.objects.get(sha256=signed_sha)))
+    trusted = floniks("verify", str(signed))
+    assert trusted.returncode == 0, trusted.stderr
+    assert "hero-signed.png: trusted" in trusted.stdout and record.label in trusted.stdout
+    plain = floniks("verify", str(written[0]), "--json")
+    assert plain.returncode == 1 and json.loads(plain.stdout)["state"] == "none"
+
+
+def test_a_batch_of_seeds_and_a_refused_sweep(
+    floniks: Any, worker: Any, operator: User, make_workflow: Any, publish: Any
+) -> None:
+    publish(make_workflow("teaser"), small_definition())
+    floniks("login", floniks.url, "-u", operator.username, "--password-stdin", stdin="pw-olivia-operator\n")
+    batch = floniks("batch", "teaser", "-i", "subject=an owl", "--count", "3", "--wait", "--json")
+    assert batch.returncode == 0, batch.stderr
+    runs = json.loads(batch.stdout)["runs"]
+    assert len(runs) == 3 and all(r["status"] == "awaiting_annotation" for r in runs)
+    assert len({r["seeds"]["background"] for r in runs}) == 3  # fresh seeds
+
+    swept = floniks("batch", "teaser", "-i", "subject=an owl", "--sweep", "styled.strength=0.2,0.6")
+    assert swept.returncode == 0, swept.stderr
+    assert sorted(Run.objects.exclude(swept={}).values_list("swept__styled.strength", flat=True)) == [0.2, 0.6]
+
+    before = Run.objects.count()
+    bad = floniks("batch", "teaser", "-i", "subject=an owl", "--sweep", "styled.strength=0.2,lots")
+    assert bad.returncode == 1 and "HTTP 400" in bad.stderr and "strength" in bad.stderr
+    assert Run.objects.count() == before  # nothing started
+
 
 def _wait_record(run: Run) -> bool:
-    from tests.helpers import wait_for
-
     wait_for(lambda: VersionRecord.objects.filter(run=run).exists(), timeout=60, what="the record")
     return True
 

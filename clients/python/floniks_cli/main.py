@@ -23,17 +23,22 @@ import httpx
 from floniks_client import AuthenticatedClient, Client
 from floniks_client.api.artifacts import artifacts_create
 from floniks_client.api.auth import auth_token_create, auth_token_destroy
-from floniks_client.api.records import records_reproduce_create
+from floniks_client.api.batches import batches_create, batches_retrieve
+from floniks_client.api.provenance import provenance_verify_create
+from floniks_client.api.records import records_bundle_retrieve, records_reproduce_create
 from floniks_client.api.runs import runs_create, runs_finalize_create, runs_retrieve
 from floniks_client.api.workflows import workflows_list, workflows_retrieve, workflows_versions_retrieve
 from floniks_client.models import (
     ArtifactUploadRequest,
     AuthTokenRequest,
+    Batch,
+    BatchStartRequest,
     Error,
     FinalizeRequest,
     ReproduceRequest,
     Run,
     RunStartRequest,
+    VerifyUploadRequest,
 )
 from floniks_client.types import File, Response
 
@@ -311,6 +316,101 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return RUN_FAILED if str(run.status) in UNSUCCESSFUL else OK
 
 
+def _sweep_value(raw: str) -> Any:
+    """A swept value as typed on the command line: a number or a boolean when it reads as one (the
+    server checks each against the parameter's type before anything starts)."""
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(raw.lower(), raw)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    client = _client(args)
+    types = _input_types(client, args.slug, args.version)
+    inputs: dict[str, Any] = {k: _typed(k, v, types.get(k, "string")) for k, v in _pairs(args.input, "-i")}
+    for key, value in _pairs(args.image, "--image"):
+        inputs[key] = _upload(client, Path(value))
+    body = BatchStartRequest(workflow=args.slug, inputs=inputs)
+    if args.version:
+        body.version = args.version
+    if args.count is not None:
+        body.count = args.count
+    if args.sweep:
+        body.sweep = {
+            key: [_sweep_value(v) for v in values.split(",")] for key, values in _pairs(args.sweep, "--sweep")
+        }
+    batch: Batch = _call(batches_create.sync_detailed, client=client, body=body)
+    if not args.json:
+        print(f"Batch {batch.id}: {len(batch.runs)} runs of {args.slug} v{batch.version}.", file=sys.stderr)
+    if args.wait:
+        batch = _wait_batch(args, client, batch)
+    lines = [f"Batch {batch.id}"] + [
+        f"  {r.id}  {r.status}  seeds {r.seeds.to_dict()}" + (f"  swept {r.swept}" if r.swept else "")
+        for r in batch.runs
+    ]
+    _emit(args, batch.to_dict(), "\n".join(lines))
+    return RUN_FAILED if any(str(r.status) in UNSUCCESSFUL for r in batch.runs) else OK
+
+
+def _wait_batch(args: argparse.Namespace, client: AuthenticatedClient, batch: Batch) -> Batch:
+    deadline = time.monotonic() + args.timeout
+    last = ""
+    while True:
+        batch = _call(batches_retrieve.sync_detailed, batch.id, client=client)
+        done = sum(str(r.status) in FINISHED for r in batch.runs)
+        line = f"progress {done}/{len(batch.runs)} runs done"
+        if not (args.json or args.quiet) and line != last:
+            print(line, file=sys.stderr, flush=True)
+            last = line
+        if done == len(batch.runs):
+            return batch
+        if time.monotonic() > deadline:
+            raise CliError(f"Gave up waiting after {args.timeout:g} s; the batch {batch.id} goes on.", TIMED_OUT)
+        time.sleep(args.poll)
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    client = _client(args)
+    answer = records_bundle_retrieve.sync_detailed(_uuid(args.record), client=client)
+    if int(answer.status_code) != 200:
+        raise CliError(_message(answer), AUTH if int(answer.status_code) in (401, 403) else REFUSED)
+    target = Path(args.output)
+    target.write_bytes(answer.content)
+    _emit(args, {"record": args.record, "file": str(target), "bytes": len(answer.content)}, f"Wrote {target}.")
+    return OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Anyone may verify a file: without a login, against FLONIKS_URL or --url."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"No such file: {path}", USAGE)
+    credentials = config.load()
+    url = (args.url or (credentials.url if credentials else "")).rstrip("/")
+    if not url:
+        raise CliError("Which server? Log in, or give --url.", USAGE)
+    client: AuthenticatedClient | Client
+    if credentials and not args.url:
+        client = _client(args)
+    else:
+        client = Client(base_url=url, timeout=httpx.Timeout(REQUEST_TIMEOUT))
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    with path.open("rb") as f:
+        upload = VerifyUploadRequest(file=File(payload=f, file_name=path.name, mime_type=media))
+        found = _call(provenance_verify_create.sync_detailed, client=cast(AuthenticatedClient, client), body=upload)
+    record = found.record.to_dict() if found.record else None
+    text = f"{path.name}: {found.state}" + (f", signed by {found.signer}" if found.signer else "")
+    if record:
+        text += (
+            f"\n  record {record.get('id')} {record.get('label')} ({record.get('workflow')} v{record.get('version')})"
+        )
+    _emit(args, {**found.to_dict(), "file": str(path)}, text)
+    return OK if str(found.state) in ("trusted", "valid") else REFUSED
+
+
 def _uuid(text: str) -> UUID:
     try:
         return UUID(text)
@@ -362,6 +462,28 @@ def parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--accept-model-drift", action="store_true")
     _waiting(reproduce)
     reproduce.set_defaults(handler=cmd_reproduce)
+
+    batch = sub.add_parser("batch", parents=[common], help="explore: many runs with fresh seeds, or a sweep")
+    batch.add_argument("slug")
+    batch.add_argument("--version", help="a published version (default: the canonical one)")
+    batch.add_argument("-i", "--input", action="append", default=[], metavar="KEY=VALUE")
+    batch.add_argument("--image", action="append", default=[], metavar="KEY=PATH", help="upload a reference image")
+    batch.add_argument("--count", type=int, help="runs with fresh seeds (with --sweep: seed sets per combination)")
+    batch.add_argument(
+        "--sweep", action="append", default=[], metavar="STEP.PARAM=V1,V2", help="sweep a parameter (up to two)"
+    )
+    _waiting(batch)
+    batch.set_defaults(handler=cmd_batch)
+
+    bundle = sub.add_parser("bundle", parents=[common], help="export a version record as a portable bundle (zip)")
+    bundle.add_argument("record")
+    bundle.add_argument("-o", "--output", required=True, metavar="FILE")
+    bundle.set_defaults(handler=cmd_bundle)
+
+    verify = sub.add_parser("verify", parents=[common], help="check a file's signed provenance (C2PA)")
+    verify.add_argument("file")
+    verify.add_argument("--url", help="the server, when not logged in")
+    verify.set_defaults(handler=cmd_verify)
     return top
 
 
