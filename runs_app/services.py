@@ -777,9 +777,17 @@ def reproduce_record(*, actor: Actor, record: VersionRecord, accept_model_drift:
 
 def _recorded_params(record: VersionRecord) -> dict[str, dict[str, Any]]:
     """The record's own parameter values (a swept run's among them), so the reproduction runs exactly
-    what was recorded, not the version's defaults. References (images, other steps) are bound anew."""
+    what was recorded, not the version's defaults. Only the parameters a step's kind declares: what
+    else a step records (a ComfyUI step's graph, bindings and output node) comes from the version, and
+    references (images, other steps) are bound anew."""
+    kinds = {s["id"]: s.get("kind") for s in (record.run.specification or {}).get("steps", [])}
+    declared = {step: STEP_KINDS[kind].params if kind in STEP_KINDS else {} for step, kind in kinds.items()}
     return {
-        step: {name: value for name, value in params.items() if value is not None and not isinstance(value, dict)}
+        step: {
+            name: value
+            for name, value in params.items()
+            if name in declared.get(step, {}) and value is not None and not isinstance(value, dict)
+        }
         for step, params in (record.parameters or {}).items()
     }
 
