@@ -96,6 +96,13 @@ def _hash_of(value: Any) -> str:
     return str(value).lower().removeprefix("0x") if value else ""
 
 
+def _removed_added(old: set[str], new: set[str], *, removed_first: bool) -> str:
+    """ "a, b removed; c added" (devices say what went first, node classes what came)."""
+    parts = [f"{_listed(sorted(old - new))} removed", f"{_listed(sorted(new - old))} added"]
+    kept = [p for p, names in zip(parts, (old - new, new - old), strict=True) if names]
+    return "; ".join(kept if removed_first else kept[::-1])
+
+
 def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """What changed from one fingerprint to another, a phrase per kind of change, e.g.
     ["ComfyUI 0.3.64 → 0.3.66", "checkpoints: sdxl_base.safetensors removed"]. Empty when the same.
@@ -106,20 +113,10 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
             changes.append(f"{label} {before.get(key) or 'unknown'} → {after.get(key) or 'unknown'}")
     old_devices, new_devices = _devices(before), _devices(after)
     if old_devices != new_devices:
-        parts = []
-        if gone := sorted(old_devices - new_devices):
-            parts.append(f"{_listed(gone)} removed")
-        if new := sorted(new_devices - old_devices):
-            parts.append(f"{_listed(new)} added")
-        changes.append("devices: " + "; ".join(parts))
+        changes.append("devices: " + _removed_added(old_devices, new_devices, removed_first=True))
     old_nodes, new_nodes = set(before.get("node_classes") or []), set(after.get("node_classes") or [])
     if old_nodes != new_nodes:
-        parts = []
-        if new := sorted(new_nodes - old_nodes):
-            parts.append(f"{_listed(new)} added")
-        if gone := sorted(old_nodes - new_nodes):
-            parts.append(f"{_listed(gone)} removed")
-        changes.append("node classes: " + "; ".join(parts))
+        changes.append("node classes: " + _removed_added(old_nodes, new_nodes, removed_first=False))
     old_models: Mapping[str, Any] = before.get("models") or {}
     new_models: Mapping[str, Any] = after.get("models") or {}
     for folder in sorted(set(old_models) | set(new_models)):
