@@ -167,10 +167,10 @@ class ComfyUIProvider:
             server, fingerprint = found
             return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **fingerprint}
         for server in pools.pools().get(pools.pool_of(family) or "", []):
-            fingerprint = pools.live(server).fingerprint
-            if fingerprint is None:
+            reported = pools.live(server).fingerprint
+            if reported is None:
                 continue
-            return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **fingerprint}
+            return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **reported}
         return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": None}
 
     # -- pieces ---------------------------------------------------------------------------------
