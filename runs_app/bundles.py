@@ -31,6 +31,7 @@ import stat
 import uuid
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -397,7 +398,15 @@ def _read_capped(source: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int | None
                 buffer += chunk
                 if len(buffer) > limit:
                     raise _refused("member_too_large", info.orig_filename, "inflates past its limit (a zip bomb?)")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise _refused("corrupt_member", info.orig_filename, f"cannot be read ({exc})") from None
     return bytes(buffer)
 
@@ -413,7 +422,15 @@ def _hash_member(source: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
                 if size > limit:
                     raise _refused("member_too_large", info.orig_filename, "inflates past its limit (a zip bomb?)")
                 digest.update(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise _refused("corrupt_member", info.orig_filename, f"cannot be read ({exc})") from None
     return digest.hexdigest()
 
