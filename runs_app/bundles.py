@@ -31,6 +31,7 @@ import stat
 import uuid
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -42,7 +43,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.errors import Problem, ValidationFailed
 from core.jsonsafe import loads
-from runs_app.models import Artifact, Run, VersionRecord, steps_in_order
+from runs_app.models import Artifact, Run, SignedOutput, VersionRecord, steps_in_order
 from runs_app.storage import artifact_storage
 from templates_app.manifest import canonical_bytes, content_hash
 from templates_app.models import Mode, WorkflowVersion
@@ -108,18 +109,11 @@ def _portable_version(version: WorkflowVersion, member: str) -> dict[str, Any]:
     }
 
 
-def signed_copies(record: VersionRecord) -> dict[str, Artifact]:
-    """SIGNED COPIES (DESIGN §13, C2PA): each output name → its signed copy's artifact.
-
-    The C2PA work adds signed output copies to records; until this instance has them there are
-    none, and the bundle's `signed/` folder and `record.json` `signed_outputs` stay empty. When
-    the model lands, read them here (the rest of the writer and the reader already carry them:
-    `signed/<sha256>.<ext>` members, listed in SHA256SUMS and checked on import)."""
-    copies = getattr(record, "signed_outputs", None)
-    if not isinstance(copies, dict) or not copies:
-        return {}
-    found = {a.sha256: a for a in Artifact.objects.filter(sha256__in=[c["sha256"] for c in copies.values()])}
-    return {name: found[c["sha256"]] for name, c in copies.items() if c.get("sha256") in found}
+def signed_copies(record: VersionRecord) -> dict[str, SignedOutput]:
+    """Each output name → its C2PA-signed copy (DESIGN §13), with the copy's artifact: what goes in
+    the bundle's `signed/` folder and `record.json` `signed_outputs` (sha256, media type, signer)."""
+    copies = SignedOutput.objects.filter(record=record).select_related("artifact")
+    return {c.name: c for c in sorted(copies, key=lambda c: c.name) if c.name in record.outputs}
 
 
 def export_plan(record: VersionRecord) -> ExportPlan:
@@ -174,7 +168,10 @@ def export_plan(record: VersionRecord) -> ExportPlan:
             "subworkflows": subs,
             "reference_images": record.reference_images,
             "outputs": record.outputs,
-            "signed_outputs": {name: {"sha256": a.sha256, "media_type": a.media_type} for name, a in signed.items()},
+            "signed_outputs": {
+                name: {"sha256": c.artifact.sha256, "media_type": c.artifact.media_type, "signer": c.signer}
+                for name, c in signed.items()
+            },
             "gates": record.gates,
             "annotation": record.annotation,
             "saved_without_annotation": record.saved_without_annotation,
@@ -221,7 +218,7 @@ def export_plan(record: VersionRecord) -> ExportPlan:
         specification=canonical_bytes(run.specification),
         sub_manifests=sub_manifests,
         artifacts={_member(a): a.storage_key for a in artifacts.values()},
-        signed={_member(a, "signed"): a.storage_key for a in signed.values()},
+        signed={_member(c.artifact, "signed"): c.artifact.storage_key for c in signed.values()},
     )
 
 
@@ -401,7 +398,15 @@ def _read_capped(source: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int | None
                 buffer += chunk
                 if len(buffer) > limit:
                     raise _refused("member_too_large", info.orig_filename, "inflates past its limit (a zip bomb?)")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise _refused("corrupt_member", info.orig_filename, f"cannot be read ({exc})") from None
     return bytes(buffer)
 
@@ -417,7 +422,15 @@ def _hash_member(source: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
                 if size > limit:
                     raise _refused("member_too_large", info.orig_filename, "inflates past its limit (a zip bomb?)")
                 digest.update(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise _refused("corrupt_member", info.orig_filename, f"cannot be read ({exc})") from None
     return digest.hexdigest()
 
@@ -704,11 +717,14 @@ def _artifacts(
 def _signed(
     archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], record: dict[str, Any]
 ) -> dict[str, BundleArtifact]:
-    """SIGNED COPIES: checked like every artifact; stored on import, attached to the record once
-    records can hold them (see `signed_copies`)."""
+    """The signed copies, checked like every artifact, each of an output the record has; the import
+    attaches them to the imported record (runs_app.services.import_bundle)."""
     found = {}
     for name, copy in _need(record.get("signed_outputs") or {}, dict, "record.signed_outputs").items():
+        if name not in record["outputs"]:
+            raise _refused("invalid_bundle", "record.json", f"signed copy '{name}' is of no output of the record")
         sha = _need(_need(copy, dict, "signed_outputs[]").get("sha256"), str, "signed_outputs[].sha256")
+        _need(copy.get("signer", ""), str, "signed_outputs[].signer")
         member = next((m for m in members if m.startswith(f"signed/{sha}.")), "")
-        found[name] = _artifact_member(archive, members, member, sha, Artifact.Kind.OUTPUT)
+        found[name] = _artifact_member(archive, members, member, sha, Artifact.Kind.SIGNED)
     return found

@@ -40,6 +40,7 @@ from runs_app.models import (
     RunPurpose,
     RunStatus,
     RunStep,
+    SignedOutput,
     StepStatus,
     Verdict,
     VersionRecord,
@@ -1079,25 +1080,42 @@ def import_bundle(*, actor: Actor, source: IO[bytes] | None) -> VersionRecord:
                 )
                 for sha, item in bundle.artifacts.items()
             }
-            # SIGNED COPIES: stored (content addressed) so they are here once records hold them
-            # (runs_app.bundles.signed_copies); then set the record's signed outputs from
-            # bundle.signed in _imported_record. Records cannot hold them yet.
-            for item in bundle.signed.values():
-                store_file(
-                    bundle.read(item),
-                    media_type=item.media_type,
-                    extension=item.extension,
-                    width=item.width,
-                    height=item.height,
-                    frames=item.frames,
-                    actor=actor,
-                )
             record = _imported_record(actor, bundle, version, stored, now)
+            _attach_signed_copies(actor, bundle, record, stored)
     except (IntegrityError, DjangoValidationError) as exc:
         raise ValidationFailed(
             [Problem("invalid_bundle", "record.json", f"The bundle's record cannot be stored: {exc}")]
         ) from None
+    if not bundle.signed:
+        # Nothing was signed where it was made: signed here, as a record written here is (docs/bundles.md).
+        dispatch.send_sign_record(record.pk)
     return record
+
+
+def _attach_signed_copies(
+    actor: User, bundle: bundles.Bundle, record: VersionRecord, stored: dict[str, Artifact]
+) -> None:
+    """The bundle's C2PA-signed copies, stored and linked to the imported record as they were to the
+    original, signer included: the record is not "signing pending" here and the sweep does not sign
+    it again (its copies carry the signature of the instance that made it)."""
+    copies = bundle.record.get("signed_outputs") or {}
+    rows = []
+    for name, item in bundle.signed.items():
+        copy = store_file(
+            bundle.read(item),
+            media_type=item.media_type,
+            extension=item.extension,
+            width=item.width,
+            height=item.height,
+            frames=item.frames,
+            kind=item.kind,
+            actor=actor,
+            thumbnail=False,  # pages show the original's preview; the copy is for downloading
+        )
+        signer = copies[name].get("signer") or ""
+        original = stored[record.outputs[name]["sha256"]]
+        rows.append(SignedOutput(record=record, name=name, original=original, artifact=copy, signer=signer[:300]))
+    SignedOutput.objects.bulk_create(rows)
 
 
 def _imported_record(

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from runs_app import services
-from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, VersionRecord
+from runs_app import provenance, services
+from runs_app.models import Artifact, ReproductionCheck, Run, RunStatus, SignedOutput, VersionRecord
 from runs_app.storage import artifact_storage, read_artifact
 from templates_app.models import PointerMove, Workflow, WorkflowVersion
 from tests.conftest import client_for
@@ -418,3 +418,47 @@ def test_a_record_that_ran_a_sub_workflow_brings_its_version_along(make_workflow
     assert {n: o["sha256"] for n, o in imported.outputs.items()} == outputs
     run = run_now(services.reproduce_record(actor=admin, record=imported))
     assert ReproductionCheck.objects.get(run=run).verdict == "exact"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_record_imports_with_its_signed_copies_and_is_not_signed_again(make_workflow, publish, operator):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow, inputs={"subject": "a fox"})
+    assert services.sign_record(record_id=record.pk) == len(record.outputs)
+    exported = client_for(operator).get(f"/api/records/{record.pk}/").json()["signed_outputs"]
+    signers = dict(SignedOutput.objects.filter(record=record).values_list("name", "signer"))
+    assert exported and set(exported) == set(record.outputs) and all(signers.values())
+    data = bundle_of(record)
+
+    fresh_instance()
+    admin = User.objects.create_user(username="ines-importer", password="pw-ines")
+    admin.groups.add(Group.objects.get(name="admin"))
+    response = post_bundle(admin, data)
+    assert response.status_code == 201, response.content
+    answer = client_for(admin).get(f"/api/records/{response.json()['id']}/").json()
+    assert {n: c["sha256"] for n, c in answer["signed_outputs"].items()} == {
+        n: c["sha256"] for n, c in exported.items()
+    }
+    imported = VersionRecord.objects.get(pk=answer["id"])
+    browser = Client()
+    browser.force_login(admin)
+    page = browser.get(f"/records/{imported.pk}/").content.decode()
+    assert 'data-testid="signed-hero"' in page and 'data-testid="signing-pending"' not in page
+    assert dict(SignedOutput.objects.filter(record=imported).values_list("name", "signer")) == signers
+    for copy in answer["signed_outputs"].values():
+        artifact = Artifact.objects.get(sha256=copy["sha256"])
+        assert artifact.kind == Artifact.Kind.SIGNED
+        assert hashlib.sha256(read_artifact(artifact)).hexdigest() == copy["sha256"]
+    assert not provenance.unsigned_records().filter(pk=imported.pk).exists(), "the sweep leaves it as it came"
+    assert services.sign_record(record_id=imported.pk) == 0
+
+
+def test_a_record_imported_without_signed_copies_is_signed_here(record, admin_user):
+    response = post_bundle(admin_user, foreign_bundle(bundle_of(record)))
+    assert response.status_code == 201, response.content
+    imported = VersionRecord.objects.get(pk=response.json()["id"])
+    assert imported.signing_pending and provenance.unsigned_records().filter(pk=imported.pk).exists()
+    assert services.sign_record(record_id=imported.pk) == len(imported.outputs)
+    answer = client_for(admin_user).get(f"/api/records/{imported.pk}/").json()
+    assert set(answer["signed_outputs"]) == set(imported.outputs)

@@ -57,6 +57,16 @@ QUEUE_TIMEOUT_SECONDS = 3.0  # the least-busy probe; a server slower than this i
 FORMATS = {"PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"), "JPEG": ("image/jpeg", "jpg")}
 
 
+def _fingerprint(server: str) -> dict[str, Any]:
+    """The server's environment as captures and drift pages see it (one bounded fetch, kept
+    FLONIKS_COMFYUI_FINGERPRINT_TTL seconds); a server that cannot describe itself is a transient
+    failure, as one that cannot be reached."""
+    found = pools.live(server)
+    if found.fingerprint is None:
+        raise TransientGeneratorError(f"The ComfyUI server could not describe its environment: {found.error}")
+    return found.fingerprint
+
+
 @dataclass
 class _Job:
     server: str
@@ -95,7 +105,7 @@ class ComfyUIProvider:
             with httpx.Client(timeout=timeout, follow_redirects=False) as http:
                 server = self._least_busy(pool or "", servers, http)
                 handle.raise_if_cancelled()
-                fingerprint = pools.server_fingerprint(server, http=http)
+                fingerprint = _fingerprint(server)
                 self._last()[request.family] = (server, fingerprint)
                 uploads = self._upload(server, http, request, graph)
                 if request.verifying:
@@ -157,11 +167,10 @@ class ComfyUIProvider:
             server, fingerprint = found
             return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **fingerprint}
         for server in pools.pools().get(pools.pool_of(family) or "", []):
-            try:
-                fingerprint = pools.server_fingerprint(server)
-            except httpx.HTTPError:
+            reported = pools.live(server).fingerprint
+            if reported is None:
                 continue
-            return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **fingerprint}
+            return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": server, **reported}
         return {"provider": "comfyui", "family": family, "snapshot": snapshot, "server": None}
 
     # -- pieces ---------------------------------------------------------------------------------
