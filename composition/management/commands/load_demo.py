@@ -9,12 +9,18 @@ public brand-overlay workflow whose manifest anyone can read, and a storyboard
 workflow with a gate: a cheap draft frame first, then (once someone presses
 Continue) an upscale and a loop made side by side — one of its runs waits at
 the gate — and a Real-ESRGAN workflow whose record shows a real neural
-network's upscale made on the CPU.
+network's upscale made on the CPU. The evidence a team works with: a discovery
+batch of six seeds on the base campaign (two finalised as records, the rest
+discarded), a contact sheet of the base and its three directions, and a newer
+base version evaluated against the canonical one and promoted with that
+evaluation as evidence. Every record gets its C2PA-signed copies (the
+development CA is made here first, as `make run` would make it after).
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import secrets
 from pathlib import Path
 from typing import Any
@@ -22,10 +28,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from runs_app import execution
 from runs_app import services as runs
+from runs_app.models import RunStatus, VersionRecord
+from runs_app.signing import SigningUnavailable
 from templates_app import services
 from templates_app.models import Workflow
 
@@ -121,6 +130,7 @@ class Command(BaseCommand):
         if not Workflow.objects.filter(slug="campaign-a").exists():
             self.stdout.write("Loading the demo workspace (the built-in generators make real images)…")
             self._workspace()
+            self._sign_records()
         self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at /accounts/login/):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<9} {password}")
@@ -189,9 +199,10 @@ class Command(BaseCommand):
             actor=operator,
             draft=services.save_draft(actor=operator, workflow=base, definition=_with_prompt("warm earthy palette")),
         )
-        self._record(
+        brief = self._record(
             operator, base, "a red fox in tall grass", "first brief", "Initial exploration from the client brief."
         )
+        self._batch(operator, base)
 
         made = {}
         for slug, label, prompt in DIRECTIONS:
@@ -246,6 +257,13 @@ class Command(BaseCommand):
         paused = runs.start_run(actor=operator, workflow=storyboard, inputs={"subject": "a lighthouse"})
         execution.run_inline(paused.pk, worker="load_demo")  # stops at the gate: Continue is the visitor's to press
 
+        # Before the approval, so the sheet shows every direction the team chose among.
+        sheet = runs.make_contact_sheet(
+            actor=operator, base=base, inputs={"subject": "a red fox in tall grass"}, seed=7
+        )
+        for cell in sheet.cells.all():
+            execution.run_inline(cell.run_id, worker="load_demo")  # the last cell's end composes the grid
+
         warm, warm_first = made["campaign-a-warm-earthy"]
         runs.approve_record(actor=manager, record=warm_first)
         services.approve_direction(actor=manager, workflow=warm, reason="client approved WarmEarthy on the review call")
@@ -263,3 +281,56 @@ class Command(BaseCommand):
             "production hero",
             "Production run reproducing the approved hero for the campaign extension.",
         )
+        self._evaluated_promotion(operator, manager, base, brief)
+
+    def _batch(self, operator: Any, base: Workflow) -> None:
+        """Six seeds of the base campaign: two picked as records, the rest set aside (not lost)."""
+        batch = runs.start_batch(actor=operator, workflow=base, inputs={"subject": "a red fox in tall grass"}, count=6)
+        batch_runs = list(batch.runs.order_by("created_at", "pk"))
+        for run in batch_runs:
+            execution.run_inline(run.pk, worker="load_demo")
+        kept = {
+            1: ("batch pick: low sun", "Seed 2 of the batch: the low sun the client liked."),
+            4: ("batch pick: soft grass", "Seed 5 of the batch: softer grass, for the square placements."),
+        }
+        for position, run in enumerate(batch_runs):
+            run.refresh_from_db()
+            if run.status != RunStatus.AWAITING_ANNOTATION:
+                continue  # a failed seed stays as it is: the batch page shows it
+            if position in kept:
+                label, annotation = kept[position]
+                runs.finalize_run(actor=operator, run=run, label=label, annotation=annotation)
+                runs.write_record(run_id=run.pk)
+            else:
+                runs.discard_run(actor=operator, run=run)
+
+    def _evaluated_promotion(self, operator: Any, manager: Any, base: Workflow, brief: Any) -> None:
+        """A gentler grain as a newer base version, compared with the canonical one on the first brief's
+        inputs and seeds, then promoted with that evaluation as evidence (the pointer history links it)."""
+        gentler = _with_prompt("warm earthy palette")
+        gentler["steps"][1]["params"]["strength"] = 0.3
+        candidate = services.publish_draft(
+            actor=operator,
+            draft=services.save_draft(
+                actor=operator, workflow=base, definition=gentler, based_on=base.versions.order_by("sequence").first()
+            ),
+            message="Gentler film grain: the client found the first too harsh.",
+        )
+        evaluation = runs.evaluate_version(actor=manager, version=candidate, record=brief)
+        execution.run_inline(evaluation.baseline_run_id, worker="load_demo")
+        execution.run_inline(evaluation.candidate_run_id, worker="load_demo")  # the second's end compares them
+        evaluation.refresh_from_db()
+        if evaluation.is_done:
+            services.promote_version(
+                actor=manager, version=candidate, evidence=evaluation, reason="gentler grain, same composition"
+            )
+
+    def _sign_records(self) -> None:
+        """The signed copies a record page lists, made here so a newcomer sees them before any worker
+        runs. Without working credentials the records stay "signing pending" and the sweep signs them."""
+        call_command("make_signing_cert", stdout=io.StringIO())  # what dev.py runs next is then a no-op
+        try:
+            for pk in VersionRecord.objects.values_list("pk", flat=True):
+                runs.sign_record(record_id=pk)
+        except SigningUnavailable as exc:
+            self.stderr.write(f"The demo records are not signed yet ({exc}); the worker's sweep signs them.")
