@@ -308,6 +308,43 @@ def test_a_comfyui_run_uploads_the_reference_binds_the_seed_and_records_what_it_
 
 
 @on_workers
+def test_the_output_is_taken_on_execution_success_without_waiting_for_the_history(studio, operator):
+    """The hand-over (issue 13): the output node's `executed` message names the image, so the step
+    downloads it as soon as `execution_success` comes, with no `/history` round trip."""
+    server: ComfyUITestServer = studio["server"]
+    run = ends(start(studio, operator, reference(operator, (30, 60, 200))))
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    step = run.steps.get()
+    prompt_id = sent_by(step)["prompt_id"]
+    assert ("GET", f"/history/{prompt_id}") not in server.requests
+    assert (
+        sent_by(step)["output"]["filename"]
+        == server.history(prompt_id)[prompt_id]["outputs"]["6"]["images"][0]["filename"]
+    )
+    assert pixels(step).size == (96, 72)
+
+
+@on_workers
+def test_without_the_executed_message_the_history_names_the_output(studio, operator, monkeypatch):
+    """A server (or a connection) that never delivers `executed`: the step still gets its output,
+    from `/history` once the prompt has ended."""
+    server: ComfyUITestServer = studio["server"]
+    send = server._send
+
+    def without_executed(event: str, data: dict[str, Any], sid: str | None, epoch: int | None = None) -> None:
+        if event != "executed":
+            send(event, data, sid, epoch)
+
+    monkeypatch.setattr(server, "_send", without_executed)
+    run = ends(start(studio, operator, reference(operator, (200, 60, 30))))
+    assert run.status == RunStatus.AWAITING_ANNOTATION, run.error
+    step = run.steps.get()
+    prompt_id = sent_by(step)["prompt_id"]
+    assert ("GET", f"/history/{prompt_id}") in server.requests
+    assert pixels(step).size == (96, 72)
+
+
+@on_workers
 def test_progress_is_followed_live_from_the_websocket(studio, operator):
     server: ComfyUITestServer = studio["server"]
     server.node_delay = 0.35  # each node, and each quarter of the noise, takes this long

@@ -4,8 +4,11 @@ For one step: pick the least busy server of the step's pool (`/queue`), read its
 fingerprint, upload the step's images (`/upload/image`), slot the bindings and the seed into the
 graph, open the websocket (`/ws?clientId=`) before submitting so that no message is missed, submit
 (`/prompt`) with a prompt id derived from the step, its attempt and its try, follow the messages
-(`progress`, `executing`, `execution_success`, `execution_error`, `execution_interrupted`) and
-then read `/history/<prompt id>` and download the output node's first image through `/view`.
+(`progress`, `executing`, `executed`, `execution_success`, `execution_error`,
+`execution_interrupted`) and download the output node's first image through `/view`. The image's
+name comes from the output node's `executed` message: `execution_success` ends the step at once
+(ComfyUI sends it before it writes the history and then its final `executing`, so no round trip
+waits for either); only when that was missed is `/history/<prompt id>` read once the prompt ends.
 
 A verification reproduction first asks the server to drop its cache (`/free`), because ComfyUI
 answers a graph it has run before from its cache without running it. A cancel interrupts the server
@@ -114,7 +117,7 @@ class ComfyUIProvider:
                 with self._lock:
                     self._jobs[handle.key] = _Job(server, prompt_id)
                 try:
-                    outputs = self._run(server, http, graph, prompt_id, client_id, handle, progress)
+                    outputs = self._run(server, http, graph, output_node, prompt_id, client_id, handle, progress)
                 finally:
                     with self._lock:
                         self._jobs.pop(handle.key, None)
@@ -252,12 +255,13 @@ class ComfyUIProvider:
         server: str,
         http: httpx.Client,
         graph: dict[str, Any],
+        output_node: str,
         prompt_id: str,
         client_id: str,
         handle: StepHandle,
         progress: Progress,
     ) -> dict[str, Any]:
-        """Submit and follow the prompt to its end; its history's outputs."""
+        """Submit and follow the prompt to its end; its outputs (from the websocket, else its history)."""
         ws_url = "ws" + server.removeprefix("http") + f"/ws?clientId={client_id}"
         try:
             ws = websocket.create_connection(ws_url, timeout=float(settings.FLONIKS_COMFYUI_HTTP_TIMEOUT_SECONDS))
@@ -275,9 +279,11 @@ class ComfyUIProvider:
             if answer.status_code != 200:
                 raise GeneratorError(f"The ComfyUI server answered {answer.status_code} to the graph.")
             ws.settimeout(POLL_SECONDS)
-            self._follow(ws, server, http, graph, prompt_id, handle, progress)
+            outputs = self._follow(ws, server, http, graph, output_node, prompt_id, handle, progress)
         finally:
             ws.close()
+        if outputs is not None:
+            return outputs
         history = self._history(server, http, prompt_id)
         if history is None:
             raise TransientGeneratorError(f"The ComfyUI server has no history of prompt {prompt_id}.")
@@ -292,13 +298,17 @@ class ComfyUIProvider:
         server: str,
         http: httpx.Client,
         graph: dict[str, Any],
+        output_node: str,
         prompt_id: str,
         handle: StepHandle,
         progress: Progress,
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Follow the prompt's messages to its end: its outputs when `execution_success` came after the
+        output node's `executed`; None when its history must say how it went (a message was missed)."""
         tracker = _Progress(graph, progress)
         quiet_since = time.monotonic()
         succeeded = False
+        outputs: dict[str, Any] = {}  # node → its `executed` output (the images it saved)
         while True:
             if handle.cancelled:
                 # cancel() may have come before the prompt was sent: interrupt it here too (harmless twice).
@@ -310,10 +320,10 @@ class ComfyUIProvider:
                 if succeeded or time.monotonic() - quiet_since > HISTORY_POLL_SECONDS:
                     quiet_since = time.monotonic()
                     if self._history(server, http, prompt_id) is not None:
-                        return  # ended while a message was missed
+                        return None  # ended while a message was missed
                     if not succeeded and not self._queued(server, http, prompt_id):
                         if self._history(server, http, prompt_id) is not None:
-                            return
+                            return None
                         # Neither queued nor done: the server lost it (restarted without closing our socket).
                         raise TransientGeneratorError(f"The ComfyUI server lost prompt {prompt_id}.") from None
                 continue
@@ -337,11 +347,16 @@ class ComfyUIProvider:
                 tracker.cached(data.get("nodes") or [])
             elif kind == "executing":
                 if data.get("node") is None:
-                    return
+                    return None
                 tracker.executing(str(data["node"]))
             elif kind == "progress":
                 tracker.progress(str(data.get("node")), data.get("value"), data.get("max"))
+            elif kind == "executed":
+                if isinstance(data.get("output"), dict):
+                    outputs[str(data.get("node"))] = data["output"]
             elif kind == "execution_success":
+                if output_node in outputs:
+                    return outputs  # nothing else to wait for: the history would say the same
                 succeeded = True  # its history is written just before the `executing` None that follows
             elif kind in ("execution_error", "execution_interrupted"):
                 raise _failure_from([[kind, data]], graph, handle)
