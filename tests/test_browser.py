@@ -667,6 +667,21 @@ def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, 
         shot(page, f"phone{path.replace('/', '-').rstrip('-')}")
 
 
+def test_the_run_queue_on_a_phone_keeps_workflow_names_whole(page, live_server, operator, campaign):
+    """At 390 px the queue's table scrolls inside its card; its Run column must not be squeezed to a
+    letter or two a line ("ca / mp / aig / n-a") to avoid scrolling."""
+    run_now(services.start_run(actor=operator, workflow=campaign["base"], inputs={"subject": "a wren"}))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/runs/")
+    slug = page.locator("[data-testid=queue] td a strong").first
+    expect(slug).to_have_text("campaign-a")
+    lines = slug.evaluate("el => el.getClientRects().length")
+    assert lines <= 2, f"'campaign-a' is broken over {lines} lines in the queue at 390 px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    shot(page, "phone-queue")
+
+
 def test_a_reproduction_check_opened_from_the_record_shows_three_images_per_output(
     page, live_server, operator, make_workflow, publish
 ):
