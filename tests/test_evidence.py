@@ -253,6 +253,8 @@ def test_a_contact_sheet_renders_the_base_and_three_directions_with_one_seed_int
     page.force_login(operator)
     shown = page.get(f"/contact-sheets/{sheet.pk}/").content.decode()
     assert shown.count('data-testid="sheet-cell"') == 4 and "VibrantUrban" in shown and "exploring" in shown
+    # Its inputs read as the batch page's do ("subject a fox"), not as a Python dict ("{'subject': 'a fox'}").
+    assert "<strong>subject</strong> a fox" in shown and "{&#x27;subject&#x27;" not in shown
     assert page.get(f"/contact-sheets/{sheet.pk}/image.png").status_code == 200
 
 
