@@ -187,8 +187,8 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "sweeps": [
                 {
                     "i": i,
-                    "key": (sent or {}).get(f"sweep_key_{i}", ""),
-                    "values": (sent or {}).get(f"sweep_values_{i}", ""),
+                    "key": sent.get(f"sweep_key_{i}", "") if sent else "",
+                    "values": sent.get(f"sweep_values_{i}", "") if sent else "",
                 }
                 for i in (1, 2)
             ],
