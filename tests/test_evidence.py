@@ -367,3 +367,14 @@ def test_real_workers_settle_an_evaluation_and_a_contact_sheet(worker, make_work
         lambda: ContactSheet.objects.filter(pk=sheet.pk).exclude(status="running").first(), 60, what="sheet"
     )
     assert drawn.is_done and drawn.image_id
+
+
+def test_evaluate_on_the_workflow_page_asks_for_a_record_when_there_is_no_pin_to_take_one_from(two_versions, manager):
+    """Without a production pin the Evaluate button needs a record: the browser asks for one before
+    sending, rather than the page answering 'inputs: Give inputs or a record…' the form cannot give."""
+    workflow, _first, second = two_versions
+    page = Client()
+    page.force_login(manager)
+    shown = page.get(f"/workflows/{workflow.slug}/").content.decode()
+    form = shown.split(f'data-testid="evaluate-{second.version}"', 1)[1].split("</form>", 1)[0]
+    assert '<select name="record"' in form and " required" in form.split("<select", 1)[1].split(">", 1)[0]
