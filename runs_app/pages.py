@@ -183,6 +183,17 @@ def run_form(request: HttpRequest, slug: str) -> HttpResponse:
             "pin": pin,
             "sweepable": sweepable(version),
             "explore": request.POST if request.method == "POST" and request.POST.get("explore") else {},
+            # The two sweep rows as sent, so a refused Explore shows what was chosen and typed.
+            "sweeps": [
+                {
+                    "i": i,
+                    "key": sent.get(f"sweep_key_{i}", "") if sent else "",
+                    "values": sent.get(f"sweep_values_{i}", "") if sent else "",
+                }
+                for i in (1, 2)
+            ],
+            # Problems not about an input field, shown once on top (an input's own problems sit under it).
+            "top_errors": errors.get("", []),
         },
         status=refused_with if errors else 200,
     )

@@ -13,6 +13,7 @@ import django_filters
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -109,7 +110,22 @@ def _batch(request: HttpRequest, pk: uuid.UUID, only: list[str] | None = None) -
     batch = get_object_or_404(
         Batch.objects.visible_to(request.user).select_related("workflow", "version", "created_by"), pk=pk
     )
-    runs = Run.objects.filter(batch=batch).select_related("record").prefetch_related(steps_in_order())
+    # Its place in the whole batch (1-based), counted in the database: the poller asks for the live cells
+    # only, and a cell numbered by its place in that answer would read #2 where the grid said #3.
+    earlier = (
+        Run.objects.filter(batch=OuterRef("batch"))
+        .filter(Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id")))
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    runs = (
+        Run.objects.filter(batch=batch)
+        .annotate(batch_number=Coalesce(Subquery(earlier), 0) + 1)
+        .select_related("record")
+        .prefetch_related(steps_in_order())
+    )
     if only is not None:
         runs = runs.filter(pk__in=only)
     return batch, list(runs.order_by("created_at", "id"))

@@ -667,6 +667,21 @@ def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, 
         shot(page, f"phone{path.replace('/', '-').rstrip('-')}")
 
 
+def test_the_run_queue_on_a_phone_keeps_workflow_names_whole(page, live_server, operator, campaign):
+    """At 390 px the queue's table scrolls inside its card; its Run column must not be squeezed to a
+    letter or two a line ("ca / mp / aig / n-a") to avoid scrolling."""
+    run_now(services.start_run(actor=operator, workflow=campaign["base"], inputs={"subject": "a wren"}))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, operator)
+    page.goto(f"{live_server.url}/runs/")
+    slug = page.locator("[data-testid=queue] td a strong").first
+    expect(slug).to_have_text("campaign-a")
+    lines = slug.evaluate("el => el.getClientRects().length")
+    assert lines <= 2, f"'campaign-a' is broken over {lines} lines in the queue at 390 px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    shot(page, "phone-queue")
+
+
 def test_a_reproduction_check_opened_from_the_record_shows_three_images_per_output(
     page, live_server, operator, make_workflow, publish
 ):
@@ -1289,3 +1304,23 @@ def test_the_record_page_downloads_its_bundle_and_its_outputs(page, live_server,
         page.get_by_test_id("download-outputs").click()
     with zipfile.ZipFile(outputs.value.path()) as z:
         assert hashlib.sha256(z.read("hero.png")).hexdigest() == record.outputs["hero"]["sha256"]
+
+
+def test_a_finished_evaluation_says_done_on_a_coloured_badge(page, live_server, manager, make_workflow, publish):
+    """The evaluation's status badge is a badge like every other status: 'Done' on no background read as
+    loose text beside the heading, in both themes."""
+    workflow = make_workflow("evaluated", "Evaluated")
+    publish(workflow, small_definition())
+    candidate = publish(workflow, small_definition(prompt="{{inputs.subject}}, cool minimal"))
+    evaluation = services.evaluate_version(actor=manager, version=candidate, inputs={"subject": "a fox"})
+    run_now(evaluation.baseline_run)
+    run_now(evaluation.candidate_run)
+    sign_in(page, live_server, manager)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.goto(f"{live_server.url}/evaluations/{evaluation.pk}/")
+        badge = page.get_by_test_id("evaluation-status")
+        expect(badge).to_have_text("Done")
+        background = badge.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background not in ("rgba(0, 0, 0, 0)", "transparent"), f"'Done' has no badge colour ({scheme})"
+        shot(page, f"evaluation-done-{scheme}")

@@ -253,6 +253,8 @@ def test_a_contact_sheet_renders_the_base_and_three_directions_with_one_seed_int
     page.force_login(operator)
     shown = page.get(f"/contact-sheets/{sheet.pk}/").content.decode()
     assert shown.count('data-testid="sheet-cell"') == 4 and "VibrantUrban" in shown and "exploring" in shown
+    # Its inputs read as the batch page's do ("subject a fox"), not as a Python dict ("{'subject': 'a fox'}").
+    assert "<strong>subject</strong> a fox" in shown and "{&#x27;subject&#x27;" not in shown
     assert page.get(f"/contact-sheets/{sheet.pk}/image.png").status_code == 200
 
 
@@ -365,3 +367,14 @@ def test_real_workers_settle_an_evaluation_and_a_contact_sheet(worker, make_work
         lambda: ContactSheet.objects.filter(pk=sheet.pk).exclude(status="running").first(), 60, what="sheet"
     )
     assert drawn.is_done and drawn.image_id
+
+
+def test_evaluate_on_the_workflow_page_asks_for_a_record_when_there_is_no_pin_to_take_one_from(two_versions, manager):
+    """Without a production pin the Evaluate button needs a record: the browser asks for one before
+    sending, rather than the page answering 'inputs: Give inputs or a record…' the form cannot give."""
+    workflow, _first, second = two_versions
+    page = Client()
+    page.force_login(manager)
+    shown = page.get(f"/workflows/{workflow.slug}/").content.decode()
+    form = shown.split(f'data-testid="evaluate-{second.version}"', 1)[1].split("</form>", 1)[0]
+    assert '<select name="record"' in form and " required" in form.split("<select", 1)[1].split(">", 1)[0]

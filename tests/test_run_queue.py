@@ -116,6 +116,38 @@ def test_explore_on_the_run_form_starts_a_sweep_and_the_grid_finalises_two_and_d
 
 
 @pytest.mark.django_db
+def test_a_cell_polled_alone_keeps_its_number_in_the_grid(signed_in, operator, workflow):
+    """The poller swaps in only the cells still live; the third variation must still read #3, not the
+    #1 or #2 of its place in that answer (the operator saw "#1 #2 #2 #4" while two records were written)."""
+    batch = services.start_batch(actor=operator, workflow=workflow, inputs={"subject": "a fox"}, count=4)
+    runs = list(batch.runs.order_by("created_at", "id"))
+    live = signed_in.get(f"/batches/{batch.pk}/?live={runs[2].pk}&live={runs[3].pk}", **HTMX).content.decode()
+    numbers = re.findall(r"<strong>#(\d+)</strong>", live)
+    assert numbers == ["3", "4"]
+    assert 'alt="Variation 3"' in live or 'aria-label="Progress of variation 3"' in live
+
+
+@pytest.mark.django_db
+def test_an_explore_refused_on_the_form_keeps_the_sweep_and_says_why_once(signed_in, workflow):
+    answer = signed_in.post(
+        f"/workflows/{workflow.slug}/run/",
+        {
+            "input_subject": "a fox",
+            "explore": "1",
+            "count": "2",
+            "sweep_key_1": "background.guidance_scale",
+            "sweep_values_1": "abc, 7",
+        },
+    )
+    html = answer.content.decode()
+    assert answer.status_code == 400 and html.count("must be a number") == 1
+    # What the operator typed and chose stays, so fixing one value is one edit, not the whole sweep again.
+    assert re.search(r"<option selected>background.guidance_scale</option>", html)
+    assert 'value="abc, 7"' in html
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
 def test_explore_with_too_many_runs_is_refused_on_the_form(signed_in, workflow):
     answer = signed_in.post(
         f"/workflows/{workflow.slug}/run/", {"input_subject": "a fox", "explore": "1", "count": "65"}
