@@ -253,6 +253,18 @@ class Run(models.Model):
         return self.status == RunStatus.AWAITING_ANNOTATION
 
     @property
+    def status_text(self) -> str:
+        """Its status in words. A run made for something else than a record ends `finalized` without
+        one: say what it was for, not "Finalized" (which promises a record)."""
+        if self.status == RunStatus.FINALIZED and self.purpose != RunPurpose.RECORD:
+            return {
+                RunPurpose.REPRODUCTION: "Reproduced",
+                RunPurpose.EVALUATION: "Done · evaluation, no record",
+                RunPurpose.CONTACT_SHEET: "Done · contact sheet, no record",
+            }.get(RunPurpose(self.purpose), "Done")
+        return str(self.get_status_display())
+
+    @property
     def is_finalizable(self) -> bool:
         """Its annotation form is open: awaiting it, or discarded (a discarded run can still be finalised)."""
         return self.status in FINALIZABLE and self.purpose == RunPurpose.RECORD

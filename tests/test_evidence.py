@@ -145,6 +145,17 @@ def test_inputs_given_get_seeds_drawn_once_for_both_runs(two_versions, manager):
     assert seeds == evaluation.seeds == {s.step_id: s.seed for s in evaluation.candidate_run.steps.all()}
 
 
+def test_an_evaluation_run_does_not_say_finalized_since_it_leaves_no_record(two_versions, manager):
+    """A run that says "Finalized" promises a record: the run page and the team queue say what the run was for."""
+    _workflow, _first, second = two_versions
+    evaluation = evaluated(manager, second, inputs={"subject": "a heron"})
+    page = Client()
+    page.force_login(manager)
+    run_page = page.get(f"/runs/{evaluation.candidate_run_id}/").content.decode()
+    assert "Done · evaluation, no record" in run_page and ">Finalized<" not in run_page
+    assert "Done · evaluation, no record" in page.get("/runs/").content.decode()
+
+
 def test_without_record_inputs_or_production_pin_there_is_nothing_to_evaluate_with(two_versions, api, manager):
     workflow, _first, second = two_versions
     answer = api(manager).post(f"/api/workflows/{workflow.slug}/versions/{second.version}/evaluate/", {}, format="json")
