@@ -832,6 +832,21 @@ def make_difference_images(*, check: ReproductionCheck) -> bool:
 # --- evidence: evaluations and contact sheets (DESIGN §14) ---------------------------------------
 
 
+def _swept_for(record: VersionRecord | None, version: WorkflowVersion) -> dict[str, dict[str, Any]]:
+    """A swept record's swept values (DESIGN §15), for the steps of `version` that take them: an
+    evaluation from that record runs what it recorded, not the version's defaults."""
+    if record is None:
+        return {}
+    kinds = {s.get("id"): s.get("kind") for s in version.definition.get("steps") or [] if isinstance(s, dict)}
+    found: dict[str, dict[str, Any]] = {}
+    for key, value in (record.run.swept or {}).items():
+        step_id, _, name = key.rpartition(".")
+        kind = STEP_KINDS.get(str(kinds.get(step_id)))
+        if kind is not None and name in kind.params and kind.params[name].type != "image":
+            found.setdefault(step_id, {})[name] = value
+    return found
+
+
 def evaluate_version(
     *, actor: Actor, version: WorkflowVersion, record: VersionRecord | None = None, inputs: Any = None
 ) -> Evaluation:
@@ -856,12 +871,18 @@ def evaluate_version(
     base_values = validate_inputs(baseline.definition.get("inputs") or {}, given)
     values = validate_inputs(version.definition.get("inputs") or {}, given)
     base_res = resolve_specification(
-        version=baseline, inputs=base_values, catalogue=catalogue, overrides=Overrides(seeds=seeds)
+        version=baseline,
+        inputs=base_values,
+        catalogue=catalogue,
+        overrides=Overrides(seeds=seeds, params=_swept_for(source, baseline)),
     )
     if not seeds:  # drawn once, for the canonical run, and used by the candidate's steps of the same id
         seeds = _seeds_of(base_res)
     resolution = resolve_specification(
-        version=version, inputs=values, catalogue=catalogue, overrides=Overrides(seeds=seeds)
+        version=version,
+        inputs=values,
+        catalogue=catalogue,
+        overrides=Overrides(seeds=seeds, params=_swept_for(source, version)),
     )
     diff = diff_definitions(baseline.definition, version.definition, catalogue)
     with transaction.atomic():

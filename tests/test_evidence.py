@@ -145,6 +145,27 @@ def test_inputs_given_get_seeds_drawn_once_for_both_runs(two_versions, manager):
     assert seeds == evaluation.seeds == {s.step_id: s.seed for s in evaluation.candidate_run.steps.all()}
 
 
+def test_an_evaluation_from_a_swept_record_runs_its_swept_value(two_versions, manager, operator):
+    """A record of a sweep was made with its swept value, not the version's default: the canonical run
+    of its evaluation must look like the record it names."""
+    _workflow, first, second = two_versions
+    batch = services.start_batch(
+        actor=operator,
+        workflow=first.workflow,
+        version=first,
+        inputs={"subject": "a heron"},
+        sweep={"styled.strength": [0.9]},
+    )
+    run = run_now(batch.runs.get())
+    services.finalize_run(actor=operator, run=run, label="strong", annotation="the sweep's pick")
+    record = services.write_record(run_id=run.pk)
+    evaluation = evaluated(manager, second, record=record)
+    for evaluated_run in (evaluation.baseline_run, evaluation.candidate_run):
+        styled = evaluated_run.steps.get(step_id="styled")
+        assert styled.params["strength"] == 0.9
+    assert evaluation.baseline_run.steps.get(step_id="styled").output_id == record.outputs["hero"]["sha256"]
+
+
 def test_an_evaluation_run_does_not_say_finalized_since_it_leaves_no_record(two_versions, manager):
     """A run that says "Finalized" promises a record: the run page and the team queue say what the run was for."""
     _workflow, _first, second = two_versions
