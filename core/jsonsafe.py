@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 
 from core.errors import Problem, ValidationFailed
 
@@ -111,5 +112,23 @@ class LegacyDepthDecoder(json.JSONDecoder):
             sys.setrecursionlimit(limit + min(s.count("[") + s.count("{"), 3_000))
             try:
                 return super().decode(s, *args, **kwargs)
+            finally:
+                sys.setrecursionlimit(limit)
+
+
+class LegacyDepthJSONRenderer(JSONRenderer):
+    """Writes what LegacyDepthDecoder reads: a draft stored hundreds of levels deep. The encoder
+    recurses once per level too, so whether it fits depends on the stack the request already holds
+    (a test runner's or a worker's is deeper than gunicorn's). On RecursionError only, render again
+    with the limit raised, bounded as the decoder's is."""
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit + 3_000)
+            try:
+                return super().render(data, accepted_media_type, renderer_context)
             finally:
                 sys.setrecursionlimit(limit)

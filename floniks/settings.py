@@ -184,6 +184,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     # Bounded JSON (depth, NUL characters) for every API body; forms and uploads as DRF ships them.
+    # Stored legacy drafts nested hundreds deep are written back whatever the caller's stack depth.
+    "DEFAULT_RENDERER_CLASSES": [
+        "core.jsonsafe.LegacyDepthJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "core.jsonsafe.SafeJSONParser",
         "rest_framework.parsers.FormParser",

@@ -1054,6 +1054,11 @@ def test_a_large_image_fits_the_screen_and_a_double_click_shows_it_at_100_percen
     image = page.get_by_test_id("viewer-image")
     expect(image).to_have_attribute("src", record.outputs["plate"]["url"])
     expect(page.get_by_test_id("viewer-zoom")).not_to_have_text("100 %")
+    # Fitted once the picture has loaded (under load, after the first frame): wait for it, bounded.
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=viewer-image]').getBoundingClientRect().width < 640",
+        timeout=10_000,
+    )
     fitted = _rendered_width(page)
     assert fitted < 640
     image.dblclick()

@@ -139,7 +139,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET record-outputs": 5,  # session, user, role, the record, its outputs' artifacts (one query)
     "POST record-action approve as manager": 10,
     "POST record-action flag-legacy": 13,
-    "POST record-action reproduce": 16,
+    "POST record-action reproduce": 17,  # +1: the run's specification says which parameters each step declares
     # The model catalogue: families, snapshots and their recent moves, whatever it holds.
     "GET catalogue": 6,  # session, user, role, families, snapshots, recent moves
     # What a snapshot touches (runs_app.impact): a fixed number of queries whatever it counts.
@@ -204,7 +204,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-version public as anonymous": 2,
     "GET api-version internal": 4,
     "POST api-version-promote as manager": 13,  # with an evaluation as evidence (one query reads it)
-    "POST api-version-evaluate as manager": 26,
+    "POST api-version-evaluate as manager": 27,  # +1: a swept record's run (its swept values)
     "GET api-evaluation": 5,
     "GET api-version-diff": 8,
     "POST api-contact-sheet-start": 27,
@@ -226,16 +226,16 @@ QUERY_COUNTS: dict[str, int] = {
     "GET api-records-compare": 5,  # token, role, the two records, the differing outputs' artifacts (one query)
     "GET api-record": 7,  # (+1: its signed copies)
     "POST api-record-approve as manager": 14,  # (+1: the answer's signed copies)
-    "POST api-record-reproduce": 17,
+    "POST api-record-reproduce": 18,  # +1: as above
     "POST api-record-flag-legacy": 17,  # (+1: the answer's signed copies)
     "GET api-record-checks": 4,
     # Token, role, the record, its run's specification, its steps with their outputs, its version (the
     # references' artifacts when it has any: one more); the zip streams from storage afterwards.
-    "GET api-record-bundle": 6,
+    "GET api-record-bundle": 7,  # with the signed copies (and their signers)
     # Two duplicate checks, the workflow and version (each validated as the publish path does: its
     # constraints are checked one query each), the artifacts (one insert each), the run, its steps,
     # the numbered record in one statement, then the record as the detail answers it.
-    "POST api-bundles as admin": 58,
+    "POST api-bundles as admin": 61,  # + attaching the bundle's signed copies
     "POST api-artifacts": 3,
     "POST api-provenance-verify as anonymous": 0,
     "POST api-provenance-verify": 3,  # token with its user, role, the record the file names
@@ -253,7 +253,7 @@ QUERY_COUNTS: dict[str, int] = {
     "GET version-diff": 9,
     "GET evaluation": 6,
     "GET evaluation live": 6,
-    "POST evaluation-start as manager": 24,
+    "POST evaluation-start as manager": 25,  # +1: as above
     "POST evaluation-promote as manager": 14,
     "POST contact-sheet-start": 25,
     "GET contact-sheet": 6,
