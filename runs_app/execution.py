@@ -39,7 +39,7 @@ from runs_app.generators import (
     TransientGeneratorError,
     get_provider,
 )
-from runs_app.handover import HandOver, run_here
+from runs_app.handover import HandsOver, run_here
 from runs_app.models import RUNS_WITHOUT_RECORD, Run, RunStatus, RunStep, StepStatus
 from templates_app.definition import split_model
 
@@ -61,7 +61,7 @@ class StepFailed(Exception):
 
 
 def execute_step(
-    run_id: Any, step_pk: int, worker: str, *, limit_at: float | None = None, hand_over: HandOver | None = None
+    run_id: Any, step_pk: int, worker: str, *, limit_at: float | None = None, hand_over: HandsOver | None = None
 ) -> None:
     """Claim and run a step. With `limit_at` (the time.monotonic() instant at which the calling task's
     time limit strikes), a step its success makes ready on the same queue is run next, and so on.
@@ -109,7 +109,7 @@ def execute_step(
             last.exception()  # a success this task left unwritten is written before it ends
 
 
-def _write(hand_over: HandOver | None, job: Callable[[], int | None]) -> Future[int | None]:
+def _write(hand_over: HandsOver | None, job: Callable[[], int | None]) -> Future[int | None]:
     return hand_over.submit(job) if hand_over is not None else run_here(job)
 
 

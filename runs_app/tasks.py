@@ -11,11 +11,18 @@ import socket
 import time
 
 from celery import Task, shared_task
-from celery.signals import worker_process_shutdown, worker_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
 from runs_app import evidence, execution, services
 from runs_app import sweep as sweeping
 from runs_app.handover import HAND_OVER
+
+
+@worker_process_init.connect
+def _start_hand_over_process(**kwargs: object) -> None:
+    """A pool process writes what it hands over in a companion process of its own (runs_app.handover),
+    forked now, while it has no threads and no connections of its own."""
+    HAND_OVER.start_companion()
 
 
 @worker_process_shutdown.connect

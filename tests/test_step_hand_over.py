@@ -5,6 +5,8 @@ written. A step that ran ahead and whose claim never came leaves nothing behind.
 from __future__ import annotations
 
 import functools
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from runs_app import dispatch, execution, services, transitions
 from runs_app.generators.builtin import BuiltinProvider
-from runs_app.handover import HandOver
+from runs_app.handover import CompanionGone, HandOver, WorkerHandOver
 from runs_app.models import Artifact, Run, RunStatus, RunStep, StepStatus
 from tests.helpers import small_definition
 
@@ -186,3 +188,64 @@ def test_a_process_leaving_writes_what_it_was_handed_first():
     hand_over.stop()
     assert written == ["first", "second"]
     assert hand_over._thread is not None and not hand_over._thread.is_alive()
+
+
+# --- the companion process a pool process forks (runs_app.handover.Companion) ---------------------
+
+
+def _append_from(path: str, name: str, pause: float = 0.0) -> int:
+    """A job for the companion (module level: jobs are pickled). Appends `name`, returns the writer's pid."""
+    time.sleep(pause)
+    with open(path, "a") as out:
+        out.write(name + "\n")
+    return os.getpid()
+
+
+def _fails() -> None:
+    raise ValueError("storage refused it")
+
+
+@pytest.fixture
+def companion() -> Any:
+    hand_over = WorkerHandOver()
+    hand_over.start_companion()
+    yield hand_over
+    hand_over.stop()
+
+
+def test_a_pool_process_writes_what_it_hands_over_in_its_companion_process(companion, tmp_path):
+    log = tmp_path / "written"
+    pids = [companion.submit(functools.partial(_append_from, str(log), name)).result(WAIT) for name in "abc"]
+    assert log.read_text().split() == ["a", "b", "c"]  # in the order handed over
+    assert len(set(pids)) == 1 and pids[0] != os.getpid()  # by one other process, which shares no GIL
+    with pytest.raises(ValueError, match="storage refused it"):
+        companion.submit(_fails).result(WAIT)  # what a job raises reaches the caller's future
+    assert companion.submit(functools.partial(_append_from, str(log), "d")).result(WAIT) == pids[0]  # and it goes on
+
+
+def test_the_companion_writes_everything_handed_over_before_it_ends(companion, tmp_path):
+    log = tmp_path / "written"
+    futures = [companion.submit(functools.partial(_append_from, str(log), name, 0.2)) for name in ("first", "second")]
+    companion.stop()  # what the worker's shutdown signal calls
+    assert log.read_text().split() == ["first", "second"]
+    assert all(f.done() and f.exception() is None for f in futures)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(companion._companion.pid, os.WNOHANG)  # ended and reaped
+
+
+def test_a_job_that_cannot_be_pickled_is_written_on_a_thread(companion):
+    pids: list[int] = []
+    companion.submit(lambda: pids.append(os.getpid())).result(WAIT)
+    assert pids == [os.getpid()]
+
+
+def test_when_the_companion_dies_what_it_held_fails_and_the_thread_takes_over(companion, tmp_path):
+    """Killed with a job in hand: that job's future fails (its step's lease lapses and the sweep sends it
+    again, as for a killed worker); what is handed over afterwards is written on a thread."""
+    log = tmp_path / "written"
+    held = companion.submit(functools.partial(_append_from, str(log), "lost", 30))
+    os.kill(companion._companion.pid, signal.SIGKILL)
+    with pytest.raises(CompanionGone):
+        held.result(WAIT)
+    assert companion.submit(functools.partial(_append_from, str(log), "after")).result(WAIT) == os.getpid()
+    assert log.read_text().split() == ["after"]

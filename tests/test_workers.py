@@ -4,6 +4,9 @@ finalising, and many finalisations racing for record numbers."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -150,3 +153,28 @@ def test_fifty_concurrent_finalisations_number_1_to_50(make_workflow, publish, o
     assert numbers == list(range(1, 51))
     labels = set(VersionRecord.objects.values_list("label", flat=True))
     assert len(labels) == 50 and all(label.startswith("v") for label in labels)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_pool_process_hands_over_to_a_companion_that_ends_with_it(worker, make_workflow, publish, operator):
+    """Each pool process forks one companion that writes what it hands over (runs_app.handover); one
+    killed outright leaves no companion behind, and the worker's new pool process has its own."""
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    run = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a wren"})
+    wait_for(lambda: Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION, 60, what="the run")
+    [pool] = worker.children()
+    found = subprocess.run(["pgrep", "-P", str(pool)], capture_output=True, text=True).stdout.split()
+    assert len(found) == 1, "one companion per pool process"
+    companion = int(found[0])
+    os.kill(pool, signal.SIGKILL)
+    wait_for(lambda: not _running(companion), 10, what="the companion to end with its pool process")
+    second = services.start_run(actor=operator, workflow=workflow, inputs={"subject": "a second wren"})
+    wait_for(lambda: Run.objects.get(pk=second.pk).status == RunStatus.AWAITING_ANNOTATION, 60, what="the next run")

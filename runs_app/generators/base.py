@@ -107,6 +107,11 @@ class GeneratedFile:
     # instead of decoding `data` again (decoding is most of a thumbnail's cost). Never stored.
     picture: Image.Image | None = field(default=None, compare=False, repr=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Handed to another process (runs_app.handover) without its pixels: copying them there costs
+        # the generating process more than decoding `data` again costs the process that receives it.
+        return {**self.__dict__, "picture": None}
+
 
 class Provider(Protocol):
     takes_seed: bool
