@@ -15,6 +15,8 @@ gives the same artifact. Every write of state is in runs_app.transitions."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import functools
 import logging
 import time
@@ -71,11 +73,10 @@ def execute_step(
     this task made all it reads and its provider runs ahead — already generates, before the success
     that claims it for this task is written; the last is left there when this returns. Without
     `hand_over`, everything is written here, in order."""
-    claimed = _claim(run_id, step_pk, worker)
-    if claimed is None:
+    started = _start(run_id, step_pk, worker, hand_over)
+    if started is None:
         return
-    run, step = claimed
-    claim: Future[bool] = _settled(True)  # whether `step` is this task's (one started ahead may not be)
+    run, step, claim = started  # `claim`: whether `step` is this task's (one started ahead may not be)
     made: set[str] = set()  # the steps this task generated
     unwritten: dict[str, bytes] = {}  # the last one's output, perhaps not yet stored: a step ahead reads it
     last: Future[int | None] | None = None  # the success being written
@@ -119,6 +120,13 @@ def _settled(value: bool) -> Future[bool]:
     return future
 
 
+def _held(written: Future[Any]) -> Future[bool]:
+    """Whether a claim being written took the step (false if writing it failed)."""
+    claim: Future[bool] = Future()
+    written.add_done_callback(lambda done: claim.set_result(done.exception() is None and done.result() is True))
+    return claim
+
+
 def _claimed_if(success: Future[int | None], step_pk: int) -> Future[bool]:
     """Whether the success being written keeps `step_pk` for this task (false if it fails)."""
     claim: Future[bool] = Future()
@@ -154,20 +162,53 @@ def _step_ahead(run: Run, step: RunStep, made: set[str], remaining: float) -> Ru
     return candidate
 
 
-def _claim(run_id: Any, step_pk: int, worker: str) -> tuple[Run, RunStep] | None:
+def _start(
+    run_id: Any, step_pk: int, worker: str, hand_over: HandsOver | None
+) -> tuple[Run, RunStep, Future[bool]] | None:
+    """Read a task's step and claim it. When its provider runs ahead and the claim decides nothing the
+    generation needs first (no budget to start, no attempt limit to reach), the claim is handed over,
+    written beside the generation, as for a step started ahead: a task's first step starts after one
+    read instead of after the claim's writes; if another worker took it meanwhile, it stops unwritten."""
+    step = _read(run_id, step_pk)
+    if step is None:
+        return None
+    run, now = step.run, timezone.now()
+    if run.deadline_at is not None and run.deadline_at <= now:
+        transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
+        return None
+    if hand_over is not None and _claims_beside(run, step, now):
+        # The job gets copies: on a hand-over thread it must not change the objects this thread uses.
+        written = hand_over.submit(functools.partial(transitions.claim_step, copy.copy(run), copy.copy(step), worker))
+        transitions.as_claimed(step, worker, now)
+        run.status = RunStatus.RUNNING
+        return run, step, _held(written)
+    claimed = _claim(run, step, worker)
+    return (*claimed, _settled(True)) if claimed is not None else None
+
+
+def _read(run_id: Any, step_pk: int) -> RunStep | None:
     # The version's definition is not needed to execute (the run's specification is): not read or decoded.
-    step = (
+    return (
         RunStep.objects.filter(pk=step_pk, run_id=run_id)
         .select_related("run__version")
         .defer("run__version__definition")
         .first()
     )
-    if step is None:
-        return None
-    run = step.run
-    if run.deadline_at is not None and run.deadline_at <= timezone.now():
-        transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
-        return None
+
+
+def _claims_beside(run: Run, step: RunStep, now: dt.datetime) -> bool:
+    starts_budget = run.status == RunStatus.QUEUED and bool(
+        ((run.specification.get("policy") or {}).get("budget") or {}).get("max_seconds")
+    )  # its claim sets the deadline this step runs under
+    return (
+        transitions.may_claim(run, step, now)
+        and step.attempts < settings.FLONIKS_MAX_STEP_ATTEMPTS
+        and not starts_budget
+        and getattr(get_provider(step.provider), "runs_ahead", False)
+    )
+
+
+def _claim(run: Run, step: RunStep, worker: str) -> tuple[Run, RunStep] | None:
     if not transitions.claim_step(run, step, worker):
         return None
     if step.attempts > settings.FLONIKS_MAX_STEP_ATTEMPTS:

@@ -44,6 +44,8 @@ DISPATCH_FIELDS = ("pk", "run_id", "step_id", "status", "queue", "timeout_second
 UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 # A step is generated while its run is running; one already generating may finish while the run waits at a gate.
 GENERATING_RUN = (RunStatus.RUNNING, RunStatus.AWAITING_GATE)
+# A queued step starts only while its run goes on (a run's first claim starts it).
+STARTING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 def lease_seconds() -> int:
@@ -79,7 +81,7 @@ def claim_step(run: Run, step: RunStep, worker: str) -> bool:
     now = timezone.now()
     run_is = Run.objects.filter(pk=OuterRef("run_id"))
     # A queued step starts only while its run goes on; one whose worker died may finish at a gate too.
-    queued = Q(Q(status=StepStatus.QUEUED), Exists(run_is.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))))
+    queued = Q(Q(status=StepStatus.QUEUED), Exists(run_is.filter(status__in=STARTING_RUN)))
     orphaned = Q(
         Q(status=StepStatus.RUNNING, lease_expires_at__lt=now), Exists(run_is.filter(status__in=GENERATING_RUN))
     )
@@ -101,8 +103,7 @@ def claim_step(run: Run, step: RunStep, worker: str) -> bool:
     )
     if not taken:
         return False
-    step.attempts += 1
-    step.status, step.lease_owner, step.started_at = StepStatus.RUNNING, worker, now
+    as_claimed(step, worker, now)
     if run.status == RunStatus.QUEUED:
         budget = (run.specification.get("policy") or {}).get("budget") or {}
         deadline = now + dt.timedelta(seconds=budget["max_seconds"]) if budget.get("max_seconds") else None
@@ -114,6 +115,21 @@ def claim_step(run: Run, step: RunStep, worker: str) -> bool:
         if deadline is not None:
             run.deadline_at = Run.objects.values_list("deadline_at", flat=True).get(pk=run.pk)
     return True
+
+
+def as_claimed(step: RunStep, worker: str, now: dt.datetime) -> None:
+    """What a claim changes on the claiming worker's copy of the step (once written, or before: a
+    step started ahead of its claim)."""
+    step.attempts += 1
+    step.status, step.lease_owner, step.started_at = StepStatus.RUNNING, worker, now
+
+
+def may_claim(run: Run, step: RunStep, now: dt.datetime) -> bool:
+    """Whether `claim_step` would take this step, as its rows were read (the claim itself decides)."""
+    if step.status == StepStatus.QUEUED:
+        return run.status in STARTING_RUN
+    expired = step.lease_expires_at is not None and step.lease_expires_at < now
+    return step.status == StepStatus.RUNNING and expired and run.status in GENERATING_RUN
 
 
 def watch_step(step_pk: int, worker: str, progress: float | None, message: str) -> bool:
