@@ -4,14 +4,17 @@ The task passes ids; the RunStep row is the truth. A worker claims the step with
 update, generates it with a watch beside it (lease, progress, cancel, timeout, budget), stores the
 output, and the success sends the steps it made ready — but one on the same queue that fits the
 task's remaining time limit, which the success claims for this task, which runs it next (no broker
-round trip, no new task, its input still in this process's memory).
+round trip, no new task, its input still in this process's memory). A task whose steps leave it
+nothing to run takes the step waiting longest on its queue, while its time limit has room for it;
+that step's own message then finds it taken and does nothing.
 
-On a worker, storing and writing a success happen on the process's hand-over thread
-(runs_app.handover) while the main thread goes on: with the next step, started ahead of its claim
-when this task made everything it reads and its provider `runs_ahead` (dropped if the claim does
-not come), or with the next task. Every step is idempotent: the built-in generators are
-deterministic and storage is content addressed, so generating a step again after its worker died
-gives the same artifact. Every write of state is in runs_app.transitions."""
+On a worker, claims, successes and the reads of what comes next are written on the process's
+hand-over (runs_app.handover: a companion process) while the main thread generates: a step whose
+provider `runs_ahead` starts before its claim is written (and stops, unwritten, if the claim does
+not come), and what the task runs next was read while the step before it generated. Every step is
+idempotent: the built-in generators are deterministic and storage is content addressed, so
+generating a step again after its worker died gives the same artifact. Every write of state is in
+runs_app.transitions."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from runs_app import evidence, graph, leasing, persistence, transitions, verification
@@ -69,10 +73,11 @@ def execute_step(
     time limit strikes), a step its success makes ready on the same queue is run next, and so on.
 
     A step's output is stored and its success written after it is generated: with `hand_over` (a
-    worker process's thread, runs_app.handover) on that thread, and meanwhile the next step — when
+    worker process's companion or thread, runs_app.handover) there, and meanwhile the next step — when
     this task made all it reads and its provider runs ahead — already generates, before the success
-    that claims it for this task is written; the last is left there when this returns. Without
-    `hand_over`, everything is written here, in order."""
+    that claims it for this task is written; the last is left there when this returns. With it too,
+    a task with nothing left to run takes the step waiting longest on its queue (`_next_waiting`).
+    Without `hand_over`, everything is written here, in order, and only this run's steps are run."""
     started = _start(run_id, step_pk, worker, hand_over)
     if started is None:
         return
@@ -82,6 +87,7 @@ def execute_step(
     last: Future[int | None] | None = None  # the success being written
     try:
         while True:
+            upcoming = _look_ahead(run, step, made, limit_at, hand_over)
             generated = _generate_checked(run, step, worker, claim, unwritten)
             if generated is None:
                 return
@@ -91,20 +97,24 @@ def execute_step(
             keep = ahead = None
             if limit_at is not None and graph.waited_for(run.specification, step.step_id):
                 remaining = limit_at - time.monotonic() - CHAIN_GRACE_SECONDS
-                ahead = _step_ahead(run, step, made, remaining) if hand_over is not None else None
+                ahead = _step_ahead(run, step, made, remaining, upcoming) if hand_over is not None else None
                 keep = transitions.Keep(worker, step.queue, remaining, only=ahead.step_id if ahead else None)
             last = _write(hand_over, functools.partial(_store_and_succeed, run, step, worker, generated, keep))
-            if keep is None:
-                last = None  # written on after this task returns
-                return
             if ahead is not None:
                 step, claim = ahead, _claimed_if(last, ahead.pk)
                 continue
-            kept_pk = last.result()  # nothing to start ahead: wait for the step kept for this task
-            if kept_pk is None:
+            # Nothing to start ahead: wait for the step kept for this task, if one can be.
+            kept_pk = last.result() if keep is not None else None
+            if kept_pk is not None:
+                step, claim = RunStep.objects.get(pk=kept_pk), _settled(True)  # claimed with the success
+                step.run = run
+                continue
+            pulled = _next_waiting(step.queue, worker, limit_at, hand_over, upcoming) if limit_at is not None else None
+            if pulled is None:
+                last = None  # written on after this task returns
                 return
-            step, claim = RunStep.objects.get(pk=kept_pk), _settled(True)  # claimed with the success
-            step.run = run
+            run, step, claim = pulled
+            made, unwritten = set(), {}
     finally:
         if last is not None:
             last.exception()  # a success this task left unwritten is written before it ends
@@ -138,10 +148,36 @@ def _claimed_if(success: Future[int | None], step_pk: int) -> Future[bool]:
     return claim
 
 
-def _step_ahead(run: Run, step: RunStep, made: set[str], remaining: float) -> RunStep | None:
-    """The step that `step`'s success will keep for this task, to start before that is written: the
-    first that reads only steps this task made (so nothing else can release or take it), on the same
-    queue, whose timeout fits and whose provider runs ahead. Never across a gate (the run may pause)."""
+def _look_ahead(
+    run: Run, step: RunStep, made: set[str], limit_at: float | None, hand_over: HandsOver | None
+) -> Future[RunStep | None] | None:
+    """Read, on the hand-over while `step` generates, what this task may run after it: the step of its
+    run that its success makes ready (`_step_ahead`) or, when no step waits for it, the step waiting
+    longest on its queue (`_next_waiting`). Read then, those reads cost the task no time."""
+    if limit_at is None or hand_over is None:
+        return None
+    if graph.waited_for(run.specification, step.step_id):
+        following = _following(run, step, made | {step.step_id})
+        return hand_over.submit(functools.partial(_step_of, run.pk, following)) if following else None
+    remaining = limit_at - time.monotonic() - CHAIN_GRACE_SECONDS
+    return hand_over.submit(functools.partial(_waiting_on, step.queue, remaining))
+
+
+def _step_of(run_id: Any, step_id: str) -> RunStep | None:
+    return RunStep.objects.filter(run_id=run_id, step_id=step_id).first()
+
+
+def _waiting_on(queue: str, max_timeout_seconds: float) -> RunStep | None:
+    return transitions.next_waiting(_reads().filter(timeout_seconds__lte=max_timeout_seconds), queue, timezone.now())
+
+
+def _looked_up(upcoming: Future[RunStep | None]) -> RunStep | None:
+    return upcoming.result() if upcoming.exception() is None else None  # not read: nothing run next
+
+
+def _following(run: Run, step: RunStep, made: set[str]) -> str | None:
+    """The first step that reads `step` and only steps this task made (so nothing else can release or
+    take it). Never across a gate (the run may pause)."""
     specification = run.specification
     if graph.gates(specification):
         return None
@@ -150,9 +186,20 @@ def _step_ahead(run: Run, step: RunStep, made: set[str], remaining: float) -> Ru
         for index, s in enumerate(specification["steps"])
         if s["id"] not in made and step.step_id in (needs := graph.after(specification, index)) and set(needs) <= made
     ]
-    if not following:
+    return following[0] if following else None
+
+
+def _step_ahead(
+    run: Run, step: RunStep, made: set[str], remaining: float, upcoming: Future[RunStep | None] | None
+) -> RunStep | None:
+    """The step that `step`'s success will keep for this task, to start before that is written: the
+    one `_following`, on the same queue, whose timeout fits and whose provider runs ahead."""
+    following = _following(run, step, made)
+    if following is None:
         return None
-    candidate = RunStep.objects.get(run_id=run.pk, step_id=following[0])
+    candidate = _looked_up(upcoming) if upcoming is not None else _step_of(run.pk, following)
+    if candidate is None or candidate.step_id != following:
+        return None
     if candidate.status != StepStatus.PENDING or candidate.queue != step.queue:
         return None
     if candidate.timeout_seconds > remaining or not getattr(get_provider(candidate.provider), "runs_ahead", False):
@@ -170,9 +217,30 @@ def _start(
     written beside the generation, as for a step started ahead: a task's first step starts after one
     read instead of after the claim's writes; if another worker took it meanwhile, it stops unwritten."""
     step = _read(run_id, step_pk)
-    if step is None:
+    return _begin(step, worker, hand_over) if step is not None else None
+
+
+def _next_waiting(
+    queue: str, worker: str, limit_at: float, hand_over: HandsOver | None, upcoming: Future[RunStep | None] | None
+) -> tuple[Run, RunStep, Future[bool]] | None:
+    """A task whose steps leave it nothing to run next takes the step waiting longest on its queue
+    (a dead worker's step first) that fits its time limit, rather than return for the broker to hand
+    this process that step's message: a run then starts without the round trip. The message, when it
+    comes, finds its step taken and does nothing. Only with a hand-over (a worker's task), and only
+    for as long as the task's time limit leaves room for such a step, so other queues a worker listens
+    to wait at most that long."""
+    step = _looked_up(upcoming) if hand_over is not None and upcoming is not None else None
+    if step is None or step.queue != queue:  # (what was read may be a step of this run, on another queue)
         return None
+    if step.timeout_seconds > limit_at - time.monotonic() - CHAIN_GRACE_SECONDS:
+        return None
+    return _begin(step, worker, hand_over)
+
+
+def _begin(step: RunStep, worker: str, hand_over: HandsOver | None) -> tuple[Run, RunStep, Future[bool]] | None:
     run, now = step.run, timezone.now()
+    if not transitions.may_claim(run, step, now):
+        return None  # done, or taken by another worker: a repeated message, nothing to claim
     if run.deadline_at is not None and run.deadline_at <= now:
         transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
         return None
@@ -186,14 +254,13 @@ def _start(
     return (*claimed, _settled(True)) if claimed is not None else None
 
 
-def _read(run_id: Any, step_pk: int) -> RunStep | None:
+def _reads() -> QuerySet[RunStep]:
     # The version's definition is not needed to execute (the run's specification is): not read or decoded.
-    return (
-        RunStep.objects.filter(pk=step_pk, run_id=run_id)
-        .select_related("run__version")
-        .defer("run__version__definition")
-        .first()
-    )
+    return RunStep.objects.select_related("run__version").defer("run__version__definition")
+
+
+def _read(run_id: Any, step_pk: int) -> RunStep | None:
+    return _reads().filter(pk=step_pk, run_id=run_id).first()
 
 
 def _claims_beside(run: Run, step: RunStep, now: dt.datetime) -> bool:
@@ -201,8 +268,7 @@ def _claims_beside(run: Run, step: RunStep, now: dt.datetime) -> bool:
         ((run.specification.get("policy") or {}).get("budget") or {}).get("max_seconds")
     )  # its claim sets the deadline this step runs under
     return (
-        transitions.may_claim(run, step, now)
-        and step.attempts < settings.FLONIKS_MAX_STEP_ATTEMPTS
+        step.attempts < settings.FLONIKS_MAX_STEP_ATTEMPTS
         and not starts_budget
         and getattr(get_provider(step.provider), "runs_ahead", False)
     )

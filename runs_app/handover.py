@@ -13,11 +13,11 @@ milliseconds of Python (the ORM, storage, the thumbnail); on a thread it holds t
 generator working in NumPy between its own Python needs back at every call, which slowed built-in
 generation by 7–9 % (bench/p1_orchestration.py); a companion shares no GIL.
 
-Bounded: one hand-over is written while at most one more waits; a task handing over a third waits
-for room. A process that leaves (shutdown, recycling) writes what it holds first. A process killed
-before writing has changed nothing: the step is still `running` under its lease, which lapses, and
-the sweep sends it again (generated again, its output is the same bytes, stored once); a companion
-whose process was killed writes what it holds, then ends."""
+Bounded: one job is written while at most `WAITING` more wait (a step's success, the claim and the
+read ahead of the next); a task handing over one more waits for room. A process that leaves
+(shutdown, recycling) writes what it holds first. A process killed before writing has changed
+nothing: the step is still `running` under its lease, which lapses, and the sweep sends it again
+(generated again, its output is the same bytes, stored once); a companion whose process was killed writes what it holds, then ends."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ from django.db import close_old_connections, connection, connections
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Any]
+# A worker's hand-over holds a task's claims and reads ahead (small) besides its successes (each
+# holding an output): room for a success and those of the step after it, and no more.
+WAITING = 3
 
 
 class HandsOver(Protocol):
@@ -245,13 +248,13 @@ class WorkerHandOver:
     """A worker process's hand-over: its companion process when it forked one, else its thread."""
 
     def __init__(self) -> None:
-        self._thread = HandOver()
+        self._thread = HandOver(waiting=WAITING)
         self._companion: Companion | None = None
         self._owner = 0
 
     def start_companion(self) -> None:
         """Fork the companion: call where the process has no threads and no open connections yet."""
-        self._companion, self._owner = Companion(), os.getpid()
+        self._companion, self._owner = Companion(waiting=WAITING), os.getpid()
 
     def _ours(self) -> Companion | None:
         """The companion this very process forked (a process forked from this one has none)."""

@@ -344,6 +344,8 @@ class RunStep(models.Model):
 
     class Meta:
         ordering = ["run", "index"]
+        # A worker with nothing left to run takes the step waiting longest on its queue (runs_app.execution).
+        indexes = [models.Index(fields=["queue", "status", "sent_at"], name="runstep_waiting_on_queue")]
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="unique_run_step_index"),
             models.UniqueConstraint(fields=["run", "step_id"], name="unique_run_step_id"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -130,6 +130,15 @@ def may_claim(run: Run, step: RunStep, now: dt.datetime) -> bool:
         return run.status in STARTING_RUN
     expired = step.lease_expires_at is not None and step.lease_expires_at < now
     return step.status == StepStatus.RUNNING and expired and run.status in GENERATING_RUN
+
+
+def next_waiting(steps: QuerySet[RunStep], queue: str, now: dt.datetime) -> RunStep | None:
+    """Of `steps`, the one on `queue` that a worker should claim next, as `claim_step` decides what
+    may be claimed: a dead worker's (its lease lapsed) before queued ones, each oldest first."""
+    queued = Q(status=StepStatus.QUEUED, run__status__in=STARTING_RUN)
+    orphaned = Q(status=StepStatus.RUNNING, lease_expires_at__lt=now, run__status__in=GENERATING_RUN)
+    dead_first = Case(When(status=StepStatus.RUNNING, then=Value(0)), default=Value(1))
+    return steps.filter(queued | orphaned, queue=queue).order_by(dead_first, "sent_at", "pk").first()
 
 
 def watch_step(step_pk: int, worker: str, progress: float | None, message: str) -> bool:

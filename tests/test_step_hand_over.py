@@ -4,6 +4,7 @@ written. A step that ran ahead and whose claim never came leaves nothing behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from runs_app import dispatch, execution, services, transitions
 from runs_app.generators.builtin import BuiltinProvider
@@ -249,3 +251,59 @@ def test_when_the_companion_dies_what_it_held_fails_and_the_thread_takes_over(co
         held.result(WAIT)
     assert companion.submit(functools.partial(_append_from, str(log), "after")).result(WAIT) == os.getpid()
     assert log.read_text().split() == ["after"]
+
+
+# --- a task with nothing left to run takes the step waiting longest on its queue ------------------
+
+
+def test_a_task_with_nothing_left_takes_the_next_run_waiting_and_its_message_then_does_nothing(
+    two_steps, monkeypatch, hand_over, operator
+):
+    run, sent = two_steps
+    second = services.start_run(actor=operator, workflow=run.workflow, inputs={"subject": "a second heron"})
+    spy = GenerationSpy(monkeypatch)
+    first = run.steps.order_by("index").first()
+    execution.execute_step(run.pk, first.pk, "worker-1", limit_at=_limit(run), hand_over=hand_over)
+    hand_over.drain()
+    assert [Run.objects.get(pk=r.pk).status for r in (run, second)] == [RunStatus.AWAITING_ANNOTATION] * 2
+    assert spy.generated == ["background", "styled"] * 2  # one task, both runs, without a message between
+    second_first = second.steps.order_by("index").first()
+    assert sent == [first.pk, second_first.pk]  # each run's first step was sent when it started
+
+    # The second run's message, delivered afterwards, finds its step done: nothing is generated or changed.
+    execution.execute_step(second.pk, second_first.pk, "worker-2", limit_at=_limit(second), hand_over=hand_over)
+    hand_over.drain()
+    assert spy.generated == ["background", "styled"] * 2
+    assert RunStep.objects.get(pk=second_first.pk).attempts == 1
+
+
+def test_a_dead_workers_step_is_taken_before_queued_ones_and_other_queues_are_left_alone(
+    two_steps, monkeypatch, hand_over, operator
+):
+    run, _ = two_steps
+    orphan_run = services.start_run(actor=operator, workflow=run.workflow, inputs={"subject": "an orphan"})
+    elsewhere = services.start_run(actor=operator, workflow=run.workflow, inputs={"subject": "elsewhere"})
+    RunStep.objects.filter(run=elsewhere).update(queue="q-test")
+    orphan = orphan_run.steps.order_by("index").first()
+    assert transitions.claim_step(orphan_run, orphan, "dead-worker")
+    RunStep.objects.filter(pk=orphan.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    spy = GenerationSpy(monkeypatch)
+    first = run.steps.order_by("index").first()
+    execution.execute_step(run.pk, first.pk, "worker-1", limit_at=_limit(run), hand_over=hand_over)
+    hand_over.drain()
+    # Its own run, then the dead worker's step, whose run it finishes; the step on q-test is not its queue.
+    subjects = [Run.objects.get(pk=r.pk).status for r in (run, orphan_run, elsewhere)]
+    assert subjects == [RunStatus.AWAITING_ANNOTATION, RunStatus.AWAITING_ANNOTATION, RunStatus.QUEUED]
+    assert RunStep.objects.get(pk=orphan.pk).attempts == 2
+    assert spy.generated == ["background", "styled"] * 2
+
+
+def test_a_task_takes_no_waiting_step_its_time_limit_has_no_room_for(two_steps, monkeypatch, hand_over, operator):
+    run, _ = two_steps
+    second = services.start_run(actor=operator, workflow=run.workflow, inputs={"subject": "a second heron"})
+    first = run.steps.order_by("index").first()
+    RunStep.objects.filter(run=second).update(timeout_seconds=first.timeout_seconds + 60)
+    execution.execute_step(run.pk, first.pk, "worker-1", limit_at=_limit(run), hand_over=hand_over)
+    hand_over.drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_ANNOTATION
+    assert Run.objects.get(pk=second.pk).status == RunStatus.QUEUED  # left for its message
