@@ -248,7 +248,8 @@ def _begin(step: RunStep, worker: str, hand_over: HandsOver | None) -> tuple[Run
         # The job gets copies: on a hand-over thread it must not change the objects this thread uses.
         written = hand_over.submit(functools.partial(transitions.claim_step, copy.copy(run), copy.copy(step), worker))
         transitions.as_claimed(step, worker, now)
-        run.status = RunStatus.RUNNING
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.RUNNING  # as its first claim starts it
         return run, step, _held(written)
     claimed = _claim(run, step, worker)
     return (*claimed, _settled(True)) if claimed is not None else None

@@ -285,6 +285,7 @@ def test_a_dead_workers_step_is_taken_before_queued_ones_and_other_queues_are_le
     elsewhere = services.start_run(actor=operator, workflow=run.workflow, inputs={"subject": "elsewhere"})
     RunStep.objects.filter(run=elsewhere).update(queue="q-test")
     orphan = orphan_run.steps.order_by("index").first()
+    assert orphan is not None
     assert transitions.claim_step(orphan_run, orphan, "dead-worker")
     RunStep.objects.filter(pk=orphan.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
     spy = GenerationSpy(monkeypatch)

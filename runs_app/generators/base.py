@@ -13,10 +13,11 @@ A provider turns one step into one file. The engine calls, on a worker:
   (package versions, server versions, model files): stored on the step, compared for drift.
 - `takes_seed` — whether the same seed gives the same output; a provider that cannot take one can at
   best reproduce `near`.
-- `runs_ahead` (optional, false if absent) — whether a step may start generating on this worker while
-  the success of the step before it is still being written, before it is claimed: for generators
-  that are local and free (the built-in ones). A step started ahead whose claim then fails is stopped
-  through its handle and its output dropped; nothing external must have happened because of it.
+- `runs_ahead` (optional, false if absent) — whether a step may start generating on this worker before
+  it is claimed, while its claim (or the success of the step before it, which claims it) is still
+  being written: for generators that are local and free (the built-in ones). A step started ahead
+  whose claim then fails is stopped through its handle and its output dropped; nothing external must
+  have happened because of it.
 
 Errors: raise `TransientGeneratorError` for what a retry may cure (a timeout, a 5xx, a dropped
 connection; retried per the step's policy with back-off), `GeneratorError` for everything else
