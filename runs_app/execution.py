@@ -45,7 +45,7 @@ from runs_app.generators import (
     TransientGeneratorError,
     get_provider,
 )
-from runs_app.handover import HandsOver, run_here
+from runs_app.handover import Answer, HandsOver, run_here
 from runs_app.models import RUNS_WITHOUT_RECORD, Run, RunStatus, RunStep, StepStatus
 from templates_app.definition import split_model
 
@@ -120,7 +120,7 @@ def execute_step(
             last.exception()  # a success this task left unwritten is written before it ends
 
 
-def _write(hand_over: HandsOver | None, job: Callable[[], int | None]) -> Future[int | None]:
+def _write(hand_over: HandsOver | None, job: Callable[[], Answer | None]) -> Future[int | None]:
     return hand_over.submit(job) if hand_over is not None else run_here(job)
 
 
@@ -246,7 +246,8 @@ def _begin(step: RunStep, worker: str, hand_over: HandsOver | None) -> tuple[Run
         return None
     if hand_over is not None and _claims_beside(run, step, now):
         # The job gets copies: on a hand-over thread it must not change the objects this thread uses.
-        written = hand_over.submit(functools.partial(transitions.claim_step, copy.copy(run), copy.copy(step), worker))
+        claim = functools.partial(transitions.claim_step, copy.copy(run), copy.copy(step), worker, now=now)
+        written = hand_over.submit(claim)
         transitions.as_claimed(step, worker, now)
         if run.status == RunStatus.QUEUED:
             run.status = RunStatus.RUNNING  # as its first claim starts it
@@ -333,9 +334,9 @@ def _generate_checked(
 
 def _store_and_succeed(
     run: Run, step: RunStep, worker: str, generated: Generated, keep: transitions.Keep | None
-) -> int | None:
+) -> Answer | None:
     """Store a generated step's output and write its success (its thumbnail made on the side); the
-    pk of the step kept for this task to run next, if any."""
+    pk of the step kept for this task to run next, if any, answered before the thumbnail is done."""
     try:
         output, thumbnail = persistence.store_output(generated.file)
     except DatabaseError:
@@ -356,9 +357,10 @@ def _store_and_succeed(
         )
         if advance.complete and not run.writes_record:
             finish_run(run.pk, worker)  # here at once; the message sent on commit then finds nothing to do
-    finally:
+    except BaseException:
         thumbnail.wait()
-    return advance.kept.pk if advance.kept is not None else None
+        raise
+    return Answer(advance.kept.pk if advance.kept is not None else None, thumbnail.wait)
 
 
 def _generate(

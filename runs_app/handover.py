@@ -31,6 +31,7 @@ import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -43,6 +44,26 @@ Job = Callable[[], Any]
 # A worker's hand-over holds a task's claims and reads ahead (small) besides its successes (each
 # holding an output): room for a success and those of the step after it, and no more.
 WAITING = 3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a job returns to answer its caller before it is over: `value` goes back at once, then
+    `rest` runs (waiting for a thumbnail), before the next job."""
+
+    value: Any
+    rest: Callable[[], object]
+
+
+def _answered(result: Any, reply: Callable[[Any], object]) -> None:
+    if not isinstance(result, Answer):
+        reply(result)
+        return
+    reply(result.value)
+    try:
+        result.rest()
+    except Exception:  # the caller has its answer: what is left only loses a thumbnail
+        log.warning("A handed-over job failed after it answered", exc_info=True)
 
 
 class HandsOver(Protocol):
@@ -98,12 +119,14 @@ class HandOver:
                 return
             try:
                 close_old_connections()  # as before a task: PostgreSQL may have restarted since the last write
-                future.set_result(job())
+                result = job()
             except Exception as exc:
                 # Nothing to retry here: the step's lease lapses and the sweep sends it again.
                 log.exception("A handed-over step could not be written; the sweep will send it again")
                 connection.close()
                 future.set_exception(exc)
+            else:
+                _answered(result, future.set_result)
             finally:
                 jobs.task_done()
 
@@ -195,9 +218,8 @@ def _serve(conn: Connection) -> None:
     status = 0
     try:
         _forget_inherited_connections()
-        signal.signal(
-            signal.SIGINT, signal.SIG_IGN
-        )  # Ctrl-C stops the worker; the companion ends with its pool process
+        # Ctrl-C stops the worker; the companion ends with its pool process, after what it holds.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for signum in (signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
         while True:
@@ -208,7 +230,12 @@ def _serve(conn: Connection) -> None:
             if not message:
                 break
             job_id, payload = int.from_bytes(message[:8], "big"), message[8:]
-            conn.send_bytes(pickle.dumps((job_id, *_run(payload)), protocol=pickle.HIGHEST_PROTOCOL))
+            ok, result = _run(payload)
+
+            def reply(value: Any, job_id: int = job_id, ok: bool = ok) -> None:
+                conn.send_bytes(pickle.dumps((job_id, ok, value), protocol=pickle.HIGHEST_PROTOCOL))
+
+            _answered(result, reply)
         connection.close()
     except BaseException:  # nothing may escape into the pool process's code, which this process also holds
         log.exception("The hand-over process failed")
@@ -288,7 +315,7 @@ def run_here(job: Job) -> Future[Any]:
     """Run `job` now, on this thread, as a hand-over would (without one: tests, `run_inline`);
     what it raises is raised here."""
     future: Future[Any] = Future()
-    future.set_result(job())
+    _answered(job(), future.set_result)
     return future
 
 

@@ -75,10 +75,11 @@ def release_ready_steps(run: Run) -> list[RunStep]:
     return _release(run, rows, timezone.now())[0]
 
 
-def claim_step(run: Run, step: RunStep, worker: str) -> bool:
+def claim_step(run: Run, step: RunStep, worker: str, *, now: dt.datetime | None = None) -> bool:
     """Take a queued step, or one whose worker's lease expired. Exactly one worker wins; a run that
-    was cancelled or failed meanwhile gives nothing."""
-    now = timezone.now()
+    was cancelled or failed meanwhile gives nothing. `now`: when the step started, if it started
+    before its claim was written (runs_app.execution)."""
+    now = now or timezone.now()
     run_is = Run.objects.filter(pk=OuterRef("run_id"))
     # A queued step starts only while its run goes on; one whose worker died may finish at a gate too.
     queued = Q(Q(status=StepStatus.QUEUED), Exists(run_is.filter(status__in=STARTING_RUN)))
