@@ -242,7 +242,7 @@ def _begin(step: RunStep, worker: str, hand_over: HandsOver | None) -> tuple[Run
     if not transitions.may_claim(run, step, now):
         return None  # done, or taken by another worker: a repeated message, nothing to claim
     if run.deadline_at is not None and run.deadline_at <= now:
-        transitions.fail_run(run, _budget_message(run), leasing.BUDGET_EXCEEDED)
+        transitions.fail_over_budget(run)
         return None
     if hand_over is not None and _claims_beside(run, step, now):
         # The job gets copies: on a hand-over thread it must not change the objects this thread uses.
@@ -438,17 +438,12 @@ def _why_stopped(step: RunStep, handle: StepHandle) -> Exception:
     if handle.reason == leasing.STEP_TIMEOUT:
         return StepFailed(_timeout_message(step), leasing.STEP_TIMEOUT)
     if handle.reason == leasing.BUDGET_EXCEEDED:
-        return StepFailed(_budget_message(step.run), leasing.BUDGET_EXCEEDED)
+        return StepFailed(transitions.budget_message(step.run), leasing.BUDGET_EXCEEDED)
     return StepCancelled(handle.reason)
 
 
 def _timeout_message(step: RunStep) -> str:
     return f"it took longer than its {step.timeout_seconds} s timeout (step_timeout)"
-
-
-def _budget_message(run: Run) -> str:
-    budget = (run.specification.get("policy") or {}).get("budget") or {}
-    return f"the run used up its budget of {budget.get('max_seconds')} s (budget_exceeded)"
 
 
 def _fingerprint(provider: Provider, step: RunStep) -> dict[str, Any]:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 CANCELLED = "cancelled"
 NOT_KEPT = "not_kept"  # a step started ahead of its claim, which did not come
 STEP_TIMEOUT = "step_timeout"
-BUDGET_EXCEEDED = "budget_exceeded"
+BUDGET_EXCEEDED = transitions.BUDGET_EXCEEDED
 # How often a watch whose step started ahead looks whether the generation ended before the claim came.
 CLAIM_POLL_SECONDS = 0.02
 

@@ -322,9 +322,10 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         {"name": q, **{k: by_queue.get(q, empty)[k] for k in empty}} for q in sorted({*known_queues(), *by_queue})
     ]
     since = alive_since()
-    workers = list(WorkerHeartbeat.objects.order_by("name")[:100])
+    workers = list(WorkerHeartbeat.objects.order_by("-seen_at")[:100])  # the live ones, whatever died
     for w in workers:
         w.alive = w.seen_at >= since  # type: ignore[attr-defined]
+    workers.sort(key=lambda w: (not w.alive, w.name))  # type: ignore[attr-defined]
     return page(
         request,
         "floniks/queue.html",

@@ -11,7 +11,8 @@ at a time do the work, whichever worker's thread gets there first.
 - a run whose steps all succeeded but whose finish was interrupted (a reproduction's verdict) is
   finished, and a run with nothing running nor queued gets its ready steps released;
 - an annotated run whose record write was lost gets its record;
-- a record whose outputs were not signed (signing was down, or its task was lost) is signed."""
+- a record whose outputs were not signed (signing was down, or its task was lost) is signed;
+- a worker silent for a day (killed, or its host gone) leaves the queue page."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from django.utils import timezone
 from runs_app import dispatch, evidence, graph, provenance, services, transitions
 from runs_app.models import RUNS_WITHOUT_RECORD, Run, RunStatus, RunStep, StepStatus, WorkerHeartbeat
 from runs_app.signing import SigningUnavailable
+
+FORGET_WORKERS_AFTER = dt.timedelta(days=1)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ def _sweep(now: dt.datetime) -> dict[str, int]:
         "recorded": _write_lost_records(),
         "signed": _sign_pending_records(),
         "settled": evidence.settle_lost(),
+        "forgotten": _forget_gone_workers(now),
     }
 
 
@@ -100,9 +104,7 @@ def _fail_over_budget(now: dt.datetime) -> int:
     over = Run.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING), deadline_at__lt=now)[:BATCH]
     failed = 0
     for run in over:
-        budget = (run.specification.get("policy") or {}).get("budget") or {}
-        message = f"the run used up its budget of {budget.get('max_seconds')} s (budget_exceeded)"
-        failed += transitions.fail_run(run, message, "budget_exceeded")
+        failed += transitions.fail_over_budget(run)
     return failed
 
 
@@ -169,6 +171,12 @@ def beat(name: str, queues: list[str], started_at: dt.datetime) -> None:
     WorkerHeartbeat.objects.update_or_create(
         name=name, defaults={"queues": queues, "started_at": started_at, "seen_at": timezone.now()}
     )
+
+
+def _forget_gone_workers(now: dt.datetime) -> int:
+    """A worker that stops cleanly deletes its own heartbeat; one killed leaves its row, shown as
+    silent for a day so an operator sees what died, then forgotten (hosts come and go)."""
+    return WorkerHeartbeat.objects.filter(seen_at__lt=now - FORGET_WORKERS_AFTER).delete()[0]
 
 
 def alive_since() -> dt.datetime:

@@ -46,6 +46,7 @@ UNFINISHED_STEPS = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING)
 GENERATING_RUN = (RunStatus.RUNNING, RunStatus.AWAITING_GATE)
 # A queued step starts only while its run goes on (a run's first claim starts it).
 STARTING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
+BUDGET_EXCEEDED = "budget_exceeded"
 
 
 def lease_seconds() -> int:
@@ -295,6 +296,16 @@ def step_stopped(step: RunStep, worker: str) -> None:
     RunStep.objects.filter(ours, pk=step.pk).exclude(status=StepStatus.SUCCEEDED).update(
         status=StepStatus.CANCELLED, lease_owner="", lease_expires_at=None, finished_at=timezone.now()
     )
+
+
+def budget_message(run: Run) -> str:
+    budget = (run.specification.get("policy") or {}).get("budget") or {}
+    return f"the run used up its budget of {budget.get('max_seconds')} s ({BUDGET_EXCEEDED})"
+
+
+def fail_over_budget(run: Run) -> bool:
+    """End a run whose `policy.budget.max_seconds` ran out: nothing more starts."""
+    return fail_run(run, budget_message(run), BUDGET_EXCEEDED)
 
 
 def fail_run(run: Run, message: str, code: str) -> bool:

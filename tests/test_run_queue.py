@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from runs_app import services
 from runs_app.models import Batch, Run, RunStatus, RunStep, StepStatus, VersionRecord, WorkerHeartbeat
-from runs_app.sweep import SweepThread, beat
+from runs_app.sweep import SweepThread, beat, sweep
 from tests.helpers import run_now, slow_workflow, small_definition, wait_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -182,6 +182,22 @@ def test_a_heartbeat_is_alive_and_an_old_one_silent(signed_in, settings):
     page = signed_in.get("/runs/").content.decode()
     assert re.search(r"alive@host.*?data-testid=\"worker-alive\"", page, re.S)
     assert re.search(r"gone@host.*?data-testid=\"worker-silent\"", page, re.S)
+
+
+@pytest.mark.django_db
+def test_a_worker_killed_a_day_ago_is_forgotten_by_the_sweep_and_live_workers_come_first(signed_in, settings):
+    settings.FLONIKS_SWEEP_SECONDS = 2
+    beat("zz-alive@host", ["floniks"], timezone.now())
+    for name, age in (("aa-killed@host", dt.timedelta(hours=2)), ("ab-long-gone@host", dt.timedelta(days=2))):
+        beat(name, ["floniks"], timezone.now())
+        WorkerHeartbeat.objects.filter(name=name).update(seen_at=timezone.now() - age)
+    page = signed_in.get("/runs/").content.decode()
+    # Alive first though its name sorts last, then the silent ones by name.
+    assert page.index("zz-alive@host") < page.index("aa-killed@host") < page.index("ab-long-gone@host")
+    assert sweep()["forgotten"] == 1
+    page = signed_in.get("/runs/").content.decode()
+    assert "ab-long-gone@host" not in page
+    assert re.search(r"aa-killed@host.*?data-testid=\"worker-silent\"", page, re.S)
 
 
 @pytest.mark.django_db
