@@ -6,10 +6,11 @@ import io
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from runs_app.models import Batch, ContactSheet, Evaluation, Run, SignedOutput, VersionRecord
+from templates_app.models import Workflow
 
 
 @pytest.mark.django_db(transaction=True)  # the demo's real generators run longer than the step watch allows otherwise
@@ -48,3 +49,21 @@ def test_the_demo_shows_a_batch_an_evaluated_promotion_a_contact_sheet_and_signe
     record_page = client.get(f"/records/{record.pk}/")
     assert record_page.status_code == 200
     assert 'data-testid="signed-hero"' in record_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_demo_leaves_a_real_admin_account_alone_unless_told(settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path  # no passwords file: these accounts are not the demo's
+    admin = User.objects.create_user(username="admin", password="the team's own secret")
+    with pytest.raises(CommandError, match=r"admin already exist.*--reset-passwords"):
+        call_command("load_demo", stdout=io.StringIO())
+    admin.refresh_from_db()
+    assert admin.check_password("the team's own secret")
+    assert not Run.objects.exists() and not User.objects.filter(username="operator").exists()
+    assert not (tmp_path / "demo-accounts.txt").exists()
+
+    Workflow.objects.create(slug="campaign-a", name="Campaign A")  # the workspace is there: accounts only
+    call_command("load_demo", "--reset-passwords", stdout=(out := io.StringIO()))
+    admin.refresh_from_db()
+    demo_password = dict(line.split(" ", 1) for line in (tmp_path / "demo-accounts.txt").read_text().splitlines())
+    assert admin.check_password(demo_password["admin"]) and demo_password["admin"] in out.getvalue()

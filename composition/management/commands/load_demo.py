@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs_app import execution
 from runs_app import services as runs
@@ -125,8 +125,16 @@ def _with_prompt(prompt: str, size: int = 384) -> dict[str, Any]:
 class Command(BaseCommand):
     help = "Create demo accounts and a demo workspace (idempotent); print the logins."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give demo passwords to existing admin/manager/operator accounts this command did not make "
+            "(or whose passwords file was lost).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        passwords = self._accounts()
+        passwords = self._accounts(reset=options["reset_passwords"])
         if not Workflow.objects.filter(slug="campaign-a").exists():
             self.stdout.write("Loading the demo workspace (the built-in generators make real images)…")
             self._workspace()
@@ -136,12 +144,20 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<9} {password}")
         self.stdout.write("")
 
-    def _accounts(self) -> dict[str, str]:
+    def _accounts(self, *, reset: bool) -> dict[str, str]:
         store = Path(settings.VAR_DIR) / "demo-accounts.txt"
         known = (
             dict(line.split(" ", 1) for line in store.read_text().splitlines() if " " in line) if store.exists() else {}
         )
         User = get_user_model()
+        strangers = [u for u, _ in ACCOUNTS if u not in known and User.objects.filter(username=u).exists()]
+        if strangers and not reset:
+            # Run against a real team's database, the demo would take over its admin's account.
+            raise CommandError(
+                f"Accounts named {', '.join(strangers)} already exist and were not made by load_demo; "
+                "it changes nothing. Load the demo into a fresh database, or pass --reset-passwords "
+                "to give them demo passwords."
+            )
         for username, group in ACCOUNTS:
             password = known.get(username) or secrets.token_urlsafe(9)
             user, created = User.objects.get_or_create(username=username)
