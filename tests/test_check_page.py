@@ -88,7 +88,9 @@ def test_an_exact_reproduction_shows_both_outputs_and_an_all_black_difference(re
     for name, stored in record.outputs.items():
         images = images_of(html, name)
         assert set(images) == {"stored-image", "reproduced-image", "difference-image"}
-        assert images["stored-image"] == stored["url"]
+        # The page shows web-sized previews; the viewer and the link open the original.
+        assert images["stored-image"] == f"/artifacts/{stored['sha256']}/preview"
+        assert f'href="{stored["url"]}"' in html and f'data-full="{stored["url"]}"' in html
         assert images["difference-image"] == f"/artifacts/{check.differences[name]['image']}"
         black = pixels(check.differences[name]["image"])
         assert black.shape == (64, 96) and not black.any(), "identical outputs differ nowhere"
