@@ -4,7 +4,9 @@ reproduction checks. The Run row is the truth; Celery tasks are disposable."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import quote as urlquote
 
 import pgtrigger
 from django.conf import settings
@@ -688,9 +690,41 @@ class VersionRecord(models.Model):
         return {n: {"sha256": copies[n], "url": f"/artifacts/{copies[n]}"} for n in self.outputs if n in copies}
 
     @property
+    def files(self) -> list[OutputFile]:
+        """Each output as the record page offers it: the original and its signed copy (when made),
+        each saved under a name people can file, `<workflow>-<label>-<output>` (the title its
+        signed manifest gives it)."""
+        signed = self.signed_outputs
+        files = []
+        for name, out in self.outputs.items():
+            stem = urlquote(f"{self.workflow.slug}-{self.label}-{name}")
+            copy = signed.get(name)
+            files.append(
+                OutputFile(
+                    name=name,
+                    sha256=out["sha256"],
+                    url=out["url"],
+                    download=f"{out['url']}?download={stem}",
+                    signed_sha256=copy["sha256"] if copy else None,
+                    signed_download=f"{copy['url']}?download={stem}-signed" if copy else None,
+                )
+            )
+        return files
+
+    @property
     def signing_pending(self) -> bool:
         """An output still waits for its signed copy (signing runs after the record is written)."""
         return len(self.signed_outputs) < len(self.outputs)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str
+    sha256: str
+    url: str
+    download: str
+    signed_sha256: str | None
+    signed_download: str | None
 
 
 class SignedOutput(models.Model):

@@ -6,12 +6,13 @@ team sees: anyone else gets a 404, as for something that does not exist."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.files.storage import FileSystemStorage, Storage
 from django.http import FileResponse, Http404, HttpResponseBase, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -23,15 +24,29 @@ from runs_app.models import Artifact
 from runs_app.storage import IMAGE_MEDIA_TYPES, artifact_storage, needs_preview, preview_key, thumb_key
 
 IMMUTABLE = "private, max-age=31536000, immutable"
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 OCTET_STREAM = "application/octet-stream"
 
 
-def _serve(storage: Storage, key: str, media_type: str, *, cache: str) -> HttpResponseBase:
+def download_name(asked: str, key: str) -> str | None:
+    """A file name a download may carry (`?download=`): the characters file systems and headers
+    take, at most 150 of them, and always the stored file's own extension; None if nothing is left."""
+    extension = key.rsplit(".", 1)[-1] if "." in key.rsplit("/", 1)[-1] else ""
+    stem = UNSAFE_IN_NAME.sub("-", asked.rsplit(".", 1)[0] if asked.endswith(f".{extension}") else asked)
+    stem = stem.strip("-.")[:150]
+    if not stem:
+        return None
+    return f"{stem}.{extension}" if extension else stem
+
+
+def _serve(storage: Storage, key: str, media_type: str, *, cache: str, download: str | None = None) -> HttpResponseBase:
     """The bytes (local storage) or a redirect to a short-lived bucket URL, under a safe type:
-    only the image types Floniks stores are shown inline; anything else is a download."""
+    only the image types Floniks stores are shown inline; anything else is a download, as is
+    anything asked for under a `download` name."""
     safe = media_type if media_type in IMAGE_MEDIA_TYPES else OCTET_STREAM
-    filename = key.rsplit("/", 1)[-1]
-    disposition = f'{"inline" if safe != OCTET_STREAM else "attachment"}; filename="{filename}"'
+    filename = download or key.rsplit("/", 1)[-1]
+    inline = safe != OCTET_STREAM and download is None
+    disposition = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     response: HttpResponseBase
     if isinstance(storage, FileSystemStorage):
         response = FileResponse(storage.open(key, "rb"), content_type=safe)
@@ -84,13 +99,20 @@ class ArtifactView(_ArtifactView):
     @extend_schema(
         summary="The bytes of an artifact (an output or a reference image)",
         description="Images are served inline under their own type; anything else as an "
-        "`application/octet-stream` attachment. Every answer has `X-Content-Type-Options: nosniff`.",
+        "`application/octet-stream` attachment. With `?download=<name>`, an attachment under that "
+        "file name (letters, digits, `.`, `_` and `-`; the stored file's extension kept). Every answer "
+        "has `X-Content-Type-Options: nosniff`.",
+        parameters=[
+            OpenApiParameter("download", str, description="Save as an attachment under this file name.", required=False)
+        ],
         responses=_bytes_answer("The stored bytes; the URL never changes and the answer may be cached for good."),
         tags=["artifacts"],
     )
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         found = self.visible_artifact(request, sha256)
-        response = _serve(artifact_storage(), found.storage_key, found.media_type, cache=IMMUTABLE)
+        asked = request.query_params.get("download")
+        download = download_name(asked, found.storage_key) if asked else None
+        response = _serve(artifact_storage(), found.storage_key, found.media_type, cache=IMMUTABLE, download=download)
         if response.status_code == 200:
             response["ETag"] = f'"{found.sha256}"'
         return response

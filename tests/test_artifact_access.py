@@ -168,3 +168,19 @@ def test_anything_but_a_stored_image_type_is_a_download(operator):
     assert answer["Content-Disposition"].startswith("attachment;")
     assert answer["X-Content-Type-Options"] == "nosniff"
     assert client.get(f"{artifact.url}/thumb").status_code == 404
+
+
+def test_a_download_name_is_a_safe_attachment_name_with_the_stored_extension(operator):
+    artifact = store_file(b"\x89PNG not really", media_type="image/png", extension="png", width=1, height=1)
+    client = token_client(operator)
+    for asked, saved in (
+        ("campaign-a-v3-fox-hero", "campaign-a-v3-fox-hero.png"),
+        ("campaign-a-v3-fox-hero.png", "campaign-a-v3-fox-hero.png"),
+        ('../../etc/passwd"\r\nSet-Cookie: x=1', "etc-passwd-Set-Cookie-x-1.png"),  # no path, no header
+        ("évasion.html", "vasion.html.png"),  # the stored type's extension, whatever was asked
+    ):
+        answer = client.get(artifact.url, {"download": asked})
+        assert answer.status_code == 200 and answer["Content-Type"] == "image/png"
+        assert answer["Content-Disposition"] == f'attachment; filename="{saved}"', asked
+    assert client.get(artifact.url, {"download": "///"})["Content-Disposition"].startswith("inline;")
+    assert client.get(artifact.url)["Content-Disposition"].startswith("inline;")

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.ui import NO_ROLE_YET
 from runs_app import services
-from runs_app.models import RunStatus, VersionRecord
+from runs_app.models import RunStatus, SignedOutput, VersionRecord
 from templates_app import services as templates
 from templates_app.models import Workflow
 from tests.helpers import finished_record, run_now, small_definition, wait_for
@@ -1309,6 +1309,18 @@ def test_the_record_page_downloads_its_bundle_and_its_outputs(page, live_server,
         page.get_by_test_id("download-outputs").click()
     with zipfile.ZipFile(outputs.value.path()) as z:
         assert hashlib.sha256(z.read("hero.png")).hexdigest() == record.outputs["hero"]["sha256"]
+    # One output, original and signed, saved under names people can file (not its hash).
+    services.sign_record(record_id=record.pk)
+    page.reload()
+    with page.expect_download() as original:
+        page.get_by_test_id("download-hero").click()
+    assert original.value.suggested_filename == f"campaign-a-{record.label}-hero.png"
+    assert hashlib.sha256(Path(original.value.path()).read_bytes()).hexdigest() == record.outputs["hero"]["sha256"]
+    with page.expect_download() as signed:
+        page.get_by_test_id("signed-hero").click()
+    assert signed.value.suggested_filename == f"campaign-a-{record.label}-hero-signed.png"
+    copy = SignedOutput.objects.get(record=record, name="hero").artifact_id
+    assert hashlib.sha256(Path(signed.value.path()).read_bytes()).hexdigest() == copy
 
 
 def test_a_finished_evaluation_says_done_on_a_coloured_badge(page, live_server, manager, make_workflow, publish):
