@@ -8,18 +8,27 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...types import UNSET, File, FileTypes, Response
+from ...types import UNSET, File, FileTypes, Response, Unset
 
 
 def _get_kwargs(
     sha256: str,
+    *,
+    download: str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["download"] = download
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/artifacts/{sha256}".format(
             sha256=quote(str(sha256), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -73,14 +82,17 @@ def sync_detailed(
     sha256: str,
     *,
     client: AuthenticatedClient,
+    download: str | Unset = UNSET,
 ) -> Response[Any | Error | File]:
     """The bytes of an artifact (an output or a reference image)
 
      Images are served inline under their own type; anything else as an `application/octet-stream`
-    attachment. Every answer has `X-Content-Type-Options: nosniff`.
+    attachment. With `?download=<name>`, an attachment under that file name (letters, digits, `.`, `_`
+    and `-`; the stored file's extension kept). Every answer has `X-Content-Type-Options: nosniff`.
 
     Args:
         sha256 (str):
+        download (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,6 +104,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         sha256=sha256,
+        download=download,
     )
 
     response = client.get_httpx_client().request(
@@ -105,14 +118,17 @@ def sync(
     sha256: str,
     *,
     client: AuthenticatedClient,
+    download: str | Unset = UNSET,
 ) -> Any | Error | File | None:
     """The bytes of an artifact (an output or a reference image)
 
      Images are served inline under their own type; anything else as an `application/octet-stream`
-    attachment. Every answer has `X-Content-Type-Options: nosniff`.
+    attachment. With `?download=<name>`, an attachment under that file name (letters, digits, `.`, `_`
+    and `-`; the stored file's extension kept). Every answer has `X-Content-Type-Options: nosniff`.
 
     Args:
         sha256 (str):
+        download (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,6 +141,7 @@ def sync(
     return sync_detailed(
         sha256=sha256,
         client=client,
+        download=download,
     ).parsed
 
 
@@ -132,14 +149,17 @@ async def asyncio_detailed(
     sha256: str,
     *,
     client: AuthenticatedClient,
+    download: str | Unset = UNSET,
 ) -> Response[Any | Error | File]:
     """The bytes of an artifact (an output or a reference image)
 
      Images are served inline under their own type; anything else as an `application/octet-stream`
-    attachment. Every answer has `X-Content-Type-Options: nosniff`.
+    attachment. With `?download=<name>`, an attachment under that file name (letters, digits, `.`, `_`
+    and `-`; the stored file's extension kept). Every answer has `X-Content-Type-Options: nosniff`.
 
     Args:
         sha256 (str):
+        download (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +171,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         sha256=sha256,
+        download=download,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -162,14 +183,17 @@ async def asyncio(
     sha256: str,
     *,
     client: AuthenticatedClient,
+    download: str | Unset = UNSET,
 ) -> Any | Error | File | None:
     """The bytes of an artifact (an output or a reference image)
 
      Images are served inline under their own type; anything else as an `application/octet-stream`
-    attachment. Every answer has `X-Content-Type-Options: nosniff`.
+    attachment. With `?download=<name>`, an attachment under that file name (letters, digits, `.`, `_`
+    and `-`; the stored file's extension kept). Every answer has `X-Content-Type-Options: nosniff`.
 
     Args:
         sha256 (str):
+        download (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -183,5 +207,6 @@ async def asyncio(
         await asyncio_detailed(
             sha256=sha256,
             client=client,
+            download=download,
         )
     ).parsed
