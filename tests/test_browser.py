@@ -636,6 +636,27 @@ LAST_COLUMN_AFTER_SCROLLING = """
 """
 
 
+# Words of table cells broken inside themselves ("canonic / al", "2026.1 / 2.07"): each word of five
+# characters or more, without a hyphen or slash to break at, must lie on one line.
+WORDS_BROKEN_IN_CELLS = """
+(selector) => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest("td") || node.parentElement.closest(".hash")) continue;
+    for (const match of node.data.matchAll(/[^\\s\\-\\/]{5,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return broken;
+}
+"""
+
+
 def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, campaign):
     """At 390 px the page itself never scrolls sideways; a table too wide for it scrolls inside its
     card, and scrolled to its end, its last column is on screen."""
@@ -646,6 +667,13 @@ def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, 
     )
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_server, manager)
+    # The top bar's every link is on screen, none scrolled out of view.
+    hidden = page.evaluate(
+        "[...document.querySelectorAll('.top nav a')]"
+        ".filter((a) => a.getBoundingClientRect().right > innerWidth || a.getBoundingClientRect().left < 0)"
+        ".map((a) => a.textContent)"
+    )
+    assert hidden == [] and page.locator(".top nav a").count() >= 8, hidden
     tables = {
         "/records/": ["[data-testid=history]"],
         "/workflows/campaign-a-warmearthy/": ["[data-testid=versions]", "[data-testid=pointer-history]"],
@@ -664,6 +692,14 @@ def test_tables_scroll_inside_their_card_on_a_phone(page, live_server, manager, 
             assert found["frameLeft"] - 1 <= found["left"] and found["right"] <= found["frameRight"] + 1, (
                 f"the last column of {selector} on {path} is out of reach: {found}"
             )
+            # The table scrolls rather than break its words to fit.
+            assert page.evaluate(WORDS_BROKEN_IN_CELLS, selector) == [], f"{selector} on {path}"
+        if path == "/records/":  # a record's row: its thumbnail's height, not a word a line of its name
+            rows = page.evaluate(
+                "[...document.querySelectorAll('[data-testid=history] tr')].slice(1)"
+                ".map((r) => r.getBoundingClientRect().height)"
+            )
+            assert rows and max(rows) <= 130, rows
         shot(page, f"phone{path.replace('/', '-').rstrip('-')}")
 
 
