@@ -11,12 +11,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from core.errors import Problem, ValidationFailed
 from core.roles import Role, role_of
 from runs_app import signing
-from runs_app.models import Artifact, RunStatus, SignedOutput, VersionRecord
+from runs_app.models import Artifact, PendingSignature, RunStatus, SignedOutput, VersionRecord
 from runs_app.persistence import read_bytes
 from runs_app.storage import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, store_file
 
@@ -42,13 +43,17 @@ def unsigned_records() -> Any:
     first, so that a record that can never be signed does not hold back the ones after it.
 
     A record's copies are linked all at once (sign_outputs): it has all of them or none."""
-    signed = SignedOutput.objects.filter(record=OuterRef("pk"))
-    return (
-        VersionRecord.objects.filter(run__status=RunStatus.FINALIZED)
-        .exclude(outputs={})
-        .filter(~Exists(signed))
-        .order_by("-created_at")
-    )
+    pending = PendingSignature.objects.filter(record=OuterRef("pk"))
+    return VersionRecord.objects.filter(Exists(pending), run__status=RunStatus.FINALIZED).order_by("-created_at")
+
+
+def settle_pending(record: VersionRecord, *, copies: int | None = None) -> None:
+    """The record no longer waits to be signed once every output has its copy (linked here, or
+    brought along by a bundle); `copies` when the caller knows how many it has."""
+    if copies is None:
+        copies = SignedOutput.objects.filter(record=record).count()
+    if copies >= len(record.outputs):
+        PendingSignature.objects.filter(record=record).delete()
 
 
 def records_to_sign() -> Any:
@@ -76,6 +81,7 @@ def sign_outputs(record: VersionRecord) -> int:
     done = set(SignedOutput.objects.filter(record=record).values_list("name", flat=True))
     wanted = {name: out for name, out in record.outputs.items() if name not in done}
     if not wanted:
+        settle_pending(record)
         return 0
     signer, who = signing.signer(), signing.signer_subject()
     references = [r["sha256"] for r in record.reference_images]
@@ -114,7 +120,9 @@ def sign_outputs(record: VersionRecord) -> int:
     # All of a record's copies are linked in one statement: a record has every copy or none, so the
     # sweep (which looks for records with none) never leaves one half signed. A concurrent signer
     # of the same record that got there first keeps its copies.
-    SignedOutput.objects.bulk_create(rows, ignore_conflicts=True)
+    with transaction.atomic():
+        SignedOutput.objects.bulk_create(rows, ignore_conflicts=True)
+        settle_pending(record)
     return len(rows)
 
 

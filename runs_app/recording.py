@@ -16,7 +16,15 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
-from runs_app.models import RecordModel, RecordSeed, RecordSequence, Run, RunStatus, VersionRecord
+from runs_app.models import (
+    PendingSignature,
+    RecordModel,
+    RecordSeed,
+    RecordSequence,
+    Run,
+    RunStatus,
+    VersionRecord,
+)
 from templates_app.definition import split_model
 
 # Filled in from the sequence inside the write, never by the caller.
@@ -69,6 +77,9 @@ def _in_one_statement(record: VersionRecord, label_suffix: str) -> bool:
         ), seed_rows AS (
             INSERT INTO {quote(RecordSeed._meta.db_table)} (record_id, step, seed)
             SELECT record.id, s.* FROM record, unnest(%s::text[], %s::bigint[]) AS s(step, seed)
+        ), pending AS (
+            INSERT INTO {quote(PendingSignature._meta.db_table)} (record_id, since)
+            SELECT record.id, now() FROM record WHERE %s
         )
         SELECT number, label FROM record
     """
@@ -83,6 +94,7 @@ def _in_one_statement(record: VersionRecord, label_suffix: str) -> bool:
         [m[2] for m in models],
         [s[0] for s in seeds],
         [s[1] for s in seeds],
+        bool(record.outputs),  # a record with outputs waits for their signed copies
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, arguments)
@@ -118,4 +130,6 @@ def _in_transaction(record: VersionRecord, label_suffix: str) -> bool:
             RecordModel(record=record, step=step, family=family, snapshot=snapshot) for step, family, snapshot in models
         )
         RecordSeed.objects.bulk_create(RecordSeed(record=record, step=step, seed=seed) for step, seed in seeds)
+        if record.outputs:
+            PendingSignature.objects.create(record=record)
     return True

@@ -1136,7 +1136,9 @@ def _attach_signed_copies(
         signer = copies[name].get("signer") or ""
         original = stored[record.outputs[name]["sha256"]]
         rows.append(SignedOutput(record=record, name=name, original=original, artifact=copy, signer=signer[:300]))
-    SignedOutput.objects.bulk_create(rows)
+    if rows:  # a bundle brings all of a record's copies or none
+        SignedOutput.objects.bulk_create(rows)
+        provenance.settle_pending(record, copies=len(rows))
 
 
 def _imported_record(

@@ -23,12 +23,12 @@ from django.test import Client
 from PIL import Image
 
 from core.throttling import ClientScopedRateThrottle
-from runs_app import services, signing, sweep
+from runs_app import provenance, services, signing, sweep
 from runs_app.generators.base import StepRequest
 from runs_app.generators.builtin import BuiltinProvider, embedded_provenance
-from runs_app.models import Artifact, Run, RunStatus, SignedOutput, VersionRecord
+from runs_app.models import Artifact, PendingSignature, Run, RunStatus, SignedOutput, VersionRecord
 from runs_app.storage import read_artifact
-from tests.helpers import SMALL, png_bytes, run_now, wait_for
+from tests.helpers import SMALL, finished_record, png_bytes, run_now, small_definition, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +142,9 @@ def test_a_real_worker_signs_each_output_once_the_record_is_written(worker, make
 
 def test_every_output_gets_a_signed_copy_trusted_against_the_development_anchor(record):
     assert detail(record).signing_pending
+    assert list(provenance.unsigned_records()) == [record], "written, it waits for the sweep if need be"
     assert services.sign_record(record_id=record.pk) == 3
+    assert not provenance.unsigned_records().exists() and not PendingSignature.objects.exists()
     shown = detail(record)
     assert set(shown.signed_outputs) == {"hero", "loop", "gif"} and not shown.signing_pending
     for name, out in record.outputs.items():
@@ -236,6 +238,26 @@ def test_a_record_whose_signing_key_does_not_match_its_certificate_stays_pending
     with pytest.raises(signing.SigningUnavailable):
         services.sign_record(record_id=record.pk)
     assert detail(record).signing_pending and not SignedOutput.objects.filter(record=record).exists()
+    assert list(provenance.unsigned_records()) == [record], "the sweep tries it again"
+
+
+def test_records_signed_before_the_signing_queue_are_not_queued_and_the_rest_are(
+    record, operator, make_workflow, publish
+):
+    """The migration that made the queue of records waiting to be signed filled it from what was
+    there: each record without its copies, none with them."""
+    import importlib
+
+    from django.apps import apps
+
+    services.sign_record(record_id=record.pk)
+    second = make_workflow("second", "Second")
+    publish(second, small_definition())
+    waiting = finished_record(operator, second)
+    PendingSignature.objects.all().delete()  # as before the migration
+    importlib.import_module("runs_app.migrations.0017_pending_signature").pending_now(apps, None)
+    assert list(PendingSignature.objects.values_list("record_id", flat=True)) == [waiting.pk]
+    assert list(provenance.unsigned_records()) == [waiting]
 
 
 # --- verify: the API -----------------------------------------------------------------------------

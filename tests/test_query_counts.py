@@ -235,7 +235,7 @@ QUERY_COUNTS: dict[str, int] = {
     # Two duplicate checks, the workflow and version (each validated as the publish path does: its
     # constraints are checked one query each), the artifacts (one insert each), the run, its steps,
     # the numbered record in one statement, then the record as the detail answers it.
-    "POST api-bundles as admin": 61,  # + attaching the bundle's signed copies
+    "POST api-bundles as admin": 62,  # + attaching the bundle's signed copies, and so no longer waiting to be signed
     "POST api-artifacts": 3,
     "POST api-provenance-verify as anonymous": 0,
     "POST api-provenance-verify": 3,  # token with its user, role, the record the file names
