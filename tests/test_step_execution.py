@@ -25,7 +25,7 @@ from runs_app.generators.base import (
     TransientGeneratorError,
     no_progress,
 )
-from runs_app.models import Run, RunStatus, VersionRecord
+from runs_app.models import PendingSignature, Run, RunStatus, VersionRecord
 from templates_app import services as templates
 from testing.worker import CeleryWorker
 from tests.helpers import HostedStandIn, purge_broker, run_now, small_definition, wait_for, worker_env
@@ -231,6 +231,8 @@ def test_a_gate_pauses_the_run_and_continue_completes_it_with_the_gate_in_the_re
     assert [(g["after"], g["continued_by"]) for g in gates] == [("background", operator.username)]
     continued_at = at(gates[0]["continued_at"])
     assert at(paused["steps"][0]["finished_at"]) < continued_at < at(steps_of(done)["styled"]["started_at"])
+    # The shared worker signs the record next; that must end before the test's tables are emptied.
+    wait_for(lambda: not PendingSignature.objects.filter(record=record).exists(), 60, what="the record's signing")
 
 
 @on_workers
