@@ -5,13 +5,16 @@ artifact did not exist; answers never let a browser sniff a type; a GET never wr
 from __future__ import annotations
 
 import hashlib
+import html
 import io
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
+from django.test import Client
 from PIL import Image
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -184,3 +187,18 @@ def test_a_download_name_is_a_safe_attachment_name_with_the_stored_extension(ope
         assert answer["Content-Disposition"] == f'attachment; filename="{saved}"', asked
     assert client.get(artifact.url, {"download": "///"})["Content-Disposition"].startswith("inline;")
     assert client.get(artifact.url)["Content-Disposition"].startswith("inline;")
+
+
+def test_a_runs_output_downloads_under_its_workflow_run_and_name(make_workflow, publish, operator):
+    workflow = make_workflow()
+    publish(workflow, small_definition())
+    record = finished_record(operator, workflow)
+    browser = Client()
+    browser.force_login(operator)
+    page = browser.get(f"/runs/{record.run_id}/").content.decode()
+    expected = f"{workflow.slug}-run-{str(record.run_id)[:8]}-hero"
+    link = re.search(r'href="([^"]+)" download data-testid="download-output-hero"', page)
+    assert link and link.group(1) == f"{record.outputs['hero']['url']}?download={expected}"
+    answer = browser.get(html.unescape(link.group(1)))
+    assert answer["Content-Disposition"] == f'attachment; filename="{expected}.png"'
+    assert hashlib.sha256(body_of(answer)).hexdigest() == record.outputs["hero"]["sha256"]
