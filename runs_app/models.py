@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from core.querysets import AppendOnlyQuerySet, ImmutableRowError
 from core.roles import Role, role_of
@@ -208,6 +209,13 @@ class Run(models.Model):
             if step is not None and step.output is not None:
                 made[name] = step.output
         return made
+
+    def output_files(self) -> list[RunOutput]:
+        """The outputs made so far as the run page offers them, saved as `<workflow>-run-<id>-<output>`."""
+        return [
+            RunOutput(name, art, download_url(art.url, f"{self.workflow.slug}-run-{str(self.pk)[:8]}-{name}"))
+            for name, art in self.outputs_by_name().items()
+        ]
 
     def gates_reached(self) -> list[RunGate]:
         """The gates it paused at, with who continued; no query for a workflow without gates."""
@@ -689,24 +697,26 @@ class VersionRecord(models.Model):
         copies = {c.name: c.artifact_id for c in self.signed_copies.all()}
         return {n: {"sha256": copies[n], "url": f"/artifacts/{copies[n]}"} for n in self.outputs if n in copies}
 
-    @property
+    def file_stem(self, output: str) -> str:
+        """What an output's file is called outside Floniks: its download and its signed manifest's title."""
+        return f"{self.workflow.slug}-{self.label}-{output}"
+
+    @cached_property
     def files(self) -> list[OutputFile]:
         """Each output as the record page offers it: the original and its signed copy (when made),
-        each saved under a name people can file, `<workflow>-<label>-<output>` (the title its
-        signed manifest gives it)."""
+        each saved under its file stem rather than its hash."""
         signed = self.signed_outputs
         files = []
         for name, out in self.outputs.items():
-            stem = urlquote(f"{self.workflow.slug}-{self.label}-{name}")
             copy = signed.get(name)
             files.append(
                 OutputFile(
                     name=name,
                     sha256=out["sha256"],
                     url=out["url"],
-                    download=f"{out['url']}?download={stem}",
+                    download=download_url(out["url"], self.file_stem(name)),
                     signed_sha256=copy["sha256"] if copy else None,
-                    signed_download=f"{copy['url']}?download={stem}-signed" if copy else None,
+                    signed_download=download_url(copy["url"], f"{self.file_stem(name)}-signed") if copy else None,
                 )
             )
         return files
@@ -727,6 +737,18 @@ class PendingSignature(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id} waits to be signed"
+
+
+def download_url(url: str, stem: str) -> str:
+    """An artifact URL that saves the file as `stem` (runs_app.views.download_name cleans it)."""
+    return f"{url}?download={urlquote(stem)}"
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    name: str
+    artifact: Artifact
+    download: str
 
 
 @dataclass(frozen=True)

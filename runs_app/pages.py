@@ -208,7 +208,7 @@ def _run_context(run: Run, **extra: Any) -> dict[str, Any]:
         "run": run,
         "steps": list(run.steps.all()),
         "gates": run.gates_reached(),
-        "outputs": run.outputs_by_name(),
+        "outputs": run.output_files(),
         "percent": round(run.progress * 100),
         "record": getattr(run, "record", None) if hasattr(run, "record") else None,
         "check": getattr(run, "reproduction_check", None) if run.reproduces_id else None,

@@ -99,7 +99,7 @@ def sign_outputs(record: VersionRecord) -> int:
             original = originals[out["sha256"]]
             extension = original.storage_key.rsplit(".", 1)[-1]
             definition = signing.manifest(
-                title=f"{record.workflow.slug}-{record.label}-{name}.{extension}",
+                title=f"{record.file_stem(name)}.{extension}",
                 media_type=original.media_type,
                 record=record_claim(record, name),
             )
